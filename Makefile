@@ -1,0 +1,105 @@
+# wspush build. `make` builds build/wspushd; see README.md for every target.
+CXX       ?= g++
+BUILD     ?= build
+SAN       ?=
+
+CXXSTD    := -std=c++20
+WARN      := -Wall -Wextra -Werror
+DEPFLAGS  := -MMD -MP
+
+ifeq ($(SAN),1)
+  OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  SRV_LINK :=
+else
+  OPT      := -O2
+  # No shared libstdc++ at run time: the server links only libc (README, "Footprint").
+  SRV_LINK := -static-libstdc++ -static-libgcc -Wl,--gc-sections -Wl,-O1 -Wl,--as-needed
+endif
+
+# Server code: no exceptions, no RTTI, sections for --gc-sections.
+SRV_CXXFLAGS  := $(CXXSTD) $(WARN) $(OPT) -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections -Isrc
+# Tests, benchmarks and tools: ordinary C++.
+TEST_CXXFLAGS := $(CXXSTD) $(WARN) $(OPT) -Isrc -Itools -Itests \
+  -DWSPUSH_SOURCE_DIR=\"$(CURDIR)\" \
+  -DWSPUSHD_BIN=\"$(abspath $(BUILD))/wspushd\" \
+  -DWSLOAD_BIN=\"$(abspath $(BUILD))/wsload\"
+
+SRC_ALL    := $(shell find src -name '*.cpp' | sort)
+SRC_ASM    := $(shell find src -name '*.S' | sort)
+SRC_LIB    := $(filter-out src/main.cpp,$(SRC_ALL))
+TEST_SRC   := $(shell find tests -name '*.cpp' | sort)
+BENCH_SRC  := $(wildcard bench/*_bench.cpp)
+WSLOAD_SRC := $(shell find tools/wsload -name '*.cpp' ! -name 'main.cpp' | sort)
+
+LIB_OBJ    := $(SRC_LIB:%.cpp=$(BUILD)/obj/%.o) $(SRC_ASM:%.S=$(BUILD)/obj/%.o)
+MAIN_OBJ   := $(BUILD)/obj/src/main.o
+TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
+BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
+
+.PHONY: all run test asan bench static clean wsload
+all: $(BUILD)/wspushd $(BUILD)/wsload
+
+$(BUILD)/obj/src/%.o: src/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(SRV_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Assembler stubs that .incbin build-time assets (the demo page).
+$(BUILD)/obj/src/%.o: src/%.S
+	@mkdir -p $(dir $@)
+	$(CXX) -Isrc -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tools/%.o: tools/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/bench/%.o: bench/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/wspushd: $(MAIN_OBJ) $(LIB_OBJ)
+	$(CXX) $(OPT) $^ -o $@ $(SRV_LINK)
+
+$(BUILD)/wsload: $(BUILD)/obj/tools/wsload/main.o $(WSLOAD_OBJ) $(LIB_OBJ)
+	$(CXX) $(OPT) $^ -o $@
+
+$(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ)
+	$(CXX) $(OPT) $^ -o $@ -lgtest -lgtest_main -pthread
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(OPT) $^ -o $@ -lbenchmark -lpthread
+
+wsload: $(BUILD)/wsload
+
+# Build and start the server with defaults.
+run: $(BUILD)/wspushd
+	@echo "wspushd: ws://127.0.0.1:8080/ws/<channel>, demo page http://127.0.0.1:8080/, control socket ./wspushd.sock"
+	$(BUILD)/wspushd
+
+# Build and run every test (unit, conformance over loopback, interop, browser).
+test: $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
+	$(BUILD)/wspush_tests --gtest_brief=1
+
+# The same tests, server included, under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 test
+
+# Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
+bench: $(BUILD)/wspushd $(BUILD)/wsload $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true || exit 1; done
+	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
+
+# Fully static server binary: runs on a machine with nothing installed.
+static: $(BUILD)/wspushd-static
+$(BUILD)/wspushd-static: $(MAIN_OBJ) $(LIB_OBJ)
+	$(CXX) $(OPT) $^ -o $@ -static -Wl,--gc-sections -Wl,-O1
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,70 @@
+// Hashed timer wheel (Varghese & Lauck, scheme 6): O(1) arm, re-arm and cancel.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace wspush::base {
+
+// Embedded in its owner (intrusive); the owner is found with a container_of-style cast.
+struct TimerNode {
+    TimerNode* prev = nullptr;
+    TimerNode* next = nullptr;
+    uint64_t deadline = 0;  // ms, same clock as the wheel's `now`
+};
+
+class TimerWheel {
+public:
+    // The wheel starts at now_ms. tick_ms is its resolution; slots (a power of two) times
+    // tick_ms is one revolution. Timers further out than a revolution stay in their slot
+    // and are skipped until their round comes.
+    explicit TimerWheel(uint64_t now_ms, uint32_t tick_ms = 100, uint32_t slots = 1024);
+    ~TimerWheel();
+    TimerWheel(const TimerWheel&) = delete;
+    TimerWheel& operator=(const TimerWheel&) = delete;
+
+    // Arms t to fire at deadline_ms (a past deadline fires at the next expire()). If t is
+    // already armed it is moved. O(1).
+    void arm(TimerNode& t, uint64_t deadline_ms) noexcept;
+    // Disarms t; a no-op when it is not armed. O(1).
+    void cancel(TimerNode& t) noexcept;
+    [[nodiscard]] static bool armed(const TimerNode& t) noexcept { return t.prev != nullptr; }
+
+    // Fires every timer whose deadline <= now_ms: first unlinks all of them, then calls
+    // fire(TimerNode&) for each, so callbacks may arm or cancel any timer, the fired one
+    // included. Returns how many fired.
+    template <class F>
+    size_t expire(uint64_t now_ms, F&& fire) {
+        TimerNode due;
+        due.prev = due.next = &due;
+        collect(now_ms, due);
+        size_t n = 0;
+        while (due.next != &due) {
+            TimerNode* t = due.next;
+            due.next = t->next;
+            t->next->prev = &due;
+            t->prev = t->next = nullptr;
+            ++n;
+            fire(*t);
+        }
+        return n;
+    }
+
+    // Milliseconds until the next slot that holds a timer, clamped to [0, cap_ms];
+    // -1 when no timer is armed (epoll_wait may block indefinitely).
+    [[nodiscard]] int timeout_ms(uint64_t now_ms, int cap_ms) const noexcept;
+
+    [[nodiscard]] size_t size() const noexcept { return size_; }
+
+private:
+    // Moves every due timer onto the circular list headed by `due`.
+    void collect(uint64_t now_ms, TimerNode& due) noexcept;
+
+    TimerNode* slots_;         // circular sentinel per slot
+    uint64_t* occupied_;       // bitmap of non-empty slots
+    uint64_t current_tick_;    // ticks up to which the wheel has been processed
+    uint32_t tick_ms_;
+    uint32_t mask_;            // slots - 1
+    size_t size_ = 0;
+};
+
+}  // namespace wspush::base

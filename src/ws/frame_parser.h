@@ -1,0 +1,82 @@
+// Incremental parser for client-to-server frames (RFC 6455 section 5), correct under any
+// split of the input. Unmasks in place and validates text UTF-8 as bytes arrive.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "codec/utf8.h"
+#include "ws/close_code.h"
+#include "ws/frame.h"
+
+namespace wspush::ws {
+
+// Receives what the parser finds, in stream order. Pointers are valid only during the call.
+class FrameSink {
+public:
+    // Unmasked payload bytes of a data message (text or binary, whatever the fragmentation).
+    // `op` is the message's opcode (kText or kBinary, never kContinuation). For text, every
+    // byte delivered so far is valid UTF-8. `end` is true on the call that completes the
+    // message (that call may carry n == 0, e.g. an empty message or empty final fragment).
+    // A message's first call may be its last: then p[0..n) is the whole message.
+    virtual void on_data(Opcode op, uint8_t* p, size_t n, bool end) noexcept = 0;
+    // A complete Ping / Pong (payload <= 125 bytes).
+    virtual void on_ping(const uint8_t* p, size_t n) noexcept = 0;
+    virtual void on_pong(const uint8_t* p, size_t n) noexcept = 0;
+    // A valid Close: code is kCloseNoStatus (1005) when the frame had no payload; reason is
+    // valid UTF-8. After this the parser consumes nothing more.
+    virtual void on_close(uint16_t code, std::string_view reason) noexcept = 0;
+
+protected:
+    ~FrameSink() = default;
+};
+
+enum class ParseStatus : uint8_t {
+    kOk,      // all input consumed; call again with more
+    kClosed,  // a Close frame was delivered; stop reading
+    kError,   // protocol violation: send Close error().code and drop the connection
+};
+
+struct FrameError {
+    uint16_t code = 0;          // kCloseProtocolError, kCloseInvalidPayload, kCloseMessageTooBig
+    const char* reason = "";   // short, static, fits a Close frame
+};
+
+class FrameParser {
+public:
+    FrameParser() noexcept = default;
+    ~FrameParser();
+    FrameParser(const FrameParser&) = delete;
+    FrameParser& operator=(const FrameParser&) = delete;
+
+    // Parses data[0..len), unmasking payload bytes in place, delivering events to `sink`.
+    // max_message caps a data message's total payload (all fragments); exceeding it is an
+    // error (1009) decided from the length headers before the payload arrives.
+    [[nodiscard]] ParseStatus parse(uint8_t* data, size_t len, uint64_t max_message,
+                                    FrameSink& sink) noexcept;
+
+    // Valid after parse() returned kError.
+    [[nodiscard]] const FrameError& error() const noexcept { return error_; }
+
+    // True while a fragmented data message has started but not finished.
+    [[nodiscard]] bool in_message() const noexcept { return message_op_ != 0; }
+
+private:
+    // Implementation-owned state; kept small (a connection holds one parser).
+    uint64_t remaining_ = 0;      // payload bytes left in the current frame
+    uint64_t offset_ = 0;         // payload bytes of the current frame seen so far
+    uint64_t message_len_ = 0;    // payload bytes of the current message so far
+    uint8_t* control_ = nullptr;  // lazily allocated buffer for a split control payload
+    FrameError error_{};
+    uint8_t header_[kMaxClientHeader];
+    uint8_t header_len_ = 0;
+    uint8_t phase_ = 0;
+    uint8_t opcode_ = 0;          // opcode of the current frame
+    uint8_t fin_ = 0;
+    uint8_t message_op_ = 0;      // kText/kBinary while a message is in progress, else 0
+    uint8_t control_len_ = 0;
+    uint8_t key_[4] = {};
+    codec::Utf8Validator utf8_;
+};
+
+}  // namespace wspush::ws
