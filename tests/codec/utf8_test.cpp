@@ -68,6 +68,8 @@ const Case kCases[] = {
     {"AsciiThenContinuation", "ab\x80", 2, false},
     {"ExtraContinuation", "\xc2\x80\x80", 2, false},
     {"ContinuationAfterLongAscii", ascii(37) + "\x80" + ascii(20), 37, false},
+    {"LeadFFAfterTwoBlocks", ascii(64 + 64 + 7) + "\xff" + ascii(70), 135, false},
+    {"SurrogateAfterBlockAndKosme", ascii(70) + kKosme + ascii(64) + "\xed\xa0\x80", 146, false},
     // A sequence cut short by the next lead or ASCII byte.
     {"TwoByteCutByAscii", "\xc2\x41", 1, false},
     {"ThreeByteCutByAscii", "\xe1\xbd\x41", 2, false},
@@ -228,7 +230,7 @@ void append_utf8(uint32_t cp, std::vector<uint8_t>* out) {
 std::vector<uint8_t> random_input(std::mt19937& rng) {
     std::vector<uint8_t> s;
     const int kind = static_cast<int>(rng() % 4);
-    const size_t len = rng() % 80;
+    const size_t len = rng() % 200;  // past the 64-byte ASCII step
     if (kind == 0) {
         for (size_t i = 0; i < len; ++i) s.push_back(static_cast<uint8_t>(rng()));
         return s;
