@@ -31,7 +31,9 @@ public:
 
     // Fires every timer whose deadline <= now_ms: first unlinks all of them, then calls
     // fire(TimerNode&) for each, so callbacks may arm or cancel any timer, the fired one
-    // included. Returns how many fired.
+    // included. A collected timer that a callback cancels or re-arms is not fired; one armed
+    // from a callback with a past deadline fires at the next expire(), not this one.
+    // Returns how many fired.
     template <class F>
     size_t expire(uint64_t now_ms, F&& fire) {
         TimerNode due;
@@ -43,14 +45,16 @@ public:
             due.next = t->next;
             t->next->prev = &due;
             t->prev = t->next = nullptr;
+            --size_;  // collected timers stay counted until fired, so cancel() can uncount them
             ++n;
             fire(*t);
         }
         return n;
     }
 
-    // Milliseconds until the next slot that holds a timer, clamped to [0, cap_ms];
-    // -1 when no timer is armed (epoll_wait may block indefinitely).
+    // Milliseconds until the next slot that holds a timer, clamped to [0, cap_ms] (a negative
+    // cap_ms means no cap); -1 when no timer is armed (epoll_wait may block indefinitely).
+    // Sleeping that long then calling expire() fires a timer less than tick_ms late.
     [[nodiscard]] int timeout_ms(uint64_t now_ms, int cap_ms) const noexcept;
 
     [[nodiscard]] size_t size() const noexcept { return size_; }
@@ -58,13 +62,18 @@ public:
 private:
     // Moves every due timer onto the circular list headed by `due`.
     void collect(uint64_t now_ms, TimerNode& due) noexcept;
+    // Distance from slot `from` to the first occupied slot among the next `count` (circular),
+    // or `count` when all of them are empty.
+    [[nodiscard]] uint32_t find_occupied(uint32_t from, uint32_t count) const noexcept;
 
     TimerNode* slots_;         // circular sentinel per slot
     uint64_t* occupied_;       // bitmap of non-empty slots
-    uint64_t current_tick_;    // ticks up to which the wheel has been processed
+    TimerNode overdue_;        // sentinel: armed with deadline <= last_now_, due at next expire
+    uint64_t last_now_;        // now_ms of the last collect (or of the constructor)
+    uint64_t current_tick_;    // first tick that may still hold a timer not yet due
     uint32_t tick_ms_;
     uint32_t mask_;            // slots - 1
-    size_t size_ = 0;
+    size_t size_ = 0;          // armed timers, including collected ones not yet fired
 };
 
 }  // namespace wspush::base
