@@ -1,0 +1,50 @@
+#include "base/log.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <unistd.h>
+
+namespace wspush::base {
+namespace {
+
+LogLevel g_level = LogLevel::kInfo;
+
+constexpr const char* kLevelNames[] = {
+    [static_cast<int>(LogLevel::kDebug)] = "debug",
+    [static_cast<int>(LogLevel::kInfo)] = "info",
+    [static_cast<int>(LogLevel::kWarn)] = "warn",
+    [static_cast<int>(LogLevel::kError)] = "error",
+};
+
+}  // namespace
+
+void set_log_level(LogLevel level) noexcept { g_level = level; }
+LogLevel log_level() noexcept { return g_level; }
+
+bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
+    for (int i = 0; i < 4; ++i) {
+        if (s == kLevelNames[i]) {
+            out = static_cast<LogLevel>(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+void log(LogLevel level, const char* fmt, ...) noexcept {
+    if (level < g_level) return;
+    // One write(2) per line so lines from a forked child or a test reader never interleave.
+    char line[1024];
+    int n = snprintf(line, sizeof line, "wspushd: %s: ", kLevelNames[static_cast<int>(level)]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
+    if (len > sizeof line - 2) len = sizeof line - 2;
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;  // nothing sensible to do if stderr is gone
+}
+
+}  // namespace wspush::base

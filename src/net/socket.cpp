@@ -1,0 +1,130 @@
+#include "net/socket.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace wspush::net {
+namespace {
+
+std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+
+}  // namespace
+
+int listen_tcp(const std::string& host, uint16_t port, std::string& err) {
+    sockaddr_storage ss{};
+    socklen_t len;
+    std::string h = host == "localhost" ? "127.0.0.1" : host;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        len = sizeof *v6;
+    } else {
+        err = "--listen: '" + host + "' is not an IPv4 or IPv6 address";
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = errno_text("socket");
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+        err = errno_text(("bind " + host + ":" + std::to_string(port)).c_str());
+        ::close(fd);
+        return -1;
+    }
+    // The backlog is clamped by net.core.somaxconn; ask for plenty so connection bursts
+    // (a gateway rebooting 10k devices' links at once) queue rather than get refused.
+    if (listen(fd, 4096) < 0) {
+        err = errno_text("listen");
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::string local_address(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return "?";
+    char buf[INET6_ADDRSTRLEN];
+    if (ss.ss_family == AF_INET6) {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
+        return "[" + std::string(buf) + "]:" + std::to_string(ntohs(v6->sin6_port));
+    }
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(v4->sin_port));
+}
+
+int listen_unix(const std::string& path, std::string& err) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) {
+        err = "--control: path too long";
+        return -1;
+    }
+    memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        err = errno_text("socket");
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            err = "--control: " + path + " exists and is not a socket";
+            ::close(fd);
+            return -1;
+        }
+        // Probe: a live server accepts the connection; a stale file refuses it.
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        if (probe >= 0) ::close(probe);
+        if (live) {
+            err = "--control: " + path + " is in use by a running server";
+            ::close(fd);
+            return -1;
+        }
+        unlink(path.c_str());
+    }
+    // Create it private: umask before bind so there is no window with looser permissions.
+    mode_t old = umask(0177);
+    int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    umask(old);
+    if (rc < 0) {
+        err = errno_text(("bind " + path).c_str());
+        ::close(fd);
+        return -1;
+    }
+    chmod(path.c_str(), 0600);
+    if (listen(fd, 128) < 0) {
+        err = errno_text("listen");
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void tune_tcp(int fd) noexcept {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+}  // namespace wspush::net

@@ -1,0 +1,54 @@
+// Command-line configuration of wspushd.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/log.h"
+
+namespace wspush::server {
+
+enum class Mode : uint8_t {
+    kPush,   // channels under /ws/<channel>, control socket; client messages go to TAIL
+    kEcho,   // every message echoed back (conformance runs); upgrade on any path
+    kRelay,  // like push, and a client's message goes to the other members of its channels
+};
+
+struct Config {
+    std::string listen_host = "0.0.0.0";
+    uint16_t listen_port = 8080;
+    Mode mode = Mode::kPush;
+    uint64_t max_message = 1u << 20;
+    uint32_t max_connections = 0;  // 0: as many as the descriptor limit allows
+    std::vector<std::string> protocols;
+    std::vector<std::string> origins;
+    base::LogLevel log_level = base::LogLevel::kInfo;
+    std::string control_path = "./wspushd.sock";
+    uint32_t history = 100;
+    uint32_t ping_interval_ms = 25'000;
+    uint32_t idle_timeout_ms = 60'000;
+    uint32_t handshake_timeout_ms = 10'000;
+    uint64_t send_buffer = 1u << 20;
+    bool http_stats = false;
+};
+
+enum class ArgsResult : uint8_t { kOk, kHelp, kError };
+
+// Parses argv into cfg. On kError, err holds a one-line message naming the flag.
+[[nodiscard]] ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err);
+
+// The --help text.
+[[nodiscard]] const char* usage() noexcept;
+
+[[nodiscard]] const char* mode_name(Mode m) noexcept;
+
+// "1024", "64K", "16M" (binary multiples). False on garbage or overflow.
+[[nodiscard]] bool parse_size(std::string_view s, uint64_t& out) noexcept;
+// "25" (seconds), "25s", "500ms", "2m". False on garbage or overflow past ~24 days.
+[[nodiscard]] bool parse_duration_ms(std::string_view s, uint32_t& out) noexcept;
+// "HOST:PORT" or "[v6]:PORT". False on a missing or out-of-range port.
+[[nodiscard]] bool parse_listen(std::string_view s, std::string& host, uint16_t& port);
+
+}  // namespace wspush::server

@@ -1,0 +1,27 @@
+// Counters reported by STATS, METRICS and GET /stats.
+#pragma once
+#include <cstdint>
+
+namespace wspush::server {
+
+struct Stats {
+    uint64_t connections_total = 0;  // accepted TCP connections
+    uint32_t clients = 0;            // open WebSocket connections
+    uint32_t sockets = 0;            // client sockets of any state
+    uint64_t messages_in = 0;
+    uint64_t messages_out = 0;       // frames queued to clients (data, not control)
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    uint64_t published = 0;
+    // Connections dropped, by reason.
+    uint64_t drop_slow_consumer = 0;
+    uint64_t drop_idle_timeout = 0;
+    uint64_t drop_handshake_timeout = 0;
+    uint64_t drop_protocol_error = 0;
+    uint64_t drop_http_error = 0;
+    uint64_t drop_server_full = 0;
+    uint64_t drop_kicked = 0;
+    uint64_t drop_tail_overflow = 0;
+};
+
+}  // namespace wspush::server
