@@ -693,16 +693,18 @@ void Server::deliver_replay(Connection& c, push::Publication& pub) {
 
 void Server::send(Connection& c, push::Message* m) {
     if (c.state != ConnState::kOpen) return;
-    c.out.push(m);
-    ++stats_.messages_out;
-    if (c.out.bytes() > cfg_.send_buffer) {
-        // Slow consumer: it stops being served rather than making the server grow.
+    if (c.out.bytes() >= cfg_.send_buffer) {
+        // Slow consumer: what it has not read already fills its cap. It stops being served
+        // rather than making the server grow. (One message larger than the cap is still
+        // sent whole to a client that keeps up: the cap bounds the backlog, not a message.)
         ++stats_.drop_slow_consumer;
         LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", c.fd, static_cast<unsigned long long>(c.out.bytes()));
         c.out.drop_unstarted();
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return;
     }
+    c.out.push(m);
+    ++stats_.messages_out;
     if (!(c.flags & kFlagInFlush)) {
         c.flags |= kFlagInFlush;
         flush_list_.push_back(c.fd);
