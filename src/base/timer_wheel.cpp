@@ -19,6 +19,9 @@
 // - Timers of one tick fire in arming order, not sorted by deadline.
 // - After a pause longer than a revolution collect() walks each occupied slot once, so a
 //   long stall costs O(slots / 64 + timers), not O(elapsed ticks).
+// - Measured (bench/timer_bench.cpp, 100k timers in 128 B records, medians): arm, re-arm
+//   and cancel take 1.5x, 2.9x and 2.2x the time of pushing the same records onto one list;
+//   expiry costs about 55 ns a timer, mostly cache misses on the randomly ordered slot lists.
 #include "base/timer_wheel.h"
 
 #include <bit>
