@@ -56,27 +56,40 @@ public:
                                     FrameSink& sink) noexcept;
 
     // Valid after parse() returned kError.
-    [[nodiscard]] const FrameError& error() const noexcept { return error_; }
+    [[nodiscard]] const FrameError& error() const noexcept { return kErrors[error_]; }
 
     // True while a fragmented data message has started but not finished.
     [[nodiscard]] bool in_message() const noexcept { return message_op_ != 0; }
 
 private:
-    // Implementation-owned state; kept small (a connection holds one parser).
-    uint64_t remaining_ = 0;      // payload bytes left in the current frame
-    uint64_t offset_ = 0;         // payload bytes of the current frame seen so far
-    uint64_t message_len_ = 0;    // payload bytes of the current message so far
+    // Every error parse() can report; error_ indexes it (index 0: no error).
+    static const FrameError kErrors[];
+
+    [[nodiscard]] bool begin_frame(uint8_t b1) noexcept;
+    [[nodiscard]] bool set_length(uint64_t len, uint64_t max_message) noexcept;
+    void begin_payload() noexcept;
+    [[nodiscard]] ParseStatus data_payload(uint8_t* p, size_t n, FrameSink& sink) noexcept;
+    [[nodiscard]] ParseStatus control_payload(uint8_t* p, size_t n, FrameSink& sink) noexcept;
+    [[nodiscard]] ParseStatus deliver_control(const uint8_t* p, size_t n, FrameSink& sink) noexcept;
+    [[nodiscard]] ParseStatus fail(uint8_t error) noexcept;
+
+    // Implementation-owned state; kept small (a connection holds one parser): 40 bytes on
+    // LP64. A header split across reads is accumulated field by field, not spilled.
+    uint64_t remaining_ = 0;      // payload bytes left in the current frame (the extended
+                                  // length while it is being read)
+    uint64_t message_len_ = 0;    // payload of the current data message per the headers so far
     uint8_t* control_ = nullptr;  // lazily allocated buffer for a split control payload
-    FrameError error_{};
-    uint8_t header_[kMaxClientHeader];
-    uint8_t header_len_ = 0;
-    uint8_t phase_ = 0;
-    uint8_t opcode_ = 0;          // opcode of the current frame
-    uint8_t fin_ = 0;
-    uint8_t message_op_ = 0;      // kText/kBinary while a message is in progress, else 0
-    uint8_t control_len_ = 0;
-    uint8_t key_[4] = {};
-    codec::Utf8Validator utf8_;
+    uint8_t key_[4] = {};         // masking key of the current frame
+    uint8_t head_ = 0;            // byte 0 of the current frame: FIN, RSV1-3, opcode
+    uint8_t len7_ = 0;            // 7-bit length field of the current frame (126/127: extended)
+    uint8_t need_ = 0;            // header bytes still to read in the length / key phase
+    uint8_t key_pos_ = 0;         // payload bytes of the current frame seen so far, mod 4
+    uint8_t control_len_ = 0;     // bytes of a split control payload held in control_
+    uint8_t message_op_ = 0;      // kText/kBinary from a data message's first header to its
+                                  // last byte, else 0
+    uint8_t phase_ = 0;           // where in the frame the next byte belongs
+    uint8_t error_ = 0;           // index into kErrors
+    codec::Utf8Validator utf8_;   // state of the current text message
 };
 
 }  // namespace wspush::ws
