@@ -17,7 +17,8 @@ else
 endif
 
 # Server code: no exceptions, no RTTI, sections for --gc-sections.
-SRV_CXXFLAGS  := $(CXXSTD) $(WARN) $(OPT) -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections -Isrc
+SRV_CXXFLAGS  := $(CXXSTD) $(WARN) $(OPT) -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables \
+  -ffunction-sections -fdata-sections -Isrc
 # Tests, benchmarks and tools: ordinary C++.
 TEST_CXXFLAGS := $(CXXSTD) $(WARN) $(OPT) -Isrc -Itools -Itests \
   -DWSPUSH_SOURCE_DIR=\"$(CURDIR)\" \
@@ -48,6 +49,9 @@ $(BUILD)/obj/src/%.o: src/%.cpp
 $(BUILD)/obj/src/%.o: src/%.S
 	@mkdir -p $(dir $@)
 	$(CXX) -Isrc -MMD -MP -c $< -o $@
+
+# .incbin inputs are not seen by -MMD.
+$(BUILD)/obj/src/server/demo_page_data.o: src/server/demo_page.html
 
 $(BUILD)/obj/tests/%.o: tests/%.cpp
 	@mkdir -p $(dir $@)

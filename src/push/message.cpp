@@ -148,7 +148,7 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
             return -errno;
         }
         total += w;
-        bytes_ -= static_cast<uint64_t>(w);
+        bytes_ -= static_cast<uint32_t>(w);
         size_t left = static_cast<size_t>(w);
         while (left > 0) {
             uint32_t rest = head_->msg->frame_size() - head_off_;

@@ -72,7 +72,7 @@ public:
     void push(Message* m) noexcept;
     [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
     // Bytes queued and not yet written.
-    [[nodiscard]] uint64_t bytes() const noexcept { return bytes_; }
+    [[nodiscard]] uint32_t bytes() const noexcept { return bytes_; }
     // True once part of the head frame is on the wire (it must then be finished).
     [[nodiscard]] bool head_started() const noexcept { return head_off_ != 0; }
 
@@ -97,8 +97,8 @@ private:
     Entry* head_ = nullptr;
     Entry* tail_ = nullptr;
     uint32_t head_off_ = 0;  // bytes of the head frame already written
-    uint32_t pad_ = 0;
-    uint64_t bytes_ = 0;
+    // Bytes queued: under --send-buffer (<= 2 GiB) plus one message (<= 1 GiB).
+    uint32_t bytes_ = 0;
 };
 
 }  // namespace wspush::push
