@@ -1,0 +1,265 @@
+#include "wsload/options.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace wspush::wsload {
+
+namespace {
+
+constexpr std::string_view kDefaultUrl = "ws://127.0.0.1:8080/";
+
+uint64_t parse_count(std::string_view flag, std::string_view s) {
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+        throw UsageError(std::string(flag) + ": not a count: '" + std::string(s) + "'");
+    }
+    return v;
+}
+
+double parse_number(std::string_view flag, std::string_view s) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !(v >= 0)) {
+        throw UsageError(std::string(flag) + ": not a number: '" + std::string(s) + "'");
+    }
+    return v;
+}
+
+bool valid_channel(std::string_view ch) noexcept {
+    if (ch.empty() || ch.size() > 64) return false;
+    for (const char c : ch) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) noexcept {
+    switch (m) {
+        case Mode::kIdle: return "idle";
+        case Mode::kEcho: return "echo";
+        case Mode::kFanout: return "fanout";
+        case Mode::kChurn: return "churn";
+    }
+    return "?";
+}
+
+double parse_duration(std::string_view s) {
+    double scale = 1;
+    std::string_view num = s;
+    if (s.ends_with("ms")) {
+        scale = 1e-3;
+        num.remove_suffix(2);
+    } else if (s.ends_with("s")) {
+        num.remove_suffix(1);
+    } else if (s.ends_with("m")) {
+        scale = 60;
+        num.remove_suffix(1);
+    }
+    if (num.empty()) throw UsageError("not a duration: '" + std::string(s) + "'");
+    return parse_number("duration", num) * scale;
+}
+
+uint64_t parse_size(std::string_view s) {
+    uint64_t scale = 1;
+    std::string_view num = s;
+    if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) {
+        scale = 1024;
+        num.remove_suffix(1);
+    } else if (!s.empty() && (s.back() == 'M' || s.back() == 'm')) {
+        scale = 1024 * 1024;
+        num.remove_suffix(1);
+    }
+    const uint64_t v = parse_count("size", num);
+    if (v > (uint64_t{1} << 40) / scale) throw UsageError("size too large: '" + std::string(s) + "'");
+    return v * scale;
+}
+
+Url parse_url(std::string_view s) {
+    Url u;
+    if (!s.starts_with("ws://")) throw UsageError("URL must start with ws:// : '" + std::string(s) + "'");
+    std::string_view rest = s.substr(5);
+    const size_t slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    std::string_view host;
+    std::string_view port = "80";
+    if (authority.starts_with("[")) {
+        const size_t close = authority.find(']');
+        if (close == std::string_view::npos) throw UsageError("bad IPv6 host in URL");
+        host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') throw UsageError("bad port in URL");
+            port = authority.substr(close + 2);
+        }
+    } else {
+        const size_t colon = authority.rfind(':');
+        host = authority.substr(0, colon);
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    const uint64_t p = parse_count("port", port);
+    if (p == 0 || p > 65535) throw UsageError("bad port in URL: '" + std::string(port) + "'");
+    u.host_header = std::string(authority);
+
+    const std::string h = host == "localhost" ? "127.0.0.1" : std::string(host);
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&u.addr);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&u.addr);
+    if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<uint16_t>(p));
+        u.addr_len = sizeof(sockaddr_in);
+        u.loopback_v4 = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    } else if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<uint16_t>(p));
+        u.addr_len = sizeof(sockaddr_in6);
+    } else {
+        throw UsageError("URL host must be a numeric address or localhost: '" + std::string(host) + "'");
+    }
+    return u;
+}
+
+Options parse_options(int argc, const char* const* argv, bool& help) {
+    Options o;
+    help = false;
+    bool mode_set = false;
+    std::string url(kDefaultUrl);
+    bool k_set = false;
+    bool m_set = false;
+    bool d_set = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        auto value = [&]() -> std::string_view {
+            if (i + 1 >= argc) throw UsageError(std::string(a) + " needs a value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            help = true;
+            return Options{};
+        } else if (a == "--mode" || (!a.starts_with("-") && !mode_set)) {
+            const std::string_view m = a == "--mode" ? value() : a;
+            if (m == "idle") o.mode = Mode::kIdle;
+            else if (m == "echo") o.mode = Mode::kEcho;
+            else if (m == "fanout") o.mode = Mode::kFanout;
+            else if (m == "churn") o.mode = Mode::kChurn;
+            else throw UsageError("unknown mode '" + std::string(m) + "'");
+            mode_set = true;
+        } else if (a == "--url" || a == "-u") {
+            url = value();
+        } else if (a == "-n") {
+            o.subscribers = parse_count(a, value());
+        } else if (a == "-c") {
+            o.connections = parse_count(a, value());
+        } else if (a == "-k") {
+            o.inflight = parse_count(a, value());
+            k_set = true;
+        } else if (a == "-s" || a == "--size") {
+            o.size = parse_size(value());
+        } else if (a == "-m" || a == "--messages") {
+            o.messages = parse_count(a, value());
+            m_set = true;
+        } else if (a == "-d" || a == "--duration") {
+            o.duration_s = parse_duration(value());
+            d_set = true;
+        } else if (a == "--timeout") {
+            o.timeout_s = parse_duration(value());
+        } else if (a == "--rate") {
+            o.rate = parse_number(a, value());
+        } else if (a == "--lag") {
+            o.lag = parse_count(a, value());
+        } else if (a == "--parallel") {
+            o.parallel = parse_count(a, value());
+        } else if (a == "--text") {
+            o.text = true;
+        } else if (a == "--via") {
+            const std::string_view v = value();
+            if (v == "relay") o.via_relay = true;
+            else if (v == "control") o.via_relay = false;
+            else throw UsageError("--via: control or relay, not '" + std::string(v) + "'");
+        } else if (a == "--control") {
+            o.control = value();
+        } else if (a == "--protocol") {
+            o.protocol = value();
+        } else if (a == "--hold-file") {
+            o.hold_file = value();
+        } else if (a == "--pid") {
+            o.pid = static_cast<pid_t>(parse_count(a, value()));
+        } else if (a == "--max-message") {
+            o.max_message = parse_size(value());
+        } else if (a == "-v" || a == "--verbose") {
+            o.verbose = true;
+        } else {
+            throw UsageError("unknown argument '" + std::string(a) + "'");
+        }
+    }
+    if (!mode_set) throw UsageError("no mode given (idle, echo, fanout or churn)");
+    o.url = parse_url(url);
+    if (o.mode == Mode::kFanout && !d_set) o.duration_s = 30;
+    if (o.duration_s <= 0) throw UsageError("--duration must be positive");
+    if (o.connections == 0 || o.parallel == 0) throw UsageError("-c and --parallel must be positive");
+    if (o.inflight == 0 || o.lag == 0) throw UsageError("-k and --lag must be positive");
+    if (o.mode == Mode::kFanout) {
+        if (!m_set) o.messages = 1000;
+        if (!k_set) o.inflight = 64;
+        if (o.messages == 0) throw UsageError("fanout: -m must be positive");
+        if (o.subscribers == 0) throw UsageError("fanout: -n must be positive");
+        if (o.protocol.empty()) o.protocol = "wspush.v1";
+        // The channel is the URL's /ws/<ch> segment; a URL without one gets a fresh
+        // channel per run, so that its seqs start at 1.
+        const std::string_view path = o.url.path;
+        if (path.starts_with("/ws/")) {
+            o.channel = std::string(path.substr(4, path.find_first_of("?/", 4) - 4));
+        } else if (path == "/") {
+            o.channel = "wsload-" + std::to_string(::getpid());
+            o.url.path = "/ws/" + o.channel;
+        } else {
+            throw UsageError("fanout: URL path must be /ws/<channel>");
+        }
+        if (!valid_channel(o.channel)) throw UsageError("fanout: bad channel name '" + o.channel + "'");
+        if (!o.via_relay && o.control.empty()) throw UsageError("fanout: --control PATH or --via relay needed");
+        if (o.size > (uint64_t{1} << 20)) throw UsageError("fanout: -s at most 1M");
+    }
+    if (o.mode == Mode::kIdle && o.subscribers == 0) throw UsageError("idle: -n must be positive");
+    return o;
+}
+
+const char* usage() noexcept {
+    return R"(usage: wsload <idle|echo|fanout|churn> [flags]
+WebSocket load generator for wspushd; prints one summary line on stdout:
+  wsload mode=<mode> key=value ...
+and exits non-zero if any check failed.
+
+  --url ws://HOST:PORT/PATH   server (default ws://127.0.0.1:8080/)
+  -d, --duration DUR          how long to run / hold (default 5s; 250ms, 10s, 2m)
+  --timeout DUR               handshake, drain and close waits (default 10s)
+  --pid PID                   report the server's CPU time (server_cpu_s, cpu_us_per_msg)
+  -v, --verbose               more detail on stderr
+
+idle    -n N [--hold-file PATH] [--parallel P]
+        open N connections, hold them for the duration answering Pings; forks worker
+        processes when N exceeds this process's file limit. --hold-file gets "ready\n"
+        once every connection is up (or has failed).
+echo    -c C -k K -s BYTES [-m TOTAL] [--text]
+        C connections with K messages in flight each; every echo checked byte for byte.
+fanout  -n N -m PUSHES -s BYTES [-k K] [--lag L] [--rate R] (--control PATH | --via relay)
+        N subscribers on /ws/<channel> (wspush.v1; without a /ws/ path, a fresh channel);
+        pushes go through the control socket (at most K PUBs unanswered) or, with
+        --via relay, from one more client as text messages (at most K pushes undelivered).
+        Either way at most L pushes (default 1000) may be undelivered, on average per
+        subscriber. Publishing stops after -m pushes (default 1000) or --duration (30s).
+        Checks every subscriber gets every seq once, in order; reports push-to-receive
+        latency from the CLOCK_MONOTONIC stamp in each payload.
+churn   -c C -s BYTES [-m TOTAL] [--text]
+        C parallel loops of: connect, upgrade, one message and its echo, Close 1000.
+)";
+}
+
+}  // namespace wspush::wsload

@@ -1,0 +1,70 @@
+// wsload command line: `wsload <mode> [flags]` (see usage()).
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace wspush::wsload {
+
+enum class Mode : uint8_t { kIdle, kEcho, kFanout, kChurn };
+
+[[nodiscard]] const char* mode_name(Mode m) noexcept;
+
+// A ws:// URL with a numeric host (IPv4, or IPv6 in brackets) or "localhost".
+struct Url {
+    std::string host_header;  // "127.0.0.1:8080", as sent in Host
+    std::string path;         // "/ws/news?id=1"; "/" when the URL has none
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    bool loopback_v4 = false;  // 127.0.0.0/8: source addresses may be spread
+};
+
+struct Options {
+    Mode mode = Mode::kEcho;
+    Url url;
+    std::string channel;         // fanout: the channel (from /ws/<ch> in the URL)
+    uint64_t subscribers = 100;  // -n: idle connections / fanout subscribers
+    uint64_t connections = 1;    // -c: echo connections / churn parallelism
+    uint64_t inflight = 1;       // -k: echo messages in flight per connection, fanout
+                                 //     unanswered PUBs (or undelivered relayed pushes)
+    uint64_t size = 64;          // -s: payload bytes
+    uint64_t messages = 0;       // -m: echo/churn total (0: until --duration), fanout pushes
+    double duration_s = 5;       // -d (fanout: 30 s, a bound on publishing -m pushes)
+    double timeout_s = 10;       // --timeout: handshake, drain and close waits
+    double rate = 0;             // --rate: fanout pushes per second (0: as fast as allowed)
+    uint64_t lag = 1000;         // --lag: fanout pushes not yet received by every subscriber
+                                 //     (on average) before publishing waits
+    uint64_t parallel = 256;     // --parallel: handshakes in progress at once (idle, fanout)
+    bool text = false;           // --text: echo/churn send text instead of binary
+    bool via_relay = false;      // --via relay
+    std::string control;         // --control PATH
+    std::string protocol;        // --protocol; fanout defaults to wspush.v1
+    std::string hold_file;       // --hold-file PATH (idle)
+    pid_t pid = 0;               // --pid: server process to read CPU time of
+    uint64_t max_message = uint64_t{64} << 20;
+    bool verbose = false;
+};
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Parses argv. Throws UsageError with a readable message. Sets help=true for -h/--help
+// (the other fields are then defaults).
+[[nodiscard]] Options parse_options(int argc, const char* const* argv, bool& help);
+
+// "10", "10s", "250ms", "2m" -> seconds. Throws UsageError.
+[[nodiscard]] double parse_duration(std::string_view s);
+// "64", "4K", "1M" (binary multiples) -> bytes. Throws UsageError.
+[[nodiscard]] uint64_t parse_size(std::string_view s);
+// Parses a ws:// URL. Throws UsageError.
+[[nodiscard]] Url parse_url(std::string_view s);
+
+[[nodiscard]] const char* usage() noexcept;
+
+}  // namespace wspush::wsload
