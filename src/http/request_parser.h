@@ -51,5 +51,8 @@ struct ParseResult {
 // Whether a comma-separated token list (e.g. "keep-alive, Upgrade") contains `token`,
 // case-insensitively, ignoring optional whitespace around elements.
 [[nodiscard]] bool list_has_token(std::string_view list, std::string_view token) noexcept;
+// Splits the next element off the front of a comma-separated list, without its optional
+// whitespace; empty elements are skipped. Returns an empty view once `rest` holds no more.
+[[nodiscard]] std::string_view next_list_element(std::string_view& rest) noexcept;
 
 }  // namespace wspush::http
