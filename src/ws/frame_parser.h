@@ -38,7 +38,8 @@ enum class ParseStatus : uint8_t {
 };
 
 struct FrameError {
-    uint16_t code = 0;          // kCloseProtocolError, kCloseInvalidPayload, kCloseMessageTooBig
+    uint16_t code = 0;          // kCloseProtocolError, kCloseInvalidPayload, kCloseMessageTooBig,
+                                // or kCloseInternalError if a control buffer cannot be allocated
     const char* reason = "";   // short, static, fits a Close frame
 };
 
@@ -58,7 +59,8 @@ public:
     // Valid after parse() returned kError.
     [[nodiscard]] const FrameError& error() const noexcept { return kErrors[error_]; }
 
-    // True while a fragmented data message has started but not finished.
+    // True while a data message has started but not finished: from its first frame header
+    // to its last payload byte, so between fragments and inside a partly received frame.
     [[nodiscard]] bool in_message() const noexcept { return message_op_ != 0; }
 
 private:
