@@ -87,14 +87,18 @@ protected:
             GTEST_SKIP() << kChromiumPath << " is not installed; the demo page test needs Chromium";
     }
 
-    // Starts the server with `args`, the browser, and opens the demo page with `query`;
-    // returns once the page says it is connected.
-    void open_page(std::vector<std::string> args, const std::string& query) {
+    // Starts the server with `args`, the browser, and opens the demo page with `query`.
+    void start_page(std::vector<std::string> args, const std::string& query) {
         ASSERT_TRUE(srv_.start(std::move(args))) << srv_.log();
         ASSERT_TRUE(ctl_.connect(srv_.control_path()));
         ASSERT_TRUE(browser_.start()) << browser_.error();
         ASSERT_TRUE(browser_.open("http://127.0.0.1:" + std::to_string(srv_.port()) + "/?" + query))
             << browser_.error();
+    }
+
+    // start_page, then waits until the page says it is connected.
+    void open_page(std::vector<std::string> args, const std::string& query) {
+        ASSERT_NO_FATAL_FAILURE(start_page(std::move(args), query));
         ASSERT_TRUE(browser_.wait_true(kState + " === 'open'", kWaitMs)) << dump(browser_) << srv_.log();
     }
 
@@ -198,6 +202,21 @@ TEST_F(BrowserDemo, ShowsGapWhenHistoryNoLongerHoldsTheMissedMessages) {
     EXPECT_EQ(list[1].text, "missed #2: no longer kept by the server");
     EXPECT_EQ(list[2].text, "three");
     EXPECT_EQ(list[3].text, "four");
+}
+
+TEST_F(BrowserDemo, RefusesABadChannelNameAndJoinsTheOneTypedIn) {
+    ASSERT_NO_FATAL_FAILURE(start_page({"--mode", "push"}, "channel=no%20spaces"));
+    ASSERT_TRUE(browser_.wait_true(kState + ".startsWith('closed: ')", kWaitMs)) << dump(browser_);
+    EXPECT_EQ(ctl_.command("CHANNELS"), "OK []") << "the page must not have tried to join";
+
+    ASSERT_TRUE(browser_.eval("document.getElementById('channel').value = 'typed'"));
+    ASSERT_TRUE(browser_.eval("document.getElementById('form').requestSubmit()"));
+    ASSERT_TRUE(browser_.wait_true(kState + " === 'open'", kWaitMs)) << dump(browser_);
+    EXPECT_EQ(browser_.eval("location.search"), "?channel=typed");
+    EXPECT_NE(browser_.eval("document.getElementById('help').textContent").value_or("").find("PUB typed "),
+              std::string::npos);
+    EXPECT_EQ(ctl_.command("PUB typed hello"), "OK seq=1 delivered=1");
+    ASSERT_TRUE(browser_.wait_true(shows("hello"), kWaitMs)) << dump(browser_);
 }
 
 TEST_F(BrowserDemo, StartsOverWhenARestartedServerNumbersFromOne) {
