@@ -184,9 +184,9 @@ std::string EchoServer::log() { return server_ ? server_->log() : failed_log_; }
     return ::testing::AssertionSuccess();
 }
 
-::testing::AssertionResult expect_server_serves() {
+::testing::AssertionResult expect_server_serves(std::string_view extra_headers) {
     RawClient c;
-    if (auto ok = open_client(c); !ok) return ok;
+    if (auto ok = open_client(c, extra_headers); !ok) return ok;
     constexpr std::string_view kMessage = "still serving";
     if (!c.send_all(text(kMessage))) return ::testing::AssertionFailure() << "send failed";
     return expect_replies(c, {{kText, std::string(kMessage)}});

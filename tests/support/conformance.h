@@ -115,8 +115,9 @@ private:
 // UTF-8) arrives, nothing after it, and the server closes TCP.
 ::testing::AssertionResult expect_still_open(RawClient& c, int timeout_ms = 5000);
 ::testing::AssertionResult expect_close(RawClient& c, int code, int timeout_ms = 5000);
-// A new client on the suite's server still gets a text message echoed.
-::testing::AssertionResult expect_server_serves();
+// A new client (upgrading with extra_headers) on the suite's server still gets a text
+// message echoed.
+::testing::AssertionResult expect_server_serves(std::string_view extra_headers = {});
 
 // Base of table-driven suites: upgrade, deliver the case, check the answer; after a Close,
 // check that the server still serves a fresh client.
