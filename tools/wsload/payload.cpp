@@ -49,16 +49,20 @@ void EchoPayload::make(uint64_t counter, std::string& out) const {
     out = filler_;
     char digits[kCounterDigits];
     counter_digits(counter, digits);
-    std::memcpy(out.data(), digits, std::min(kCounterDigits, out.size()));
+    // A payload shorter than 16 bytes keeps the low-order digits, which tell neighbours apart.
+    const size_t head = std::min(kCounterDigits, out.size());
+    std::memcpy(out.data(), digits + kCounterDigits - head, head);
 }
 
 ptrdiff_t EchoPayload::check(uint64_t counter, std::string_view got) const noexcept {
     char digits[kCounterDigits];
     counter_digits(counter, digits);
+    const size_t head_len = std::min(kCounterDigits, filler_.size());
+    const char* want_head = digits + kCounterDigits - head_len;
     const size_t n = std::min(got.size(), filler_.size());
-    const size_t head = std::min(kCounterDigits, n);
+    const size_t head = std::min(head_len, n);
     for (size_t i = 0; i < head; ++i) {
-        if (got[i] != digits[i]) return static_cast<ptrdiff_t>(i);
+        if (got[i] != want_head[i]) return static_cast<ptrdiff_t>(i);
     }
     if (head < n && std::memcmp(got.data() + head, filler_.data() + head, n - head) != 0) {
         for (size_t i = head; i < n; ++i) {

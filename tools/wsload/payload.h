@@ -8,9 +8,11 @@
 namespace wspush::wsload {
 
 // Echo payloads: the message counter as 16 lowercase hex digits, then a position-dependent
-// filler (printable ASCII for text, all byte values for binary), cut to `size` bytes. An
-// echo is correct only if it equals the payload for the counter the sender expects next,
-// byte for byte: a lost, repeated, reordered, truncated or corrupted echo all fail.
+// filler (printable ASCII for text, all byte values for binary), `size` bytes in all; below
+// 16 bytes only the counter's last `size` digits fit. An echo is correct only if it equals
+// the payload for the counter the sender expects next, byte for byte: a lost, repeated,
+// reordered, truncated or corrupted echo all fail (for payloads under 16 bytes, a mix-up
+// of counters that agree in their last `size` hex digits goes unnoticed).
 class EchoPayload {
 public:
     EchoPayload(size_t size, bool text);

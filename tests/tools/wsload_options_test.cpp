@@ -1,0 +1,119 @@
+#include "wsload/options.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace wspush::wsload {
+namespace {
+
+Options parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "wsload");
+    bool help = false;
+    return parse_options(static_cast<int>(args.size()), args.data(), help);
+}
+
+TEST(WsloadOptions, Durations) {
+    EXPECT_DOUBLE_EQ(parse_duration("10"), 10);
+    EXPECT_DOUBLE_EQ(parse_duration("2.5s"), 2.5);
+    EXPECT_DOUBLE_EQ(parse_duration("250ms"), 0.25);
+    EXPECT_DOUBLE_EQ(parse_duration("2m"), 120);
+    EXPECT_THROW((void)parse_duration(""), UsageError);
+    EXPECT_THROW((void)parse_duration("ms"), UsageError);
+    EXPECT_THROW((void)parse_duration("-1"), UsageError);
+    EXPECT_THROW((void)parse_duration("5h"), UsageError);
+}
+
+TEST(WsloadOptions, Sizes) {
+    EXPECT_EQ(parse_size("64"), 64u);
+    EXPECT_EQ(parse_size("4K"), 4096u);
+    EXPECT_EQ(parse_size("1M"), 1048576u);
+    EXPECT_THROW((void)parse_size("1G"), UsageError);
+    EXPECT_THROW((void)parse_size("K"), UsageError);
+    EXPECT_THROW((void)parse_size("-5"), UsageError);
+}
+
+TEST(WsloadOptions, Ipv4Url) {
+    const Url u = parse_url("ws://127.0.0.1:8080/ws/news?id=7");
+    EXPECT_EQ(u.host_header, "127.0.0.1:8080");
+    EXPECT_EQ(u.path, "/ws/news?id=7");
+    ASSERT_EQ(u.addr_len, sizeof(sockaddr_in));
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(&u.addr);
+    EXPECT_EQ(ntohs(sa->sin_port), 8080);
+    EXPECT_TRUE(u.loopback_v4);
+}
+
+TEST(WsloadOptions, Ipv6AndLocalhostUrls) {
+    const Url v6 = parse_url("ws://[::1]:9000");
+    EXPECT_EQ(v6.path, "/");
+    EXPECT_EQ(v6.host_header, "[::1]:9000");
+    EXPECT_EQ(v6.addr_len, sizeof(sockaddr_in6));
+    EXPECT_FALSE(v6.loopback_v4);
+    const Url lh = parse_url("ws://localhost:81/");
+    EXPECT_TRUE(lh.loopback_v4);
+    EXPECT_EQ(lh.host_header, "localhost:81");
+}
+
+TEST(WsloadOptions, BadUrls) {
+    EXPECT_THROW((void)parse_url("http://127.0.0.1:80/"), UsageError);
+    EXPECT_THROW((void)parse_url("ws://127.0.0.1:0/"), UsageError);
+    EXPECT_THROW((void)parse_url("ws://127.0.0.1:70000/"), UsageError);
+    EXPECT_THROW((void)parse_url("ws://example.com:80/"), UsageError);
+    EXPECT_THROW((void)parse_url("ws://[::1:80/"), UsageError);
+}
+
+TEST(WsloadOptions, EchoFlags) {
+    const Options o = parse({"echo", "--url", "ws://127.0.0.1:1234/", "-c", "8", "-k", "4", "-s", "1K", "--text",
+                             "-d", "500ms", "--pid", "42"});
+    EXPECT_EQ(o.mode, Mode::kEcho);
+    EXPECT_EQ(o.connections, 8u);
+    EXPECT_EQ(o.inflight, 4u);
+    EXPECT_EQ(o.size, 1024u);
+    EXPECT_TRUE(o.text);
+    EXPECT_DOUBLE_EQ(o.duration_s, 0.5);
+    EXPECT_EQ(o.pid, 42);
+}
+
+TEST(WsloadOptions, FanoutTakesTheChannelFromTheUrl) {
+    const Options o = parse({"fanout", "--url", "ws://127.0.0.1:1234/ws/prices", "--control", "/tmp/x.sock"});
+    EXPECT_EQ(o.channel, "prices");
+    EXPECT_EQ(o.protocol, "wspush.v1");
+    EXPECT_EQ(o.messages, 1000u);
+    EXPECT_EQ(o.inflight, 64u);
+    EXPECT_DOUBLE_EQ(o.duration_s, 30);
+}
+
+TEST(WsloadOptions, FanoutWithoutAChannelMakesAFreshOne) {
+    const Options o = parse({"--mode", "fanout", "--url", "ws://127.0.0.1:1234", "--via", "relay", "-m", "5"});
+    EXPECT_EQ(o.channel, "wsload-" + std::to_string(getpid()));
+    EXPECT_EQ(o.url.path, "/ws/" + o.channel);
+    EXPECT_TRUE(o.via_relay);
+    EXPECT_EQ(o.messages, 5u);
+}
+
+TEST(WsloadOptions, Rejections) {
+    EXPECT_THROW(parse({}), UsageError);
+    EXPECT_THROW(parse({"storm"}), UsageError);
+    EXPECT_THROW(parse({"echo", "-c"}), UsageError);
+    EXPECT_THROW(parse({"echo", "-c", "x"}), UsageError);
+    EXPECT_THROW(parse({"echo", "-c", "0"}), UsageError);
+    EXPECT_THROW(parse({"echo", "--bogus"}), UsageError);
+    EXPECT_THROW(parse({"echo", "-d", "0"}), UsageError);
+    EXPECT_THROW(parse({"fanout", "--url", "ws://127.0.0.1:1/ws/x"}), UsageError) << "needs --control or relay";
+    EXPECT_THROW(parse({"fanout", "--url", "ws://127.0.0.1:1/ws/bad*name", "--via", "relay"}), UsageError);
+    EXPECT_THROW(parse({"fanout", "--url", "ws://127.0.0.1:1/other", "--via", "relay"}), UsageError);
+    EXPECT_THROW(parse({"fanout", "--via", "pigeon"}), UsageError);
+}
+
+TEST(WsloadOptions, Help) {
+    const char* argv[] = {"wsload", "--help"};
+    bool help = false;
+    (void)parse_options(2, argv, help);
+    EXPECT_TRUE(help);
+}
+
+}  // namespace
+}  // namespace wspush::wsload
