@@ -719,7 +719,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
         payload[0] = static_cast<uint8_t>(code >> 8);
         payload[1] = static_cast<uint8_t>(code);
         n = 2 + std::min(reason.size(), ws::kMaxControlPayload - 2);
-        memcpy(payload + 2, reason.data(), n - 2);
+        if (n > 2) memcpy(payload + 2, reason.data(), n - 2);  // data() may be null when empty
     }
     push::Message* m = push::Message::make(ws::Opcode::kClose, payload, n);
     c.out.push(m);
