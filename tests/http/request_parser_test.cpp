@@ -288,6 +288,38 @@ TEST(RequestParser, ReportsHeadTooLargeAtTheLimit) {
     EXPECT_EQ(r.http_status, 431);
 }
 
+// Values are scanned 8 bytes at a time: put each forbidden byte at each offset of two words,
+// after plain ASCII and after obs-text.
+TEST(RequestParser, RejectsEveryControlByteAtEveryOffset) {
+    for (int ctl = 0; ctl < 0x80; ++ctl) {
+        if ((ctl >= 0x20 && ctl < 0x7f) || ctl == '\t' || ctl == '\r' || ctl == '\n') continue;
+        for (const char filler : {'v', '\xe9'}) {
+            for (size_t offset = 0; offset < 16; ++offset) {
+                std::string value(24, filler);
+                value[offset] = static_cast<char>(ctl);
+                const std::string h = "GET / HTTP/1.1\r\nX-V: " + value + "\r\n\r\n";
+                const Parsed p = feed(h, {h.size()});
+                ASSERT_EQ(p.status, kError) << "byte " << ctl << " at " << offset;
+                ASSERT_EQ(p.reason, "control character in head");
+            }
+        }
+    }
+}
+
+TEST(RequestParser, AcceptsEveryFieldValueByte) {
+    std::string value;
+    for (int c = 0x21; c < 0x100; ++c) {
+        if (c == 0x7f) continue;
+        value += static_cast<char>(c);
+        if (c % 16 == 0) value += c % 32 == 0 ? ' ' : '\t';
+    }
+    const std::string h = "GET / HTTP/1.1\r\nX-V: \t" + value + " \t\r\n\r\n";
+    const Parsed p = feed(h, {h.size()});
+    ASSERT_EQ(p.status, kDone) << p.reason;
+    ASSERT_EQ(p.headers.size(), 1u);
+    EXPECT_EQ(p.headers[0].second, value);
+}
+
 TEST(RequestParser, FindsHeaderCaseInsensitively) {
     const std::string head =
         "GET / HTTP/1.1\r\nHOST: a\r\nx-dup: 1\r\nX-Dup: 2\r\nX-DUP: 3\r\n\r\n";
