@@ -158,7 +158,7 @@ ParseResult parse_head(const char* buf, size_t end, Request& out) noexcept {
             break;
         }
         if (p == end) return fail(400, "malformed head");
-        // RFC 9112 section 5.2: obs-fold may be rejected with 400 outside message/http.
+        // RFC 9112 section 5.2: a server must reject obs-fold with 400 or unfold it.
         if (is_ows(buf[p])) return fail(400, "obsolete line folding");
         if (out.num_headers == kMaxHeaders) return fail(431, "too many headers");
         const size_t name = p;

@@ -43,6 +43,8 @@ struct ParseResult {
 // head arriving byte by byte is not rescanned for its end from the start. Views in `out`
 // point into buf. Never reads past buf + len. Bytes after the head (a pipelined request or
 // early frame data) are left to the caller. A head longer than kMaxHeadBytes is an error.
+// Lines may end in CRLF or a bare LF. A byte no head may hold (CTL, DEL, CR without LF) is
+// an error as soon as it arrives; other errors are found once the blank line has arrived.
 [[nodiscard]] ParseResult parse_request(const char* buf, size_t len, size_t last_len,
                                         Request& out) noexcept;
 
