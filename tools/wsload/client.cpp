@@ -49,6 +49,7 @@ public:
         uint8_t key[4];
         loop_.rng_.fill(key, 4);
         append_client_frame(c_.tx, ws::Opcode::kPong, payload, key);
+        ++loop_.pongs_;
         loop_.queue_flush(c_);
     }
     void on_pong(std::string_view) override {}
@@ -267,7 +268,7 @@ void ClientLoop::dispatch(Conn& c, uint32_t events) {
         flush(c);
         if (c.doomed) return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_ready(c);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_ready(c, events);
 }
 
 void ClientLoop::on_connected(Conn& c) {
@@ -276,7 +277,11 @@ void ClientLoop::on_connected(Conn& c) {
     flush(c);
 }
 
-void ClientLoop::read_ready(Conn& c) {
+void ClientLoop::read_ready(Conn& c, uint32_t events) {
+    // A short read emptied the socket: data arriving later raises a new edge, so the
+    // read that would return EAGAIN can be skipped (nginx ngx_unix_recv does the same).
+    // Not when the peer has closed: then read on to the EOF, which raises no new edge.
+    const bool eof_pending = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     for (;;) {
         const ssize_t n = ::read(c.fd, rbuf_.get(), kReadBuffer);
         if (n > 0) {
@@ -285,7 +290,7 @@ void ClientLoop::read_ready(Conn& c) {
             } else {
                 frame_bytes(c, rbuf_.get(), static_cast<size_t>(n));
             }
-            if (c.doomed) return;
+            if (c.doomed || (static_cast<size_t>(n) < kReadBuffer && !eof_pending)) return;
             continue;
         }
         if (n == 0) {

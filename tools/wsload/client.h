@@ -112,12 +112,14 @@ public:
 
     [[nodiscard]] uint64_t now() const noexcept { return now_; }
     [[nodiscard]] size_t live() const noexcept { return live_; }
+    // Server Pings answered with a Pong so far.
+    [[nodiscard]] uint64_t pongs() const noexcept { return pongs_; }
     [[nodiscard]] Rng& rng() noexcept { return rng_; }
 
 private:
     void dispatch(Conn& c, uint32_t events);
     void on_connected(Conn& c);
-    void read_ready(Conn& c);
+    void read_ready(Conn& c, uint32_t events);
     void handshake_bytes(Conn& c, const uint8_t* p, size_t n);
     void frame_bytes(Conn& c, const uint8_t* p, size_t n);
     void queue_flush(Conn& c);
@@ -137,6 +139,7 @@ private:
     uint64_t last_expire_ = 0;
     uint64_t timeout_ns_;
     size_t live_ = 0;
+    uint64_t pongs_ = 0;
     Rng rng_;
     std::vector<std::unique_ptr<Conn>> conns_;
     std::vector<uint32_t> free_;

@@ -22,13 +22,18 @@ enum class Phase : uint8_t { kConnect, kRun, kDrain, kClose };
 class Echo final : public Handler {
 public:
     explicit Echo(const Options& o)
-        : o_(o), loop_(o, o.protocol, *this), payload_(o.size, o.text), cpu_(o.pid) {}
+        : o_(o),
+          loop_(o, o.protocol, *this),
+          ramp_(loop_, o.connections, o.parallel, 0),
+          payload_(o.size, o.text),
+          cpu_(o.pid) {}
 
     int run();
 
     void on_open(Conn& c, uint64_t) override {
         lane(c).conn = &c;
         ++opened_;
+        ramp_.resolved();
     }
     void on_message(Conn& c, ws::Opcode op, std::string_view p) override;
     void on_end(Conn& c, const ConnEnd& e) override;
@@ -54,6 +59,7 @@ private:
 
     const Options& o_;
     ClientLoop loop_;
+    Ramp ramp_;
     EchoPayload payload_;
     CpuProbe cpu_;
     ErrorLog errors_;
@@ -62,7 +68,6 @@ private:
     std::string scratch_;
     Phase phase_ = Phase::kConnect;
     uint64_t opened_ = 0;
-    uint64_t ended_ = 0;
     uint64_t total_sent_ = 0;
     uint64_t total_received_ = 0;
     uint64_t t_start_ = 0;
@@ -102,11 +107,11 @@ void Echo::on_message(Conn& c, ws::Opcode op, std::string_view p) {
 }
 
 void Echo::on_end(Conn& c, const ConnEnd& e) {
-    ++ended_;
     Lane& l = lane(c);
     if (phase_ == Phase::kClose && e.error == nullptr && e.server_code == kNormal) {
         // Clean close.
     } else if (!e.opened) {
+        ramp_.resolved();
         errors_.add(std::string("handshake failed: ") + (e.error ? e.error : "?"));
     } else if (phase_ == Phase::kClose) {
         errors_.add(e.error ? std::string("close: ") + e.error : "close: server answered code " + std::to_string(e.server_code));
@@ -120,13 +125,14 @@ void Echo::on_end(Conn& c, const ConnEnd& e) {
 int Echo::run() {
     const uint64_t timeout = static_cast<uint64_t>(o_.timeout_s * 1e9);
     const uint64_t conns = o_.connections;
-    Ramp ramp(loop_, conns, conns, 0);
     int err = 0;
-    if (const uint64_t f = ramp.pump(err); f > 0) {
-        errors_.add("cannot start connection: " + std::string(strerror(-err)), f);
-    }
     // Connect: until every connection opened or failed (each has its handshake timeout).
-    while (opened_ + ended_ < conns && loop_.live() > 0) loop_.run_once(kTickMs);
+    while (!ramp_.done()) {
+        if (const uint64_t f = ramp_.pump(err); f > 0) {
+            errors_.add("cannot start connection: " + std::string(strerror(-err)), f);
+        }
+        loop_.run_once(kTickMs);
+    }
 
     phase_ = Phase::kRun;
     cpu_.start();
@@ -147,9 +153,7 @@ int Echo::run() {
     const double secs = static_cast<double>(t_last_ - t_start_) / 1e9;
 
     phase_ = Phase::kClose;
-    for (Lane& l : lanes_) {
-        if (l.conn) loop_.close(*l.conn, kNormal);
-    }
+    loop_.close_all(kNormal);
     const uint64_t close_end = loop_.now() + timeout;
     while (loop_.live() > 0 && loop_.now() < close_end) loop_.run_once(wait_ms(loop_.now(), close_end, kTickMs));
     loop_.abort_all("close timeout");

@@ -39,13 +39,17 @@ public:
         out.clear();
         if (!eat('"')) return "expected string";
         while (i_ < s_.size()) {
+            // Copy the run up to the next quote, backslash or control character at once.
+            size_t run = i_;
+            while (run < s_.size() && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) {
+                ++run;
+            }
+            out.append(s_.data() + i_, run - i_);
+            i_ = run;
+            if (i_ == s_.size()) break;
             const char c = s_[i_++];
             if (c == '"') return nullptr;
-            if (static_cast<unsigned char>(c) < 0x20) return "control character in string";
-            if (c != '\\') {
-                out.push_back(c);
-                continue;
-            }
+            if (c != '\\') return "control character in string";
             if (i_ >= s_.size()) break;
             switch (s_[i_++]) {
                 case '"': out.push_back('"'); break;

@@ -34,6 +34,7 @@ struct IdleResult {
     uint64_t failed = 0;
     uint64_t dropped = 0;       // closed by the server (or the network) while held
     uint64_t close_errors = 0;  // our Close 1000 not answered properly
+    uint64_t pongs = 0;         // server Pings answered
     Histogram handshake;
 };
 static_assert(std::is_trivially_copyable_v<IdleResult>);
@@ -100,6 +101,7 @@ void IdleWorker::run(Ready ready, HoldDone hold_done) {
     const uint64_t end = loop_.now() + static_cast<uint64_t>(o_.timeout_s * 1e9);
     while (loop_.live() > 0 && loop_.now() < end) loop_.run_once(wait_ms(loop_.now(), end, kTickMs));
     loop_.abort_all("close timeout");
+    r_.pongs = loop_.pongs();
 }
 
 void write_hold_file(const std::string& path) {
@@ -128,6 +130,7 @@ void report(const Options& o, const IdleResult& r, uint64_t workers, const CpuPr
     s.add("failed", r.failed);
     s.add("dropped", r.dropped);
     s.add("close_errors", r.close_errors);
+    s.add("pongs", r.pongs);
     s.add("workers", workers);
     s.add("hold_s", o.duration_s, 1);
     s.add_latency("handshake", "ms", r.handshake, 1e6);
@@ -243,6 +246,7 @@ int run_idle(const Options& o) {
             total.failed += r.failed;
             total.dropped += r.dropped;
             total.close_errors += r.close_errors;
+            total.pongs += r.pongs;
             total.handshake.merge(r.handshake);
         } else {
             all_reported = false;

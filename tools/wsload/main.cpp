@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -27,8 +28,11 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
     raise_nofile_limit();
     // Hard deadline: every phase has its own bound, this catches anything that slips
-    // through them (the default SIGALRM action ends the process).
-    const double bound = opt.duration_s + 4 * opt.timeout_s + 60;
+    // through them (the default SIGALRM action ends the process). Ramping up N
+    // connections --parallel at a time may take a handshake timeout per 10 rounds.
+    const uint64_t conns = std::max(opt.subscribers, opt.connections);
+    const double ramp = opt.timeout_s * static_cast<double>(conns / (opt.parallel * 10));
+    const double bound = opt.duration_s + 4 * opt.timeout_s + ramp + 60;
     alarm(static_cast<unsigned>(std::ceil(bound)));
     switch (opt.mode) {
         case Mode::kIdle: return run_idle(opt);
