@@ -42,7 +42,7 @@ private:
         return cycles_[c.slot];
     }
     [[nodiscard]] bool may_start() const {
-        return !stopping_ && (o_.messages == 0 || started_ < o_.messages);
+        return !stopping_ && (o_.messages == 0 || started_ < o_.messages) && !stop_requested();
     }
     void start();
 
@@ -102,7 +102,7 @@ int Churn::run() {
     const uint64_t t0 = mono_ns();
     const uint64_t run_end = t0 + static_cast<uint64_t>(o_.duration_s * 1e9);
     for (uint64_t i = 0; i < o_.connections && may_start(); ++i) start();
-    while (loop_.live() > 0 && loop_.now() < run_end) loop_.run_once(wait_ms(loop_.now(), run_end, kTickMs));
+    while (loop_.live() > 0 && loop_.now() < run_end && !stop_requested()) loop_.run_once(wait_ms(loop_.now(), run_end, kTickMs));
     // Let the cycles in progress finish (each is bounded by its own timeouts).
     stopping_ = true;
     const uint64_t t_stop = loop_.now();

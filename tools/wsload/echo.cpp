@@ -53,7 +53,7 @@ private:
     // Globally unique message counter: connection slot in the top bits.
     static uint64_t counter(uint32_t slot, uint64_t i) { return (uint64_t{slot} + 1) << 40 | i; }
     [[nodiscard]] bool may_send() const {
-        return phase_ == Phase::kRun && (o_.messages == 0 || total_sent_ < o_.messages);
+        return phase_ == Phase::kRun && (o_.messages == 0 || total_sent_ < o_.messages) && !stop_requested();
     }
     void send_next(Lane& l);
 
@@ -127,7 +127,7 @@ int Echo::run() {
     const uint64_t conns = o_.connections;
     int err = 0;
     // Connect: until every connection opened or failed (each has its handshake timeout).
-    while (!ramp_.done()) {
+    while (!ramp_.done() && !stop_requested()) {
         if (const uint64_t f = ramp_.pump(err); f > 0) {
             errors_.add("cannot start connection: " + std::string(strerror(-err)), f);
         }

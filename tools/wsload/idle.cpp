@@ -86,7 +86,7 @@ private:
 template <class Ready, class HoldDone>
 void IdleWorker::run(Ready ready, HoldDone hold_done) {
     int err = 0;
-    while (!ramp_.done()) {
+    while (!ramp_.done() && !stop_requested()) {
         if (const uint64_t f = ramp_.pump(err); f > 0) {
             r_.failed += f;
             note("cannot start connection: " + std::string(strerror(-err)));
@@ -94,7 +94,7 @@ void IdleWorker::run(Ready ready, HoldDone hold_done) {
         loop_.run_once(kTickMs);
     }
     ready();
-    while (!hold_done(loop_.now())) loop_.run_once(kTickMs);
+    while (!hold_done(loop_.now()) && !stop_requested()) loop_.run_once(kTickMs);
     // Close politely, but within --timeout.
     closing_ = true;
     loop_.close_all(kNormal);
@@ -111,11 +111,12 @@ void write_hold_file(const std::string& path) {
     if (fd >= 0) ::close(fd);
 }
 
-// Waits until fd is readable or the deadline passes. Returns true if readable.
-bool wait_readable(int fd, uint64_t deadline_ns) {
+// Waits until fd is readable or the deadline passes (or, with stoppable, a stop is asked
+// for). Returns true if readable.
+bool wait_readable(int fd, uint64_t deadline_ns, bool stoppable) {
     for (;;) {
         const uint64_t now = mono_ns();
-        if (now >= deadline_ns) return false;
+        if (now >= deadline_ns || (stoppable && stop_requested())) return false;
         pollfd p{fd, POLLIN, 0};
         const int n = poll(&p, 1, wait_ms(now, deadline_ns, 1000));
         if (n > 0) return true;
@@ -123,7 +124,7 @@ bool wait_readable(int fd, uint64_t deadline_ns) {
     }
 }
 
-void report(const Options& o, const IdleResult& r, uint64_t workers, const CpuProbe& cpu) {
+void report(const Options& o, const IdleResult& r, uint64_t workers, double held_s, const CpuProbe& cpu) {
     Summary s(Mode::kIdle);
     s.add("requested", o.subscribers);
     s.add("connected", r.connected);
@@ -132,7 +133,7 @@ void report(const Options& o, const IdleResult& r, uint64_t workers, const CpuPr
     s.add("close_errors", r.close_errors);
     s.add("pongs", r.pongs);
     s.add("workers", workers);
-    s.add("hold_s", o.duration_s, 1);
+    s.add("hold_s", held_s, 1);  // less than --duration after SIGINT/SIGTERM
     s.add_latency("handshake", "ms", r.handshake, 1e6);
     s.add("errors", r.failed + r.dropped + r.close_errors);
     cpu.report(s, 0);
@@ -163,15 +164,19 @@ int run_idle(const Options& o) {
 
     if (o.subscribers <= per_process) {
         IdleWorker w(o, o.subscribers, 0);
-        uint64_t hold_end = 0;
+        uint64_t hold_start = 0;
+        uint64_t hold_stop = 0;
         w.run(
             [&] {
-                hold_end = mono_ns() + hold_ns;
+                hold_start = mono_ns();
                 write_hold_file(o.hold_file);
             },
-            [&](uint64_t now) { return now >= hold_end; });
+            [&](uint64_t now) {
+                hold_stop = now;
+                return now >= hold_start + hold_ns;
+            });
         cpu.stop();
-        report(o, w.result(), 1, cpu);
+        report(o, w.result(), 1, static_cast<double>(hold_stop - hold_start) / 1e9, cpu);
         return status_of(o, w.result());
     }
 
@@ -222,14 +227,18 @@ int run_idle(const Options& o) {
     bool all_ready = children.size() == workers;
     for (const Child& c : children) {
         char b = 0;
-        if (!wait_readable(c.result_fd, ready_deadline) || !read_all(c.result_fd, &b, 1) || b != kReady) {
+        if (!wait_readable(c.result_fd, ready_deadline, true) || !read_all(c.result_fd, &b, 1) || b != kReady) {
             all_ready = false;
         }
     }
+    uint64_t hold_start = mono_ns();
+    uint64_t hold_stop = hold_start;
     if (all_ready) {
         write_hold_file(o.hold_file);
-        const uint64_t hold_end = mono_ns() + hold_ns;
-        while (mono_ns() < hold_end) usleep(static_cast<useconds_t>(wait_ms(mono_ns(), hold_end, 100)) * 1000);
+        const uint64_t hold_end = hold_start + hold_ns;
+        while ((hold_stop = mono_ns()) < hold_end && !stop_requested()) {
+            usleep(static_cast<useconds_t>(wait_ms(hold_stop, hold_end, 100)) * 1000);
+        }
     } else {
         note("not every worker finished connecting");
     }
@@ -241,7 +250,7 @@ int run_idle(const Options& o) {
     const uint64_t result_deadline = mono_ns() + static_cast<uint64_t>(2 * o.timeout_s * 1e9);
     for (const Child& c : children) {
         IdleResult r;
-        if (wait_readable(c.result_fd, result_deadline) && read_all(c.result_fd, &r, sizeof r)) {
+        if (wait_readable(c.result_fd, result_deadline, false) && read_all(c.result_fd, &r, sizeof r)) {
             total.connected += r.connected;
             total.failed += r.failed;
             total.dropped += r.dropped;
@@ -259,7 +268,7 @@ int run_idle(const Options& o) {
     cpu.stop();
     if (!all_reported) note("a worker did not report; its connections count as failed");
     total.failed = std::max(total.failed, o.subscribers - std::min(o.subscribers, total.connected));
-    report(o, total, workers, cpu);
+    report(o, total, workers, static_cast<double>(hold_stop - hold_start) / 1e9, cpu);
     return all_reported && all_ready ? status_of(o, total) : 1;
 }
 

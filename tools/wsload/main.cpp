@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    install_stop_handler();
     raise_nofile_limit();
     // Hard deadline: every phase has its own bound, this catches anything that slips
     // through them (the default SIGALRM action ends the process). Ramping up N

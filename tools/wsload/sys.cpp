@@ -1,6 +1,7 @@
 #include "wsload/sys.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +45,25 @@ void Rng::fill(uint8_t* p, size_t n) noexcept {
         n -= k;
     }
 }
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+}  // namespace
+
+void install_stop_handler() noexcept {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;  // the second signal takes the default action
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stop_requested() noexcept { return g_stop != 0; }
 
 uint64_t raise_nofile_limit() noexcept {
     rlimit rl{};

@@ -26,6 +26,12 @@ private:
     uint64_t s_;
 };
 
+// SIGINT/SIGTERM handling: the first signal asks the run to stop early (the mode then
+// closes its connections, within its timeouts, and still prints its summary); a second one
+// ends the process. Installed without SA_RESTART, so a blocked epoll_wait returns at once.
+void install_stop_handler() noexcept;
+[[nodiscard]] bool stop_requested() noexcept;
+
 // Raises RLIMIT_NOFILE's soft limit to the hard limit. Returns the soft limit now in force.
 uint64_t raise_nofile_limit() noexcept;
 
