@@ -3,7 +3,8 @@
 //   101: "HTTP/1.1 101 Switching Protocols" / "Upgrade: websocket" / "Connection: Upgrade" /
 //        "Sec-WebSocket-Accept: <28 chars>" / ["Sec-WebSocket-Protocol: <p>"] / ""
 //   error: "HTTP/1.1 <code> <text>" / "Content-Type: text/plain" / "Content-Length: <n>" /
-//        "Connection: close" / ["Sec-WebSocket-Version: 13" for 426] / "" / <reason> "\n"
+//        "Connection: close" / ["Sec-WebSocket-Version: 13" for 426] / ["Allow: GET" for 405] /
+//        "" / <reason> "\n"
 //   200 head: "HTTP/1.1 200 OK" / "Content-Type: <type>" / "Content-Length: <n>" /
 //        "Connection: close" / ""
 #include "http/response.h"
@@ -75,6 +76,7 @@ std::string_view status_text(uint16_t status) noexcept {
         case 403: return "Forbidden";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
+        case 410: return "Gone";
         case 408: return "Request Timeout";
         case 426: return "Upgrade Required";
         case 431: return "Request Header Fields Too Large";
@@ -104,6 +106,8 @@ size_t write_error_response(char* out, size_t cap, uint16_t status,
     w.status_line(status).header("Content-Type", "text/plain").length_and_close(reason.size() + 1);
     // RFC 6455 4.2.2: a 426 names the versions we do speak.
     if (status == 426) w.header("Sec-WebSocket-Version", "13");
+    // RFC 9110 15.5.6: a 405 MUST list the methods the resource supports.
+    if (status == 405) w.header("Allow", "GET");
     return w.put(kCrlf).put(reason).put("\n").done();
 }
 

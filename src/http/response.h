@@ -15,7 +15,8 @@ size_t write_upgrade_response(char* out, size_t cap, const char (&accept)[28],
                               std::string_view protocol) noexcept;
 
 // An error response: status line, Content-Type: text/plain, Content-Length,
-// Connection: close, "Sec-WebSocket-Version: 13" when status == 426, then `reason` + "\n"
+// Connection: close, "Sec-WebSocket-Version: 13" when status == 426, "Allow: GET" when
+// status == 405, then `reason` + "\n"
 // as the body. Returns bytes written, or 0 if cap is too small.
 size_t write_error_response(char* out, size_t cap, uint16_t status,
                             std::string_view reason) noexcept;

@@ -337,13 +337,15 @@ std::string Server::stats_json() const {
     snprintf(buf, sizeof buf,
              "{\"connections\":%u,\"sockets\":%u,\"connections_total\":%llu,\"channels\":%zu,"
              "\"messages_in\":%llu,\"messages_out\":%llu,\"published\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+             "\"writes\":%llu,"
              "\"drops\":{\"slow_consumer\":%llu,\"idle_timeout\":%llu,\"handshake_timeout\":%llu,"
              "\"protocol_error\":%llu,\"http_error\":%llu,\"server_full\":%llu,\"kicked\":%llu,\"tail_overflow\":%llu},"
              "\"uptime_s\":%llu,\"rss_bytes\":%llu}",
              stats_.clients, stats_.sockets, (unsigned long long)stats_.connections_total, hub_.channels().size(),
              (unsigned long long)stats_.messages_in, (unsigned long long)stats_.messages_out,
              (unsigned long long)stats_.published, (unsigned long long)stats_.bytes_in,
-             (unsigned long long)stats_.bytes_out, (unsigned long long)stats_.drop_slow_consumer,
+             (unsigned long long)stats_.bytes_out, (unsigned long long)stats_.writes,
+             (unsigned long long)stats_.drop_slow_consumer,
              (unsigned long long)stats_.drop_idle_timeout, (unsigned long long)stats_.drop_handshake_timeout,
              (unsigned long long)stats_.drop_protocol_error, (unsigned long long)stats_.drop_http_error,
              (unsigned long long)stats_.drop_server_full, (unsigned long long)stats_.drop_kicked,
@@ -369,6 +371,7 @@ std::string Server::metrics_text() const {
     gauge("published_total", "counter", "Channel messages published.", stats_.published);
     gauge("bytes_in_total", "counter", "Bytes read from clients.", stats_.bytes_in);
     gauge("bytes_out_total", "counter", "Bytes written to clients.", stats_.bytes_out);
+    gauge("writes_total", "counter", "Queue flushes to clients (frames coalesced per writev).", stats_.writes);
     out += "# HELP wspush_drops_total Connections dropped, by reason.\n# TYPE wspush_drops_total counter\n";
     const std::pair<const char*, uint64_t> drops[] = {
         {"slow_consumer", stats_.drop_slow_consumer}, {"idle_timeout", stats_.drop_idle_timeout},

@@ -214,7 +214,7 @@ int Server::run() {
                 Connection& c = conns_[fd];
                 if (c.state == ConnState::kFree || !(c.flags & kFlagReady)) continue;
                 c.flags &= static_cast<uint8_t>(~kFlagReady);
-                read_client(c);
+                read_client(c, true);
             }
         }
         wheel_.expire(now_ms_, [this](base::TimerNode& t) { on_timer(t); });
@@ -365,20 +365,25 @@ void Server::heartbeat(Connection& c) {
 }
 
 void Server::on_client_event(Connection& c, uint32_t events) {
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_client(c);
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        read_client(c, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
     if (c.state != ConnState::kFree && (events & EPOLLOUT)) {
         c.flags |= kFlagWritable;
         if (!c.out.empty()) flush(c);
     }
 }
 
-void Server::read_client(Connection& c) {
+void Server::read_client(Connection& c, bool drain) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
         ssize_t n = ::read(c.fd, rbuf_, kReadBufSize);
         if (n > 0) {
             stats_.bytes_in += static_cast<uint64_t>(n);
             on_bytes(c, rbuf_, static_cast<size_t>(n));
             if (c.state == ConnState::kFree) return;
+            // A short read emptied the socket buffer: skip the read that would only say
+            // EAGAIN. Bytes arriving later raise a new edge (nginx clears rev->ready alike).
+            // Unless the peer's FIN came with this edge: then read on to the 0.
+            if (!drain && static_cast<size_t>(n) < kReadBufSize) return;
             continue;
         }
         if (n == 0) {
@@ -454,12 +459,13 @@ bool Server::on_request(Connection& c, const http::Request& req) {
             reply_http(c, 426, "this endpoint speaks WebSocket only");
             return false;
         }
+        bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
         if (path == "/" || path == "/index.html") {
-            reply_body(c, "text/html; charset=utf-8", demo_page());
+            reply_body(c, "text/html; charset=utf-8", demo_page(), head_only);
         } else if (cfg_.http_stats && path == "/stats") {
-            reply_body(c, "application/json", stats_json());
+            reply_body(c, "application/json", stats_json(), head_only);
         } else if (cfg_.http_stats && path == "/metrics") {
-            reply_body(c, "text/plain; version=0.0.4", metrics_text());
+            reply_body(c, "text/plain; version=0.0.4", metrics_text(), head_only);
         } else if (path.starts_with("/ws/")) {
             reply_http(c, 426, "upgrade to WebSocket to join a channel");
         } else {
@@ -693,6 +699,12 @@ void Server::deliver_replay(Connection& c, push::Publication& pub) {
 
 void Server::send(Connection& c, push::Message* m) {
     if (c.state != ConnState::kOpen) return;
+    // Over the cap: first hand the kernel what it will take (a burst published within one
+    // loop turn must not count against a client that reads), then judge.
+    if (c.out.bytes() >= cfg_.send_buffer && (c.flags & kFlagWritable)) {
+        flush(c);
+        if (c.state != ConnState::kOpen) return;
+    }
     if (c.out.bytes() >= cfg_.send_buffer) {
         // Slow consumer: what it has not read already fills its cap. It stops being served
         // rather than making the server grow. (One message larger than the cap is still
@@ -704,7 +716,7 @@ void Server::send(Connection& c, push::Message* m) {
         return;
     }
     c.out.push(m);
-    ++stats_.messages_out;
+    if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
     if (!(c.flags & kFlagInFlush)) {
         c.flags |= kFlagInFlush;
         flush_list_.push_back(c.fd);
@@ -754,12 +766,12 @@ void Server::reply_http(Connection& c, uint16_t status, std::string_view reason)
     flush(c);
 }
 
-void Server::reply_body(Connection& c, std::string_view type, std::string_view body) {
+void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
     char head[512];
     size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
     push::Message* m = push::Message::make_buffer(hn + body.size());
     m = push::Message::append(m, head, hn);
-    m = push::Message::append(m, body.data(), body.size());
+    if (!head_only) m = push::Message::append(m, body.data(), body.size());
     push::Message* raw = push::Message::make_raw(m->payload(), m->payload_size());
     m->unref();
     c.out.push(raw);
@@ -771,6 +783,7 @@ void Server::reply_body(Connection& c, std::string_view type, std::string_view b
 
 void Server::flush(Connection& c) {
     bool would_block = false;
+    ++stats_.writes;
     long w = c.out.flush(c.fd, &would_block);
     if (w < 0) {
         close_now(c);  // EPIPE, ECONNRESET: the peer is gone

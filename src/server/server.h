@@ -56,7 +56,9 @@ private:
 
     // --- WebSocket/HTTP clients ---
     void on_client_event(Connection& c, uint32_t events);
-    void read_client(Connection& c);
+    // Reads until EAGAIN, a short read (unless `drain`: the peer's FIN is pending), or the
+    // per-turn cap.
+    void read_client(Connection& c, bool drain);
     void on_bytes(Connection& c, uint8_t* p, size_t n);
     void on_http_bytes(Connection& c, uint8_t* p, size_t n);
     // Handles a complete request head; returns false when the connection is done (error).
@@ -66,7 +68,7 @@ private:
     void on_frames(Connection& c, uint8_t* p, size_t n);
     void on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole);
     void reply_http(Connection& c, uint16_t status, std::string_view reason);
-    void reply_body(Connection& c, std::string_view type, std::string_view body);
+    void reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only);
     void send(Connection& c, push::Message* m);
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);

@@ -12,6 +12,7 @@ struct Stats {
     uint64_t messages_out = 0;       // frames queued to clients (data, not control)
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+    uint64_t writes = 0;             // flushes of a client's queue (one or more writev)
     uint64_t published = 0;
     // Connections dropped, by reason.
     uint64_t drop_slow_consumer = 0;

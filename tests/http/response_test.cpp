@@ -93,6 +93,17 @@ INSTANTIATE_TEST_SUITE_P(
                          return write_error_response(out, cap, 426,
                                                      "unsupported Sec-WebSocket-Version");
                      }},
+        ResponseCase{"MethodNotAllowedListsGet",
+                     "HTTP/1.1 405 Method Not Allowed\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: 19\r\n"
+                     "Connection: close\r\n"
+                     "Allow: GET\r\n"
+                     "\r\n"
+                     "method not allowed\n",
+                     [](char* out, size_t cap) {
+                         return write_error_response(out, cap, 405, "method not allowed");
+                     }},
         ResponseCase{"HeaderFieldsTooLargeEmptyReason",
                      "HTTP/1.1 431 Request Header Fields Too Large\r\n"
                      "Content-Type: text/plain\r\n"
@@ -135,6 +146,7 @@ TEST(Response, NamesEveryStatusWeSend) {
     EXPECT_EQ(status_text(403), "Forbidden");
     EXPECT_EQ(status_text(404), "Not Found");
     EXPECT_EQ(status_text(405), "Method Not Allowed");
+    EXPECT_EQ(status_text(410), "Gone");
     EXPECT_EQ(status_text(408), "Request Timeout");
     EXPECT_EQ(status_text(426), "Upgrade Required");
     EXPECT_EQ(status_text(431), "Request Header Fields Too Large");

@@ -107,7 +107,7 @@ TEST_F(Control, StatsFieldsAndCounts) {
     ASSERT_TRUE(s0);
     EXPECT_EQ(s0->keys(), (std::vector<std::string>{"connections", "sockets", "connections_total", "channels",
                                                     "messages_in", "messages_out", "published", "bytes_in",
-                                                    "bytes_out", "drops", "uptime_s", "rss_bytes"}));
+                                                    "bytes_out", "writes", "drops", "uptime_s", "rss_bytes"}));
     const Json* drops = s0->get("drops");
     ASSERT_TRUE(drops);
     EXPECT_EQ(drops->keys(), (std::vector<std::string>{"slow_consumer", "idle_timeout", "handshake_timeout",

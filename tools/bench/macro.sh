@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The macro benchmark suite behind `make bench`: wspushd pinned to CPU 0, the load generator
+# (tools/wsload) on CPU 1, loopback only, every run bounded. Prints one table (medians of
+# REPS runs where a figure is a rate) and writes it to $BUILD/bench/macro.md.
+#
+#   tools/bench/macro.sh [BUILD_DIR]        (REPS=3 by default; QUICK=1 for one run each)
+set -euo pipefail
+BUILD=${1:-build}
+SERVER=$BUILD/wspushd
+WSLOAD=$BUILD/wsload
+REPS=${REPS:-3}
+[ "${QUICK:-0}" = 1 ] && REPS=1
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+TMP=$(mktemp -d /tmp/wspush-bench.XXXXXX)
+SRV_CPU=0
+LOAD_CPU=1
+if [ "$(nproc)" -lt 2 ]; then LOAD_CPU=0; fi
+SRV_PID=
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start_server ARGS...: starts wspushd on 127.0.0.1:0 pinned to SRV_CPU; sets SRV_PID, PORT.
+start_server() {
+    rm -f "$TMP/ctl.sock"
+    taskset -c $SRV_CPU "$SERVER" --listen 127.0.0.1:0 --control "$TMP/ctl.sock" "$@" \
+        2>"$TMP/server.log" &
+    SRV_PID=$!
+    for _ in $(seq 1 200); do
+        PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/server.log" | cut -d: -f2 || true)
+        [ -n "$PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "server did not start: $(cat "$TMP/server.log")" >&2
+    exit 1
+}
+stop_server() {
+    kill "$SRV_PID"
+    wait "$SRV_PID" || true
+    SRV_PID=
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# field KEY LINE: the value of key=value in a wsload summary line.
+field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+load() { taskset -c $LOAD_CPU "$WSLOAD" "$@"; }
+
+ROWS=()
+row() { ROWS+=("$(printf '| %s | %s | %s |' "$1" "$2" "$3")"); echo "  $1: $2 ($3)" >&2; }
+
+# ---------------------------------------------------------------- footprint
+strip -o "$TMP/wspushd.stripped" "$SERVER"
+SIZE=$(stat -c %s "$TMP/wspushd.stripped")
+LIBS=$(ldd "$SERVER" | awk '$1 !~ /linux-vdso|ld-linux/ {print $1}' | sed 's/\.so.*//' | tr '\n' ' ')
+row "stripped binary" "$((SIZE / 1024)) KiB" "shared libraries: ${LIBS:-none}"
+
+start_server
+REST=$(rss_kb "$SRV_PID")
+row "resident memory at rest" "$REST KiB" "push mode, control socket open"
+
+# ---------------------------------------------------------------- idle connections
+for N in 10000 19500; do
+    rm -f "$TMP/ready"
+    load idle --url "ws://127.0.0.1:$PORT/ws/idle" -n $N -d 120s --hold-file "$TMP/ready" \
+        >"$TMP/idle.out" 2>"$TMP/idle.err" &
+    LPID=$!
+    for _ in $(seq 1 1200); do [ -s "$TMP/ready" ] && break; sleep 0.1; done
+    HELD=$(rss_kb "$SRV_PID")
+    CONNS=$(echo STATS | socat -t 5 - UNIX-CONNECT:"$TMP/ctl.sock" | grep -o '"connections":[0-9]*' | cut -d: -f2)
+    kill -INT $LPID 2>/dev/null || true
+    wait $LPID 2>/dev/null || true
+    PER=$(( (HELD - REST) * 1024 / (CONNS > 0 ? CONNS : 1) ))
+    row "resident memory per idle connection, $N" "$PER B" "$CONNS connected, each in a channel with its heartbeat armed; RSS $HELD KiB"
+    # Let the server notice the closes before the next step.
+    for _ in $(seq 1 100); do
+        C=$(echo STATS | socat -t 5 - UNIX-CONNECT:"$TMP/ctl.sock" | grep -o '"connections":[0-9]*' | cut -d: -f2)
+        [ "${C:-1}" = 0 ] && break
+        sleep 0.1
+    done
+done
+stop_server
+
+# ---------------------------------------------------------------- echo
+start_server --mode echo --max-message 64M
+for spec in "1 32" "16 32" "1 4096" "16 4096"; do
+    set -- $spec
+    rates=(); cpus=()
+    for _ in $(seq 1 "$REPS"); do
+        line=$(load echo --url "ws://127.0.0.1:$PORT/" -c 100 -k "$1" -s "$2" -d 5s --pid "$SRV_PID")
+        rates+=("$(field msgs_per_s "$line")")
+        cpus+=("$(field cpu_us_per_msg "$line")")
+        P99=$(field p99_us "$line")
+    done
+    row "echo, 100 conns, $2 B, $1 in flight" "$(printf '%s\n' "${rates[@]}" | median) msgs/s" \
+        "server CPU $(printf '%s\n' "${cpus[@]}" | median) us/msg; p99 ${P99} us"
+done
+
+# ---------------------------------------------------------------- churn
+rates=(); cpus=()
+for _ in $(seq 1 "$REPS"); do
+    line=$(load churn --url "ws://127.0.0.1:$PORT/" -c 32 -s 32 -d 5s --pid "$SRV_PID")
+    rates+=("$(field handshakes_per_s "$line")")
+    cpus+=("$(field cpu_us_per_msg "$line")")
+done
+row "handshakes (connect, upgrade, 1 echo, close), 32 parallel" "$(printf '%s\n' "${rates[@]}" | median) /s" \
+    "server CPU $(printf '%s\n' "${cpus[@]}" | median) us each"
+stop_server
+
+# ---------------------------------------------------------------- fan-out
+start_server
+rates=(); cpus=()
+for _ in $(seq 1 "$REPS"); do
+    line=$(load fanout --url "ws://127.0.0.1:$PORT/ws/fan" --control "$TMP/ctl.sock" -n 10000 -k 16 -s 64 -m 300 --pid "$SRV_PID")
+    rates+=("$(field deliveries_per_s "$line")")
+    cpus+=("$(field cpu_us_per_msg "$line")")
+    bad="missing=$(field missing "$line") duplicated=$(field duplicated "$line") reordered=$(field reordered "$line")"
+done
+row "fan-out to 10k subscribers, 64 B, 16 pushes in flight" "$(printf '%s\n' "${rates[@]}" | median) deliveries/s" \
+    "server CPU $(printf '%s\n' "${cpus[@]}" | median) us/delivery; $bad"
+line=$(load fanout --url "ws://127.0.0.1:$PORT/ws/fan10" --control "$TMP/ctl.sock" -n 10000 -s 64 --rate 10 -m 100 --pid "$SRV_PID")
+CPU_S=$(field server_cpu_s "$line")
+SECS=$(field secs "$line")
+row "fan-out to 10k subscribers at 10 pushes/s" "p50 $(field p50_ms "$line") ms, p99 $(field p99_ms "$line") ms" \
+    "max $(field max_ms "$line") ms; server CPU $(awk -v c="$CPU_S" -v s="$SECS" 'BEGIN {printf "%.0f%%", 100*c/s}') of a core; missing=$(field missing "$line")"
+stop_server
+
+{
+    echo "| measure | figure | notes |"
+    echo "| --- | --- | --- |"
+    printf '%s\n' "${ROWS[@]}"
+} | tee "$OUT/macro.md"
