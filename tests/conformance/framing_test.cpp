@@ -53,6 +53,11 @@ std::vector<WireCase> ping_cases() {
         pongs.push_back({kPong, "ping " + std::to_string(i)});
     }
     v.push_back(echoes("TenPingsTenPongsInOrder", pings, pongs));
+    for (int i = 10; i < 1000; ++i) {
+        pings += ping(std::to_string(i));
+        pongs.push_back({kPong, std::to_string(i)});
+    }
+    v.push_back(echoes("ThousandPingsInOneWrite", pings, pongs));
     v.push_back(echoes("PingsBetweenMessages", text("a") + ping("1") + binary("b") + ping("2"),
                        {{kText, "a"}, {kPong, "1"}, {kBinary, "b"}, {kPong, "2"}}));
     return v;

@@ -103,6 +103,23 @@ TEST_F(ConformanceHandshakeTimeout, PartialRequestAnswered408) {
     EXPECT_TRUE(c.wait_eof(5000));
 }
 
+// Slowloris: a byte every 50 ms does not extend the deadline.
+TEST_F(ConformanceHandshakeTimeout, TricklingClientClosed) {
+    RawClient c;
+    ASSERT_TRUE(c.connect(EchoServer::get()->port()));
+    const std::string endless = "GET / HTTP/1.1\r\nX-Slow: " + std::string(200, 'z');
+    auto start = Clock::now();
+    bool closed = false;
+    for (size_t i = 0; i < endless.size() && !closed; ++i) {
+        if (!c.send_all(endless.substr(i, 1))) break;  // reset by the server
+        closed = c.wait_eof(50);  // paces the trickle and notices the close
+    }
+    if (!closed) closed = c.wait_eof(5000);
+    EXPECT_TRUE(closed) << "a trickling client is never closed";
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    EXPECT_LT(ms, 3000) << "each byte extended the handshake deadline";
+}
+
 TEST_F(ConformanceHandshakeTimeout, UpgradedClientOutlivesIt) {
     RawClient c;
     ASSERT_TRUE(open_client(c));

@@ -96,6 +96,13 @@ std::vector<WireCase> utf8_cases() {
     v.push_back(fails("SurrogateAcrossFragments", text("ab\xed"s, false) + cont("\xa0\x80"s), 1007));
     v.push_back(fails("TruncatedAtFinalFragment", text("\xf0\x9d"s, false) + cont("\x84"s), 1007));
     v.push_back(fails("TruncatedBeforeEmptyFinalFragment", text("\xce"s, false) + cont(""), 1007));
+    // Control frames between fragments have their own payloads: they neither see nor change
+    // the text message's UTF-8 state.
+    v.push_back(echoes("SequenceSplitAroundPing", text("\xce"s, false) + ping("\xff") + cont("\xba"s), {{kPong, "\xff"}, {kText, "\xce\xba"}}));
+    v.push_back(echoes("SequenceSplitAroundPong", text("\xf0\x9d"s, false) + pong("x") + cont("\x84\x9e"s), {{kText, "\xf0\x9d\x84\x9e"}}));
+    v.push_back(fails("InvalidAfterPingBetweenFragments", text("ab", false) + ping("p") + cont("\xff"s), 1007, {{kPong, "p"}}));
+    v.push_back(fails("CloseReasonValidatedAloneMidSequence", text("\xce"s, false) + close_with(1000, "ok"), 1000));
+    v.push_back(fails("CloseReasonCompletingSequenceInvalid", text("\xce"s, false) + close_with(1000, "\xba"), 1007));
     // A valid message then an invalid one: the valid one is echoed first.
     v.push_back(fails("InvalidAfterFragmentedValid", text(m.substr(0, 3), false) + cont(m.substr(3)) + text("\xc0\xaf"s), 1007,
                       {{kText, m}}));

@@ -122,7 +122,10 @@ void EchoServer::start(std::vector<std::string> args) {
 }
 
 void EchoServer::stop() {
-    if (server_) server_->stop();
+    // SIGTERM: a clean exit is 0; a crash, a sanitizer report or a hang is not.
+    if (server_) {
+        EXPECT_EQ(server_->stop(), 0) << "server exit status; its log:\n" << server_->log();
+    }
     server_.reset();
     failed_log_.clear();
 }

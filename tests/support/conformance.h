@@ -85,7 +85,9 @@ inline auto whole_and_bytewise() { return ::testing::Values(Delivery::kWhole, De
 inline auto whole_and_bytewise(const std::vector<WireCase>& cases) {
     return ::testing::Combine(::testing::ValuesIn(cases), whole_and_bytewise());
 }
-// "Whole" / "Bytewise" for suites parametrized by Delivery alone.
+// Megabyte messages: once whole and once chunked.
+inline auto whole_and_chunked() { return ::testing::Values(Delivery::kWhole, Delivery::kChunked); }
+// "Whole" / "Bytewise" / "Chunked" for suites parametrized by Delivery alone.
 std::string delivery_param_name(const ::testing::TestParamInfo<Delivery>& info);
 
 // The server of the running test suite. A suite class calls start() from its own
@@ -93,6 +95,7 @@ std::string delivery_param_name(const ::testing::TestParamInfo<Delivery>& info);
 class EchoServer {
 public:
     static void start(std::vector<std::string> args);
+    // Stops the server with SIGTERM and expects exit status 0.
     static void stop();
     // Null when start() failed; log() then tells why.
     static ServerProcess* get() { return server_.get(); }
