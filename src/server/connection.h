@@ -26,7 +26,8 @@ enum ConnFlag : uint8_t {
     kFlagInFlush = 1 << 2,   // on the server's flush list
     kFlagShutWr = 1 << 3,    // shutdown(SHUT_WR) done, draining until EOF
     kFlagReady = 1 << 4,     // on the still-readable list (read cap hit)
-    kFlagPinged = 1 << 5,    // Ping sent since the last byte received
+    kFlagPinged = 1 << 5,    // Ping sent since the last byte received; the heartbeat
+                             // timer then stands at the next Ping's time
 };
 
 // Standard layout on purpose: the timer wheel finds the connection with offsetof.
@@ -40,7 +41,6 @@ struct Connection {
     NamedId* id = nullptr;              // null: the server-assigned id "c<serial>"
     uint32_t serial = 0;
     uint32_t last_rx = 0;               // ms (server clock, truncated) of the last byte in
-    uint32_t last_ping = 0;             // ms of the last Ping sent
     int32_t fd = -1;
     uint16_t nmore = 0;
     ConnState state = ConnState::kFree;

@@ -118,6 +118,7 @@ Server::~Server() {
     for (ctl::ControlClient* cc : dead_controls_) delete cc;
     for (auto& [name, id] : ids_) delete id;
     if (conns_) munmap(conns_, conns_bytes_);
+    if (ping_) ping_->unref();
     free(rbuf_);
     for (int fd : {listen_fd_, control_fd_, signal_fd_, spare_fd_})
         if (fd >= 0) ::close(fd);
@@ -350,18 +351,18 @@ void Server::heartbeat(Connection& c) {
         if (c.state != ConnState::kFree) close_now(c);
         return;
     }
-    uint32_t ref = (c.flags & kFlagPinged) ? c.last_ping : c.last_rx;
-    if (now - ref >= cfg_.ping_interval_ms) {
-        push::Message* ping = push::Message::make(ws::Opcode::kPing, nullptr, 0);
-        send(c, ping);
-        ping->unref();
+    // The timer is not moved when bytes arrive (most deadlines are never reached); it fires
+    // at the deadline computed last time and the state says what is due now. With a Ping
+    // outstanding, the deadline was the next Ping's, so another one is due.
+    bool ping_due = (c.flags & kFlagPinged) || quiet >= cfg_.ping_interval_ms;
+    uint32_t next = ping_due ? cfg_.ping_interval_ms : cfg_.ping_interval_ms - quiet;
+    if (ping_due) {
+        if (ping_ == nullptr) ping_ = push::Message::make(ws::Opcode::kPing, nullptr, 0);
+        send(c, ping_);  // one shared frame for every heartbeat
         if (c.state != ConnState::kOpen) return;
-        c.last_ping = ref = now;
         c.flags |= kFlagPinged;
     }
-    uint32_t to_ping = cfg_.ping_interval_ms - (now - ref);
-    uint32_t to_idle = cfg_.idle_timeout_ms - quiet;
-    wheel_.arm(c.timer, now_ms_ + std::min(to_ping, to_idle));
+    wheel_.arm(c.timer, now_ms_ + std::min(next, cfg_.idle_timeout_ms - quiet));
 }
 
 void Server::on_client_event(Connection& c, uint32_t events) {
@@ -812,7 +813,8 @@ void Server::flush_pending() {
 
 void Server::close_now(Connection& c) {
     if (c.state == ConnState::kOpen) --stats_.clients;
-    for (size_t i = 0; i < c.channel_count(); ++i) hub_.leave(c.subscription(i));
+    // channel_count() shrinks as subscriptions are left: take it once.
+    for (size_t i = 0, n = c.channel_count(); i < n; ++i) hub_.leave(c.subscription(i));
     if (c.id) {
         auto& fds = c.id->fds;
         fds.erase(std::find(fds.begin(), fds.end(), c.fd));

@@ -121,6 +121,7 @@ private:
     std::unordered_map<std::string, NamedId*> ids_;
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer
+    push::Message* ping_ = nullptr;  // the heartbeat Ping, shared by every connection
     uint64_t now_ms_ = 0;
     uint64_t start_ms_ = 0;
     uint64_t stop_deadline_ = 0;
