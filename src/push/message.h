@@ -73,6 +73,11 @@ public:
     [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
     // Bytes queued and not yet written.
     [[nodiscard]] uint32_t bytes() const noexcept { return bytes_; }
+    // Bytes queued behind the frame at the head: what --send-buffer judges, so that one
+    // large message on its way out does not make the Pong queued behind it "slow".
+    [[nodiscard]] uint32_t bytes_behind_head() const noexcept {
+        return head_ ? bytes_ - (head_->msg->frame_size() - head_off_) : 0;
+    }
     // True once part of the head frame is on the wire (it must then be finished).
     [[nodiscard]] bool head_started() const noexcept { return head_off_ != 0; }
 

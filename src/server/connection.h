@@ -28,6 +28,7 @@ enum ConnFlag : uint8_t {
     kFlagReady = 1 << 4,     // on the still-readable list (read cap hit)
     kFlagPinged = 1 << 5,    // Ping sent since the last byte received; the heartbeat
                              // timer then stands at the next Ping's time
+    kFlagInputPaused = 1 << 6,  // not read while its output is over --send-buffer
 };
 
 // Standard layout on purpose: the timer wheel finds the connection with offsetof.

@@ -85,7 +85,7 @@ struct FrameEvents final : ws::FrameSink {
     void on_ping(const uint8_t* p, size_t n) noexcept override {
         if (conn.state != ConnState::kOpen) return;
         push::Message* m = push::Message::make(ws::Opcode::kPong, p, n);
-        srv.send(conn, m);
+        srv.send_reply(conn, m);
         m->unref();
     }
     void on_pong(const uint8_t*, size_t) noexcept override {}  // liveness is any byte in
@@ -376,6 +376,12 @@ void Server::on_client_event(Connection& c, uint32_t events) {
 
 void Server::read_client(Connection& c, bool drain) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+        if (c.state == ConnState::kOpen && c.out.bytes() >= cfg_.send_buffer) {
+            // Backpressure on input: a peer that does not read its echoes/pongs is not read
+            // either until they drain (flush() resumes it).
+            c.flags |= kFlagInputPaused;
+            return;
+        }
         ssize_t n = ::read(c.fd, rbuf_, kReadBufSize);
         if (n > 0) {
             stats_.bytes_in += static_cast<uint64_t>(n);
@@ -667,7 +673,7 @@ void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n
             } else {
                 m = push::Message::make(op, p, n);
             }
-            send(c, m);
+            send_reply(c, m);
             m->unref();
             break;
         }
@@ -698,18 +704,31 @@ void Server::deliver_replay(Connection& c, push::Publication& pub) {
     ++stats_.messages_out;
 }
 
+void Server::send_reply(Connection& c, push::Message* m) {
+    if (c.state != ConnState::kOpen) return;
+    // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
+    // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
+    c.out.push(m);
+    if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
+    if (!(c.flags & kFlagInFlush)) {
+        c.flags |= kFlagInFlush;
+        flush_list_.push_back(c.fd);
+    }
+}
+
 void Server::send(Connection& c, push::Message* m) {
     if (c.state != ConnState::kOpen) return;
     // Over the cap: first hand the kernel what it will take (a burst published within one
     // loop turn must not count against a client that reads), then judge.
-    if (c.out.bytes() >= cfg_.send_buffer && (c.flags & kFlagWritable)) {
+    if (c.out.bytes_behind_head() >= cfg_.send_buffer && (c.flags & kFlagWritable)) {
         flush(c);
         if (c.state != ConnState::kOpen) return;
     }
-    if (c.out.bytes() >= cfg_.send_buffer) {
+    if (c.out.bytes_behind_head() >= cfg_.send_buffer) {
         // Slow consumer: what it has not read already fills its cap. It stops being served
         // rather than making the server grow. (One message larger than the cap is still
-        // sent whole to a client that keeps up: the cap bounds the backlog, not a message.)
+        // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
+        // being written, not a message.)
         ++stats_.drop_slow_consumer;
         LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", c.fd, static_cast<unsigned long long>(c.out.bytes()));
         c.out.drop_unstarted();
@@ -792,6 +811,13 @@ void Server::flush(Connection& c) {
     }
     stats_.bytes_out += static_cast<uint64_t>(w);
     if (would_block) c.flags &= static_cast<uint8_t>(~kFlagWritable);
+    if ((c.flags & kFlagInputPaused) && c.out.bytes() < cfg_.send_buffer) {
+        c.flags &= static_cast<uint8_t>(~kFlagInputPaused);
+        if (!(c.flags & kFlagReady)) {
+            c.flags |= kFlagReady;
+            ready_list_.push_back(c.fd);
+        }
+    }
     if (c.out.empty() && c.state == ConnState::kClosing && !(c.flags & kFlagShutWr)) {
         // Our last bytes are out: send FIN, then drain until the peer's FIN (closing with
         // unread input would turn into an RST that can destroy the Close frame in flight).

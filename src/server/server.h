@@ -69,7 +69,11 @@ private:
     void on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole);
     void reply_http(Connection& c, uint16_t status, std::string_view reason);
     void reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only);
+    // Queues a server-originated frame (push, heartbeat); a client whose backlog is over
+    // --send-buffer is closed as a slow consumer instead.
     void send(Connection& c, push::Message* m);
+    // Queues a reply to the client's own input (echo, Pong): never a slow-consumer verdict.
+    void send_reply(Connection& c, push::Message* m);
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
     void heartbeat(Connection& c);
