@@ -1,0 +1,125 @@
+// wsload against the real server, one small bounded run per mode: exit status and the
+// summary line's figures. Each run is capped at 60 s by run_command.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "support/test_server.h"
+
+namespace wspush::wsload {
+namespace {
+
+using testing::ServerProcess;
+
+struct WsloadRun {
+    int status = -1;
+    std::string output;                        // stdout and stderr
+    std::map<std::string, std::string> field;  // from the `wsload mode=...` line
+    int summary_lines = 0;
+
+    [[nodiscard]] long long num(const std::string& key) const {
+        auto it = field.find(key);
+        return it == field.end() ? -1 : std::stoll(it->second);
+    }
+};
+
+WsloadRun wsload(const std::string& args) {
+    WsloadRun r;
+    r.output = testing::run_command(std::string(WSLOAD_BIN) + " " + args + " 2>&1", &r.status);
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with("wsload mode=")) continue;
+        ++r.summary_lines;
+        std::istringstream kv(line.substr(7));
+        for (std::string item; kv >> item;) {
+            const size_t eq = item.find('=');
+            if (eq != std::string::npos) r.field[item.substr(0, eq)] = item.substr(eq + 1);
+        }
+    }
+    return r;
+}
+
+std::string url(const ServerProcess& s, const std::string& path) {
+    return "--url ws://127.0.0.1:" + std::to_string(s.port()) + path;
+}
+
+TEST(WsloadModes, EchoVerifiesEveryMessage) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({"--mode", "echo"})) << s.log();
+    const WsloadRun r = wsload("echo " + url(s, "/") + " -c 4 -k 4 -s 100 -m 2000 --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.summary_lines, 1) << r.output;
+    EXPECT_EQ(r.field.at("mode"), "echo");
+    EXPECT_EQ(r.num("msgs"), 2000);
+    EXPECT_EQ(r.num("errors"), 0);
+    EXPECT_TRUE(r.field.contains("p99_us")) << r.output;
+}
+
+TEST(WsloadModes, EchoOfLargeTextMessages) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({"--mode", "echo"})) << s.log();
+    // 70000 bytes: 64-bit frame lengths both ways, and reads split across frames.
+    const WsloadRun r = wsload("echo " + url(s, "/") + " -c 2 -k 2 -s 70000 -m 40 --text --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.num("msgs"), 40);
+    EXPECT_EQ(r.field.at("type"), "text");
+}
+
+TEST(WsloadModes, EchoFailsWhenNothingComesBack) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({})) << s.log();  // push mode: client messages are not echoed
+    const WsloadRun r = wsload("echo " + url(s, "/ws/quiet") + " -c 1 -m 3 -d 500ms --timeout 500ms");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_EQ(r.num("msgs"), 0);
+    EXPECT_GT(r.num("errors"), 0) << r.output;
+}
+
+TEST(WsloadModes, ChurnCompletesEveryCycle) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({"--mode", "echo"})) << s.log();
+    const WsloadRun r = wsload("churn " + url(s, "/") + " -c 4 -m 200 -s 16 --timeout 5s --pid " + std::to_string(s.pid()));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.num("handshakes"), 200);
+    EXPECT_EQ(r.num("errors"), 0);
+    EXPECT_TRUE(r.field.contains("server_cpu_s")) << r.output;
+}
+
+TEST(WsloadModes, IdleHoldsAndAnswersPings) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({"--ping-interval", "100ms", "--idle-timeout", "1s"})) << s.log();
+    const WsloadRun r = wsload("idle " + url(s, "/ws/idle") + " -n 50 -d 1500ms --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.num("connected"), 50);
+    EXPECT_EQ(r.num("failed"), 0);
+    // Held past the idle timeout: only the Pongs kept the connections open.
+    EXPECT_EQ(r.num("dropped"), 0);
+    EXPECT_GT(r.num("pongs"), 0);
+}
+
+TEST(WsloadModes, FanoutThroughTheControlSocket) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({})) << s.log();
+    const WsloadRun r = wsload("fanout " + url(s, "/ws/fan") + " --control " + s.control_path() +
+                         " -n 20 -m 200 -k 8 --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.num("delivered"), 4000);
+    EXPECT_EQ(r.num("missing"), 0);
+    EXPECT_EQ(r.num("duplicated"), 0);
+    EXPECT_EQ(r.num("reordered"), 0);
+    EXPECT_EQ(r.num("errors"), 0);
+}
+
+TEST(WsloadModes, FanoutThroughARelayClient) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({"--mode", "relay"})) << s.log();
+    const WsloadRun r = wsload("fanout " + url(s, "/ws/relay") + " --via relay -n 20 -m 200 -k 8 --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.field.at("via"), "relay");
+    EXPECT_EQ(r.num("delivered"), 4000);
+    EXPECT_EQ(r.num("missing"), 0);
+}
+
+}  // namespace
+}  // namespace wspush::wsload
