@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 namespace wspush::ctl {
@@ -23,6 +24,8 @@ struct CommandCase {
     uint16_t code = 0;
     std::string error;  // expected error text when !ok
 };
+
+void PrintTo(const CommandCase& c, std::ostream* os) { *os << c.name; }
 
 CommandCase good(const char* name, std::string line, Verb verb, std::string arg = {}, std::string text = {},
                  uint64_t nbytes = 0, uint16_t code = 0) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -99,6 +100,8 @@ struct RingCase {
     uint32_t history;
     uint64_t published;
 };
+
+void PrintTo(const RingCase& c, std::ostream* os) { *os << "history " << c.history << ", published " << c.published; }
 
 class HubReplay : public HubTest, public ::testing::WithParamInterface<RingCase> {};
 
@@ -214,6 +217,8 @@ struct EnvelopeCase {
     std::string json;  // the exact envelope expected
 };
 
+void PrintTo(const EnvelopeCase& c, std::ostream* os) { *os << c.name; }
+
 class HubEnvelope : public HubTest, public ::testing::WithParamInterface<EnvelopeCase> {};
 
 TEST_P(HubEnvelope, TextIsEscapedExactly) {
@@ -310,6 +315,8 @@ struct NameCase {
     std::string input;
     bool valid;
 };
+
+void PrintTo(const NameCase& c, std::ostream* os) { *os << c.name; }
 
 class ValidName : public ::testing::TestWithParam<NameCase> {};
 

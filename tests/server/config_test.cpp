@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct SizeCase {
     bool ok;
     uint64_t want = 0;
 };
+
+void PrintTo(const SizeCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseSize : public ::testing::TestWithParam<SizeCase> {};
 
@@ -61,6 +64,8 @@ struct DurationCase {
     bool ok;
     uint32_t want = 0;
 };
+
+void PrintTo(const DurationCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseDuration : public ::testing::TestWithParam<DurationCase> {};
 
@@ -99,6 +104,8 @@ struct ListenCase {
     std::string host = {};
     uint16_t port = 0;
 };
+
+void PrintTo(const ListenCase& c, std::ostream* os) { *os << c.name; }
 
 class ParseListen : public ::testing::TestWithParam<ListenCase> {};
 
@@ -205,6 +212,8 @@ struct BadArgs {
     std::vector<std::string> args;
     std::string mentions;
 };
+
+void PrintTo(const BadArgs& c, std::ostream* os) { *os << c.name; }
 
 class ParseArgsError : public ::testing::TestWithParam<BadArgs> {};
 

@@ -2,6 +2,8 @@
 // plain HTTP endpoints, the wspush.v1 envelope, relay of client messages.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "support/push_support.h"
 
 namespace wspush::testing {
@@ -39,6 +41,30 @@ TEST_F(Channels, ExtraChannelsFromQuery) {
     EXPECT_EQ(chans->items[2].text, "c");
 }
 
+// A client on two channels disconnects: it must leave both. Then a new connection (which
+// gets the freed descriptor number) on a third channel must not receive the second
+// channel's messages through a stale membership.
+TEST_F(Channels, ClientOnTwoChannelsLeavesBoth) {
+    ASSERT_TRUE(start());
+    RawClient both, stays;
+    ASSERT_TRUE(subscribe(both, srv_.port(), "/ws/one?ch=two"));
+    ASSERT_TRUE(subscribe(stays, srv_.port(), "/ws/two"));
+    EXPECT_EQ(members(ctl_, "two"), 2u);
+    both.close();
+    ASSERT_TRUE(wait_until([&] { return members(ctl_, "one") == 0u; })) << "the disconnect was never noticed";
+    EXPECT_EQ(members(ctl_, "two"), 1u) << "still listed as a member of its second channel";
+
+    RawClient newcomer;
+    ASSERT_TRUE(subscribe(newcomer, srv_.port(), "/ws/three"));
+    EXPECT_EQ(cmd("PUB two secret"), "OK seq=1 delivered=1");
+    EXPECT_EQ(cmd("PUB three marker"), "OK seq=1 delivered=1");
+    EXPECT_TRUE(next_data_is(newcomer, "marker")) << "a message of a channel it never joined";
+    EXPECT_TRUE(next_data_is(stays, "secret"));
+    stays.close();
+    ASSERT_TRUE(wait_until([&] { return members(ctl_, "two") == 0u; }));
+    EXPECT_EQ(cmd("PUB two after"), "OK seq=2 delivered=0");
+}
+
 TEST_F(Channels, SixteenChannelsAllowedSeventeenRefused) {
     ASSERT_TRUE(start());
     std::string target = "/ws/c0";
@@ -57,6 +83,8 @@ struct Refusal {
     std::string target;
     int status;
 };
+
+void PrintTo(const Refusal& c, std::ostream* os) { *os << c.name; }
 
 class UpgradeRefused : public PushServerTest, public ::testing::WithParamInterface<Refusal> {};
 

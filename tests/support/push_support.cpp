@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 
 namespace wspush::testing {
 namespace {
@@ -262,6 +263,27 @@ std::optional<uint64_t> stat(ControlConn& ctl, std::string_view path) {
     return at->uint();
 }
 
+bool wait_until(const std::function<bool()>& check, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (check()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+    }
+}
+
+std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch) {
+    auto line = ctl.command("CHANNELS");
+    if (!line || line->rfind("OK ", 0) != 0) return std::nullopt;
+    auto list = parse_json(std::string_view(*line).substr(3));
+    if (!list) return std::nullopt;
+    for (const Json& c : list->items) {
+        const Json* name = c.get("name");
+        const Json* n = c.get("members");
+        if (name && n && name->text == ch) return n->uint();
+    }
+    return std::nullopt;
+}
+
 bool control(ControlConn& ctl, const ServerProcess& srv) { return ctl.connect(srv.control_path()); }
 
 std::optional<std::string> read_block(ControlConn& ctl, size_t n, int timeout_ms) {
@@ -310,6 +332,16 @@ bool PushServerTest::start(std::vector<std::string> args) {
         return false;
     }
     return true;
+}
+
+void PushServerTest::TearDown() {
+    ctl_.close();
+    if (srv_.pid() > 0) {
+        EXPECT_EQ(srv_.stop(SIGTERM), 0) << "exit status after SIGTERM";
+    }
+    std::string log = srv_.log();
+    for (const char* report : {"AddressSanitizer", "LeakSanitizer", "runtime error:"})
+        EXPECT_EQ(log.find(report), std::string::npos) << log;
 }
 
 std::string PushServerTest::cmd(std::string_view line) { return ctl_.command(line).value_or("<timeout>"); }

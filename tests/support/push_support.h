@@ -3,6 +3,7 @@
 // check, and one-shot HTTP requests. Every wait is bounded.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,13 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 // One STATS figure by dotted path ("drops.idle_timeout"); nullopt when missing.
 [[nodiscard]] std::optional<uint64_t> stat(ControlConn& ctl, std::string_view path);
 
+// Re-evaluates `check` (which should itself wait, e.g. a control round trip) until it is
+// true or timeout_ms have passed. True if it became true.
+[[nodiscard]] bool wait_until(const std::function<bool()>& check, int timeout_ms = 5000);
+
+// The member count CHANNELS reports for channel ch; nullopt when it is not listed.
+[[nodiscard]] std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch);
+
 // Connects a control client to srv's control socket (false if that fails).
 [[nodiscard]] bool control(ControlConn& ctl, const ServerProcess& srv);
 
@@ -96,9 +104,11 @@ private:
 };
 
 // A fixture owning a server (push mode unless the arguments say otherwise) and one control
-// connection to it.
+// connection to it. At the end the server must exit 0 on SIGTERM with no sanitizer report
+// in its log.
 class PushServerTest : public ::testing::Test {
 protected:
+    void TearDown() override;
     // Starts the server with `args` and connects ctl_. False (with the server's log as a
     // test failure) when either fails.
     [[nodiscard]] bool start(std::vector<std::string> args = {});
