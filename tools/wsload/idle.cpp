@@ -58,7 +58,7 @@ public:
         ramp_.resolved();
     }
     void on_message(Conn&, ws::Opcode, std::string_view) override {}
-    void on_end(Conn& c, const ConnEnd& e) override {
+    void on_end(Conn&, const ConnEnd& e) override {
         if (!e.opened) {
             ++r_.failed;
             ramp_.resolved();
@@ -69,10 +69,9 @@ public:
             ++r_.dropped;
             if (o_.verbose || r_.dropped <= 3) {
                 note(std::string("held connection ended: ") +
-                     (e.error ? e.error : "server Close " + std::to_string(e.server_code)).c_str());
+                     (e.error ? std::string(e.error) : "server Close " + std::to_string(e.server_code)));
             }
         }
-        (void)c;
     }
 
 private:
