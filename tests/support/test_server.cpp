@@ -47,6 +47,12 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start(std::vector<std::string> args) {
+    // A second start() on the same object begins afresh: the old log would hold the old port.
+    if (pid_ > 0) stop(SIGKILL, 5000);
+    if (err_fd_ >= 0) ::close(err_fd_);
+    err_fd_ = -1;
+    log_.clear();
+    port_ = 0;
     bool has_listen = false, has_control = false, echo = false;
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i].rfind("--listen", 0) == 0) has_listen = true;
