@@ -17,6 +17,8 @@ struct ControlClient {
     bool discarding = false;   // skipping the rest of an over-long line
     bool paused = false;       // stopped reading: too many unread replies
     bool quitting = false;     // QUIT: close once `out` is written
+    bool eof = false;          // the client finished sending: close once answered
+    bool in_flush = false;     // on the server's control flush list
     bool dead = false;         // closed; freed at the end of the loop iteration
 };
 

@@ -107,8 +107,15 @@ void Hub::leave(Subscription& s) noexcept {
     last->index = s.index;
     ch->members.pop_back();
     s.channel = nullptr;
-    // Give back the member array of a channel that emptied (idle channels keep only history).
-    if (ch->members.empty()) ch->members.shrink_to_fit();
+    if (!ch->members.empty()) return;
+    if (ch->ring_count == 0) {
+        // Nobody in it and nothing kept: forget it (a name joined once costs nothing later).
+        channels_.erase(ch->name);
+        delete ch;
+        return;
+    }
+    // An idle channel keeps only its history (for resume), not its member array.
+    ch->members.shrink_to_fit();
 }
 
 Publication& Hub::record(Channel& ch, Message* raw) {

@@ -29,6 +29,7 @@ enum ConnFlag : uint8_t {
     kFlagPinged = 1 << 5,    // Ping sent since the last byte received; the heartbeat
                              // timer then stands at the next Ping's time
     kFlagInputPaused = 1 << 6,  // not read while its output is over --send-buffer
+    kFlagPeerDone = 1 << 7,     // peer finished (EOF) or failed: close when output is out
 };
 
 // Standard layout on purpose: the timer wheel finds the connection with offsetof.

@@ -55,74 +55,80 @@ void Server::on_control_event(ctl::ControlClient& cc, uint32_t events) {
 }
 
 void Server::control_input(ctl::ControlClient& cc) {
-    const size_t max_line = cfg_.max_message + kLineSlack;
-    bool eof = false;
-    while (!cc.paused && !cc.quitting) {
-        ssize_t n = ::read(cc.fd, rbuf_, 64 * 1024);
-        if (n > 0) {
-            cc.in.append(reinterpret_cast<const char*>(rbuf_), static_cast<size_t>(n));
-        } else if (n == 0) {
-            eof = true;
-        } else if (errno == EINTR) {
-            continue;
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            eof = true;  // ECONNRESET: gone
+    for (;;) {
+        bool got = false;
+        if (!cc.eof && !cc.paused && !cc.quitting) {
+            ssize_t n = ::read(cc.fd, rbuf_, 64 * 1024);
+            if (n > 0) {
+                cc.in.append(reinterpret_cast<const char*>(rbuf_), static_cast<size_t>(n));
+                got = true;
+            } else if (n == 0) {
+                cc.eof = true;  // half-close: answer what was sent, then close (control_flush)
+            } else if (errno == EINTR) {
+                continue;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                control_close(cc);  // ECONNRESET: nobody is left to answer
+                return;
+            }
         }
-        // Process what is complete.
-        size_t pos = 0;
-        while (pos < cc.in.size() && !cc.quitting) {
-            if (cc.in_pubb) {
-                if (cc.in.size() - pos < cc.pubb_need) break;
-                ctl::Command cmd;
-                cmd.verb = ctl::Verb::kPubb;
-                cmd.name = cc.pubb_channel;
-                control_execute(cc, cmd, std::string_view(cc.in).substr(pos, cc.pubb_need));
-                pos += cc.pubb_need;
-                cc.in_pubb = false;
-                continue;
-            }
-            size_t lf = cc.in.find('\n', pos);
-            if (lf == std::string::npos) {
-                if (cc.in.size() - pos > max_line) {
-                    // A runaway line: refuse it once, skip to its end, keep the connection.
-                    if (!cc.discarding) cc.out += "ERR line too long\n";
-                    cc.discarding = true;
-                    pos = cc.in.size();
-                }
-                break;
-            }
-            std::string_view line(cc.in.data() + pos, lf - pos);
-            pos = lf + 1;
-            if (cc.discarding) {
-                cc.discarding = false;
-                continue;
-            }
-            if (line.size() > max_line) {
-                cc.out += "ERR line too long\n";
-                continue;
-            }
-            ctl::ParseResult r = ctl::parse_command(line, cfg_.max_message);
-            if (!r.ok) {
-                cc.out += "ERR ";
-                cc.out += r.error;
-                cc.out += '\n';
-                continue;
-            }
-            if (r.cmd.verb == ctl::Verb::kPubb) {
-                cc.in_pubb = true;
-                cc.pubb_need = r.cmd.nbytes;
-                cc.pubb_channel.assign(r.cmd.name);
-                continue;
-            }
-            control_execute(cc, r.cmd, {});
-            if (cc.out.size() > kControlOutCap) cc.paused = true;  // resume once replies drain
-            if (cc.paused) break;
-        }
-        cc.in.erase(0, pos);
-        if (eof || n < 0) break;
+        control_process(cc);
+        if (!got) break;
     }
     control_flush(cc);
-    if (eof && !cc.dead) control_close(cc);  // half-finished PUBB or not: nothing is kept
+}
+
+void Server::control_process(ctl::ControlClient& cc) {
+    const size_t max_line = cfg_.max_message + kLineSlack;
+    size_t pos = 0;
+    // An empty PUBB payload is complete as soon as its line is.
+    while ((pos < cc.in.size() || (cc.in_pubb && cc.pubb_need == 0)) && !cc.quitting && !cc.paused) {
+        if (cc.in_pubb) {
+            if (cc.in.size() - pos < cc.pubb_need) break;
+            ctl::Command cmd;
+            cmd.verb = ctl::Verb::kPubb;
+            cmd.name = cc.pubb_channel;
+            control_execute(cc, cmd, std::string_view(cc.in).substr(pos, cc.pubb_need));
+            pos += cc.pubb_need;
+            cc.in_pubb = false;
+            continue;
+        }
+        size_t lf = cc.in.find('\n', pos);
+        if (lf == std::string::npos) {
+            if (cc.in.size() - pos > max_line) {
+                // A runaway line: refuse it once, skip to its end, keep the connection.
+                if (!cc.discarding) cc.out += "ERR line too long\n";
+                cc.discarding = true;
+                pos = cc.in.size();
+            }
+            break;
+        }
+        std::string_view line(cc.in.data() + pos, lf - pos);
+        pos = lf + 1;
+        if (cc.discarding) {
+            cc.discarding = false;
+            continue;
+        }
+        if (line.size() > max_line) {
+            cc.out += "ERR line too long\n";
+            continue;
+        }
+        ctl::ParseResult r = ctl::parse_command(line, cfg_.max_message);
+        if (!r.ok) {
+            cc.out += "ERR ";
+            cc.out += r.error;
+            cc.out += '\n';
+            continue;
+        }
+        if (r.cmd.verb == ctl::Verb::kPubb) {
+            cc.in_pubb = true;
+            cc.pubb_need = r.cmd.nbytes;
+            cc.pubb_channel.assign(r.cmd.name);
+            continue;
+        }
+        control_execute(cc, r.cmd, {});
+        if (cc.out.size() > kControlOutCap) cc.paused = true;  // resumes once replies drain
+    }
+    cc.in.erase(0, pos);
 }
 
 void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, std::string_view payload) {
@@ -150,11 +156,11 @@ void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, st
             push::Message* env = direct_envelope(to_all ? "broadcast" : "direct", cmd.text);
             size_t n = 0;
             if (to_all) {
-                for (size_t fd = 0; fd < conns_cap_ && n < stats_.clients; ++fd) {
+                for (size_t fd = 0; fd < conns_cap_; ++fd) {
                     Connection& c = conns_[fd];
                     if (c.state != ConnState::kOpen) continue;
                     send(c, (c.flags & kFlagEnvelope) ? env : raw);
-                    ++n;
+                    if (c.state == ConnState::kOpen) ++n;  // not if it was closed as slow
                 }
             } else {
                 n = send_to_id(cmd.name, raw, env);
@@ -247,7 +253,7 @@ size_t Server::send_to_id(std::string_view id, push::Message* raw, push::Message
     auto one = [&](Connection& c) {
         if (c.state != ConnState::kOpen) return;
         send(c, (c.flags & kFlagEnvelope) ? env : raw);
-        ++n;
+        if (c.state == ConnState::kOpen) ++n;  // not if it was closed as slow
     };
     auto it = ids_.find(std::string(id));
     if (it != ids_.end()) {
@@ -273,40 +279,49 @@ void Server::tail(const Connection& c, ws::Opcode op, const uint8_t* p, size_t n
     bool one_line = op == ws::Opcode::kText && data.find_first_of("\r\n") == std::string_view::npos;
     if (one_line) head = "MSG " + id + " ";
     else head = (op == ws::Opcode::kText ? "MSGT " : "MSGB ") + id + " " + std::to_string(n) + "\n";
-    for (ctl::ControlClient* cc : controls_) {
+    // Index loop: control_close() swap-removes from controls_.
+    for (size_t i = 0; i < controls_.size(); ++i) {
+        ctl::ControlClient* cc = controls_[i];
         if (!cc->tail || cc->dead) continue;
         if (cc->out.size() > kTailOutCap) {
             ++stats_.drop_tail_overflow;
             LOG_WARN("control client fd %d: TAIL output not read, disconnecting", cc->fd);
             control_close(*cc);
+            --i;
             continue;
         }
         cc->out += head;
         cc->out += data;
         cc->out += '\n';
-        control_flush(*cc);
+        // Written before the loop sleeps, not here: this runs inside a client's frame parse.
+        if (!cc->in_flush) {
+            cc->in_flush = true;
+            control_flush_list_.push_back(cc);
+        }
     }
 }
 
 void Server::control_flush(ctl::ControlClient& cc) {
+    if (cc.dead) return;
     while (!cc.out.empty()) {
         ssize_t w = ::send(cc.fd, cc.out.data(), cc.out.size(), MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT calls again
             control_close(cc);
             return;
         }
         cc.out.erase(0, static_cast<size_t>(w));
     }
-    if (cc.quitting) {
-        control_close(cc);
-        return;
-    }
     if (cc.paused) {
+        // Replies drained: take up the commands that were waiting (and read more).
         cc.paused = false;
         control_input(cc);
+        return;
     }
+    // Everything asked for is answered: QUIT, or the client finished sending (half-close,
+    // as `... | socat`); a PUBB whose bytes never came publishes nothing.
+    if (cc.quitting || cc.eof) control_close(cc);
 }
 
 void Server::control_close(ctl::ControlClient& cc) {

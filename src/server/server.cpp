@@ -318,7 +318,7 @@ void Server::begin_shutdown() {
         control_fd_ = -1;
         unlink(cfg_.control_path.c_str());
     }
-    for (ctl::ControlClient* cc : controls_) control_close(*cc);
+    while (!controls_.empty()) control_close(*controls_.back());
     for (size_t fd = 0; fd < conns_cap_ && stats_.sockets > 0; ++fd) {
         Connection& c = conns_[fd];
         if (c.state == ConnState::kOpen) send_close(c, ws::kCloseGoingAway, "server shutting down");
@@ -394,9 +394,19 @@ void Server::read_client(Connection& c, bool drain) {
             continue;
         }
         if (n == 0) {
-            // The peer finished (or vanished). Hand over whatever is queued, then close.
-            if (!c.out.empty()) flush(c);
-            if (c.state != ConnState::kFree) close_now(c);
+            // The peer finished sending (or vanished). Hand over whatever is queued, then
+            // close: at once if nothing is left, else when it drains (or the linger ends).
+            if (!c.out.empty() && !(c.flags & kFlagShutWr)) flush(c);
+            if (c.state == ConnState::kFree) return;
+            if (c.out.empty() || (c.flags & kFlagShutWr)) {
+                close_now(c);
+                return;
+            }
+            if (c.flags & kFlagPeerDone) return;  // seen before: the linger already runs
+            if (c.state == ConnState::kOpen) --stats_.clients;
+            c.state = ConnState::kClosing;
+            c.flags |= kFlagPeerDone;
+            wheel_.arm(c.timer, now_ms_ + kLingerMs);
             return;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -634,7 +644,7 @@ bool Server::upgrade(Connection& c, const http::Request&, std::string_view proto
                     std::string gap = "{\"type\":\"gap\",\"channel\":\"" + ch.name + "\",\"since\":" +
                                       std::to_string(wants[i].since) + ",\"first\":" + std::to_string(ch.first_kept()) + "}";
                     push::Message* g = push::Message::make(ws::Opcode::kText, gap.data(), gap.size());
-                    send(c, g);
+                    c.out.push(g);  // part of the catch-up, like the replay: not held to the cap
                     g->unref();
                     hub_.replay(ch, ch.first_kept() - 1, [&](push::Publication& pub) { deliver_replay(c, pub); });
                 }
@@ -806,7 +816,7 @@ void Server::flush(Connection& c) {
     ++stats_.writes;
     long w = c.out.flush(c.fd, &would_block);
     if (w < 0) {
-        close_now(c);  // EPIPE, ECONNRESET: the peer is gone
+        fail(c);  // EPIPE, ECONNRESET: the peer is gone
         return;
     }
     stats_.bytes_out += static_cast<uint64_t>(w);
@@ -818,6 +828,10 @@ void Server::flush(Connection& c) {
             ready_list_.push_back(c.fd);
         }
     }
+    if (c.out.empty() && (c.flags & kFlagPeerDone) && c.state == ConnState::kClosing) {
+        wheel_.arm(c.timer, now_ms_);  // all handed over to a peer that finished: close
+        return;
+    }
     if (c.out.empty() && c.state == ConnState::kClosing && !(c.flags & kFlagShutWr)) {
         // Our last bytes are out: send FIN, then drain until the peer's FIN (closing with
         // unread input would turn into an RST that can destroy the Close frame in flight).
@@ -826,7 +840,26 @@ void Server::flush(Connection& c) {
     }
 }
 
+void Server::fail(Connection& c) {
+    if (c.state == ConnState::kOpen) --stats_.clients;
+    c.state = ConnState::kClosing;
+    c.flags |= kFlagShutWr | kFlagPeerDone;
+    c.out.clear();
+    if (c.in) {
+        c.in->unref();
+        c.in = nullptr;
+    }
+    wheel_.arm(c.timer, now_ms_);  // on_timer(kClosing) -> close_now
+}
+
 void Server::flush_pending() {
+    // Control clients first (TAIL output, replies): what they run may queue more frames.
+    for (size_t i = 0; i < control_flush_list_.size(); ++i) {
+        ctl::ControlClient* cc = control_flush_list_[i];
+        cc->in_flush = false;
+        if (!cc->dead) control_flush(*cc);
+    }
+    control_flush_list_.clear();
     for (size_t i = 0; i < flush_list_.size(); ++i) {
         Connection& c = conns_[flush_list_[i]];
         if (c.state == ConnState::kFree || !(c.flags & kFlagInFlush)) continue;

@@ -77,7 +77,13 @@ private:
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
     void heartbeat(Connection& c);
+    // Closes and frees now. Only from the top of an event (never inside a publish, a
+    // parse or a flush: those call fail()).
     void close_now(Connection& c);
+    // The peer is gone (write error): drop its output and close it at this turn's timer
+    // pass, so callers up the stack keep a valid connection (and channel member lists
+    // being iterated stay intact).
+    void fail(Connection& c);
     [[nodiscard]] uint32_t now32() const noexcept { return static_cast<uint32_t>(now_ms_); }
     [[nodiscard]] std::string client_id(const Connection& c) const;
 
@@ -91,6 +97,7 @@ private:
     void on_control_accept();
     void on_control_event(ctl::ControlClient& cc, uint32_t events);
     void control_input(ctl::ControlClient& cc);
+    void control_process(ctl::ControlClient& cc);
     void control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, std::string_view payload);
     void control_flush(ctl::ControlClient& cc);
     void control_close(ctl::ControlClient& cc);
@@ -122,6 +129,7 @@ private:
     std::vector<int32_t> to_close_;
     std::vector<ctl::ControlClient*> controls_;
     std::vector<ctl::ControlClient*> dead_controls_;
+    std::vector<ctl::ControlClient*> control_flush_list_;
     std::unordered_map<std::string, NamedId*> ids_;
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer

@@ -68,7 +68,8 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 // true or timeout_ms have passed. True if it became true.
 [[nodiscard]] bool wait_until(const std::function<bool()>& check, int timeout_ms = 5000);
 
-// The member count CHANNELS reports for channel ch; nullopt when it is not listed.
+// The member count CHANNELS reports for channel ch (0 when it is not listed: the server
+// forgets a channel with no members and no history); nullopt when CHANNELS fails.
 [[nodiscard]] std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch);
 
 // Connects a control client to srv's control socket (false if that fails).
