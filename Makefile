@@ -39,6 +39,7 @@ WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
 .PHONY: all run test asan bench static clean wsload
+.SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
 $(BUILD)/obj/src/%.o: src/%.cpp
@@ -95,7 +96,7 @@ asan:
 
 # Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
 bench: $(BUILD)/wspushd $(BUILD)/wsload $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true || exit 1; done
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
 
 # Fully static server binary: runs on a machine with nothing installed.

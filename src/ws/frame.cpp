@@ -59,6 +59,11 @@ size_t encode_client_header(uint8_t (&out)[kMaxClientHeader], Opcode op, uint64_
     return n + 4;
 }
 
+// Built twice, for AVX2 and for the x86-64 baseline; the loader picks one at start-up
+// (an ifunc), so one binary uses 32-byte vectors where the CPU has them.
+#if defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void unmask(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noexcept {
     // Payload byte i is XORed with key[i % 4] (RFC 6455 5.3). k32 holds the key rotated so
     // that its first byte in memory order applies to p[0].

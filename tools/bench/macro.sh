@@ -89,7 +89,7 @@ for spec in "1 32" "16 32" "1 4096" "16 4096"; do
     set -- $spec
     rates=(); cpus=()
     for _ in $(seq 1 "$REPS"); do
-        line=$(load echo --url "ws://127.0.0.1:$PORT/" -c 100 -k "$1" -s "$2" -d 5s --pid "$SRV_PID")
+        line=$(load echo --url "ws://127.0.0.1:$PORT/" -c 100 -k "$1" -s "$2" -d 3s --pid "$SRV_PID")
         rates+=("$(field msgs_per_s "$line")")
         cpus+=("$(field cpu_us_per_msg "$line")")
         P99=$(field p99_us "$line")
@@ -101,7 +101,7 @@ done
 # ---------------------------------------------------------------- churn
 rates=(); cpus=()
 for _ in $(seq 1 "$REPS"); do
-    line=$(load churn --url "ws://127.0.0.1:$PORT/" -c 32 -s 32 -d 5s --pid "$SRV_PID")
+    line=$(load churn --url "ws://127.0.0.1:$PORT/" -c 32 -s 32 -d 3s --pid "$SRV_PID")
     rates+=("$(field handshakes_per_s "$line")")
     cpus+=("$(field cpu_us_per_msg "$line")")
 done
