@@ -49,7 +49,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR 
 load() { taskset -c $LOAD_CPU "$WSLOAD" "$@"; }
 
 ROWS=()
-row() { ROWS+=("$(printf '| %s | %s | %s |' "$1" "$2" "$3")"); echo "  $1: $2 ($3)" >&2; }
+row() { ROWS+=("$(printf '| %s | %s | %s |' "$1" "$2" "$3")"); echo "  [${SECONDS}s] $1: $2 ($3)" >&2; }
 
 # ---------------------------------------------------------------- footprint
 strip -o "$TMP/wspushd.stripped" "$SERVER"
@@ -64,8 +64,9 @@ row "resident memory at rest" "$REST KiB" "push mode, control socket open"
 # ---------------------------------------------------------------- idle connections
 for N in 10000 19500; do
     rm -f "$TMP/ready"
-    load idle --url "ws://127.0.0.1:$PORT/ws/idle" -n $N -d 120s --hold-file "$TMP/ready" \
-        >"$TMP/idle.out" 2>"$TMP/idle.err" &
+    # Not through load(): $! must be wsload itself, for the SIGINT that ends the hold.
+    taskset -c $LOAD_CPU "$WSLOAD" idle --url "ws://127.0.0.1:$PORT/ws/idle" -n $N -d 120s \
+        --hold-file "$TMP/ready" >"$TMP/idle.out" 2>"$TMP/idle.err" &
     LPID=$!
     for _ in $(seq 1 1200); do [ -s "$TMP/ready" ] && break; sleep 0.1; done
     HELD=$(rss_kb "$SRV_PID")
