@@ -652,10 +652,7 @@ bool Server::upgrade(Connection& c, const http::Request&, std::string_view proto
             hub_.join(ch, s);
         }
     }
-    if (!(c.flags & kFlagInFlush)) {
-        c.flags |= kFlagInFlush;
-        flush_list_.push_back(c.fd);
-    }
+    schedule_flush(c);
     LOG_DEBUG("fd %d: upgraded (%.*s)", c.fd, static_cast<int>(protocol.size()), protocol.data());
     return true;
 }
@@ -720,10 +717,7 @@ void Server::send_reply(Connection& c, push::Message* m) {
     // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
     c.out.push(m);
     if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
-    if (!(c.flags & kFlagInFlush)) {
-        c.flags |= kFlagInFlush;
-        flush_list_.push_back(c.fd);
-    }
+    schedule_flush(c);
 }
 
 void Server::send(Connection& c, push::Message* m) {
@@ -747,10 +741,7 @@ void Server::send(Connection& c, push::Message* m) {
     }
     c.out.push(m);
     if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
-    if (!(c.flags & kFlagInFlush)) {
-        c.flags |= kFlagInFlush;
-        flush_list_.push_back(c.fd);
-    }
+    schedule_flush(c);
 }
 
 void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
@@ -773,10 +764,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
         c.in->unref();
         c.in = nullptr;
     }
-    if (!(c.flags & kFlagInFlush)) {
-        c.flags |= kFlagInFlush;
-        flush_list_.push_back(c.fd);
-    }
+    schedule_flush(c);
 }
 
 void Server::reply_http(Connection& c, uint16_t status, std::string_view reason) {
@@ -850,6 +838,12 @@ void Server::fail(Connection& c) {
         c.in = nullptr;
     }
     wheel_.arm(c.timer, now_ms_);  // on_timer(kClosing) -> close_now
+}
+
+void Server::schedule_flush(Connection& c) {
+    if (c.flags & kFlagInFlush) return;
+    c.flags |= kFlagInFlush;
+    flush_list_.push_back(c.fd);
 }
 
 void Server::flush_pending() {

@@ -76,6 +76,9 @@ private:
     void send_reply(Connection& c, push::Message* m);
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
+    // Puts c on the list flushed before the loop sleeps (once per turn, however many frames
+    // were queued: they go out in one writev).
+    void schedule_flush(Connection& c);
     void heartbeat(Connection& c);
     // Closes and frees now. Only from the top of an event (never inside a publish, a
     // parse or a flush: those call fail()).
