@@ -1,4 +1,5 @@
 #include "http/handshake.h"
+#include "http/captured_requests.h"
 
 #include <gtest/gtest.h>
 
@@ -12,24 +13,7 @@
 namespace wspush::http {
 namespace {
 
-// Captured over loopback from Chromium 156 (new WebSocket("ws://127.0.0.1:18766/ws/news")
-// on a page served from port 18767).
-constexpr std::string_view kChromium =
-    "GET /ws/news HTTP/1.1\r\n"
-    "Host: 127.0.0.1:18766\r\n"
-    "Connection: Upgrade\r\n"
-    "Pragma: no-cache\r\n"
-    "Cache-Control: no-cache\r\n"
-    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "HeadlessChrome/156.0.0.0 Safari/537.36\r\n"
-    "Upgrade: websocket\r\n"
-    "Origin: http://127.0.0.1:18767\r\n"
-    "Sec-WebSocket-Version: 13\r\n"
-    "Accept-Encoding: gzip, deflate, br, zstd\r\n"
-    "Accept-Language: en-US,en;q=0.9\r\n"
-    "Sec-WebSocket-Key: KTz//8Mkv2SXba515wu6fQ==\r\n"
-    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
-    "\r\n";
+constexpr std::string_view kChromium = captured::kChromium;
 // base64(SHA-1(key + GUID)) computed independently with Python's hashlib.
 constexpr std::string_view kChromiumAccept = "KbiSaX9xf5th2dOuDq0mljf8uYg=";
 
