@@ -38,7 +38,7 @@ TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all run test asan bench static clean wsload
+.PHONY: all run test asan bench static clean wsload deps
 .SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
@@ -86,8 +86,13 @@ run: $(BUILD)/wspushd
 	@echo "wspushd: ws://127.0.0.1:8080/ws/<channel>, demo page http://127.0.0.1:8080/, control socket ./wspushd.sock"
 	$(BUILD)/wspushd
 
+# Installs the missing build and test packages (Debian; as root), silent when all are there.
+deps:
+	@bash tools/install-deps.sh
+
 # Build and run every test (unit, conformance over loopback, interop, browser).
-test: $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
+test: deps
+	$(MAKE) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	$(BUILD)/wspush_tests --gtest_brief=1
 
 # The same tests, server included, under AddressSanitizer + UndefinedBehaviorSanitizer.

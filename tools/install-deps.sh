@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing wspush needs on Debian 12, if missing: the compiler,
+# GoogleTest, Google Benchmark, and the test-time peers (python3-websockets, socat, chromium).
+# Silent when everything is there. Used by `make test`/`make bench` and by .ci/run.
+set -euo pipefail
+pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat chromium)
+need=()
+for p in "${pkgs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${need[*]} -- run: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+fi
+echo "installing: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}"
