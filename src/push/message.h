@@ -32,7 +32,8 @@ public:
     // Drops a reference; frees the message with the last one.
     void unref() noexcept;
 
-    // The frame bytes (sealed) to put on the wire.
+    // The frame bytes (sealed) to put on the wire; unsealed (make_raw, or a buffer never
+    // sealed), exactly the bytes appended.
     [[nodiscard]] const uint8_t* frame() const noexcept { return buf_ + start_; }
     [[nodiscard]] uint32_t frame_size() const noexcept { return end_ - start_; }
     // The payload, sealed or not.

@@ -772,30 +772,28 @@ void Server::reply_http(Connection& c, uint16_t status, std::string_view reason)
     ++stats_.drop_http_error;
     char buf[1024];
     size_t n = http::write_error_response(buf, sizeof buf, status, reason);
-    push::Message* m = push::Message::make_raw(buf, n);
-    c.out.push(m);
-    m->unref();
+    respond(c, push::Message::make_raw(buf, n));
+}
+
+void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
+    char head[512];
+    size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
+    // An unsealed buffer goes out as the raw bytes appended to it: no second copy.
+    push::Message* m = push::Message::make_buffer(hn + body.size());
+    m = push::Message::append(m, head, hn);
+    if (!head_only) m = push::Message::append(m, body.data(), body.size());
+    respond(c, m);
+}
+
+void Server::respond(Connection& c, push::Message* raw) {
+    c.out.push(raw);
+    raw->unref();
     c.state = ConnState::kClosing;
     wheel_.arm(c.timer, now_ms_ + kLingerMs);
     if (c.in) {
         c.in->unref();
         c.in = nullptr;
     }
-    flush(c);
-}
-
-void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
-    char head[512];
-    size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
-    push::Message* m = push::Message::make_buffer(hn + body.size());
-    m = push::Message::append(m, head, hn);
-    if (!head_only) m = push::Message::append(m, body.data(), body.size());
-    push::Message* raw = push::Message::make_raw(m->payload(), m->payload_size());
-    m->unref();
-    c.out.push(raw);
-    raw->unref();
-    c.state = ConnState::kClosing;
-    wheel_.arm(c.timer, now_ms_ + kLingerMs);
     flush(c);
 }
 

@@ -69,6 +69,8 @@ private:
     void on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole);
     void reply_http(Connection& c, uint16_t status, std::string_view reason);
     void reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only);
+    // Queues a final HTTP response (takes the reference to `raw`), then closes after it.
+    void respond(Connection& c, push::Message* raw);
     // Queues a server-originated frame (push, heartbeat); a client whose backlog is over
     // --send-buffer is closed as a slow consumer instead.
     void send(Connection& c, push::Message* m);
