@@ -37,6 +37,19 @@ bool wait_readable(int fd, int timeout_ms) {
 
 constexpr char kKey[] = "dGhlIHNhbXBsZSBub25jZQ==";
 
+// Writes all of bytes to a blocking socket (SIGPIPE suppressed). False on an error.
+bool send_fully(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- ServerProcess
@@ -218,15 +231,7 @@ bool RawClient::connect(uint16_t port, const char* host) {
 }
 
 bool RawClient::send_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
+    return send_fully(fd_, bytes);
 }
 
 bool RawClient::send_bytewise(std::string_view bytes) {
@@ -410,15 +415,7 @@ bool ControlConn::connect(const std::string& path) {
 }
 
 bool ControlConn::send(std::string_view bytes) {
-    while (!bytes.empty()) {
-        ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
+    return send_fully(fd_, bytes);
 }
 
 std::optional<std::string> ControlConn::read_line(int timeout_ms) {
