@@ -122,6 +122,14 @@ int listen_unix(const std::string& path, std::string& err) {
     return fd;
 }
 
+bool peer_uid(int fd, uid_t& out) noexcept {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof cred) return false;
+    out = cred.uid;
+    return true;
+}
+
 void tune_tcp(int fd) noexcept {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 
 namespace wspush::net {
 
@@ -16,6 +17,10 @@ namespace wspush::net {
 // dead process is replaced; one a live process still accepts on is not (returns -1 with
 // err saying so). Returns the fd or -1 with err set.
 [[nodiscard]] int listen_unix(const std::string& path, std::string& err);
+
+// The user id of the process at the other end of a Unix socket (SO_PEERCRED). False when
+// the kernel cannot say.
+[[nodiscard]] bool peer_uid(int fd, uid_t& out) noexcept;
 
 // Tunes an accepted TCP socket: TCP_NODELAY (frames are whole when written).
 void tune_tcp(int fd) noexcept;

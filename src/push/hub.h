@@ -86,7 +86,9 @@ public:
     Publication& publish(Channel& ch, ws::Opcode op, const void* p, size_t n,
                          const Subscription* except, F&& deliver) {
         Publication& pub = record(ch, Message::make(op, p, n));
-        for (size_t i = 0; i < ch.members.size(); ++i) {
+        // Backwards: a delivery may make the member it is given leave (leave() moves the last
+        // member into its place, one already served), and only that member.
+        for (size_t i = ch.members.size(); i-- > 0;) {
             Subscription* s = ch.members[i];
             if (s != except) deliver(*s, pub);
         }

@@ -115,7 +115,7 @@ void OutQueue::free_entry(Entry* e) noexcept {
     g_free_entries = f;
 }
 
-void OutQueue::push(Message* m) noexcept {
+bool OutQueue::push(Message* m) noexcept {
     m->ref();
     Entry* e = alloc_entry();
     e->msg = m;
@@ -124,6 +124,7 @@ void OutQueue::push(Message* m) noexcept {
     else head_ = e;
     tail_ = e;
     bytes_ += m->frame_size();
+    return true;
 }
 
 long OutQueue::flush(int fd, bool* would_block) noexcept {

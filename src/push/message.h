@@ -70,7 +70,10 @@ public:
     OutQueue& operator=(const OutQueue&) = delete;
 
     // Queues m, taking a reference.
-    void push(Message* m) noexcept;
+    bool push(Message* m) noexcept;
+    bool push_pong(Message* m) noexcept { return push(m); }
+    [[nodiscard]] uint64_t cost() const noexcept { return bytes_; }
+    [[nodiscard]] uint64_t cost_behind_head() const noexcept { return bytes_behind_head(); }
     [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
     // Bytes queued and not yet written.
     [[nodiscard]] uint32_t bytes() const noexcept { return bytes_; }

@@ -27,6 +27,9 @@ struct Config {
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::string control_path = "./wspushd.sock";
     uint32_t history = 100;
+    uint64_t history_bytes = 8u << 20;
+    uint32_t max_channels = 4096;
+    uint32_t max_control = 16;
     uint32_t ping_interval_ms = 25'000;
     uint32_t idle_timeout_ms = 60'000;
     uint32_t handshake_timeout_ms = 10'000;

@@ -1,24 +1,26 @@
 // The server: one thread, one edge-triggered epoll loop, every socket non-blocking.
+//
+// server.cpp    the loop, accept, signals, timers, the close path (condemn/reap), memory trim
+// session.cpp   a client's bytes: HTTP head, upgrade, frames, output and closing
+// commands.cpp  control commands against channels and connections, STATS and METRICS
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "base/timer_wheel.h"
+#include "ctl/control_channel.h"
 #include "http/request_parser.h"
 #include "net/reactor.h"
 #include "push/hub.h"
 #include "server/config.h"
 #include "server/connection.h"
+#include "server/route.h"
 #include "server/stats.h"
-
-namespace wspush::ctl {
-struct Command;
-struct ControlClient;
-}
 
 namespace wspush::server {
 
@@ -28,7 +30,7 @@ struct NamedId {
     std::vector<int32_t> fds;
 };
 
-class Server {
+class Server final : public ctl::CommandHandler {
 public:
     explicit Server(const Config& cfg);
     ~Server();
@@ -45,26 +47,51 @@ public:
 private:
     friend struct FrameEvents;
 
-    // --- loop ---
+    // --- loop (server.cpp) ---
     void dispatch(const epoll_event& ev);
     void on_accept();
+    void refuse_out_of_descriptors();
     void on_signal();
     void begin_shutdown();
     void on_timer(base::TimerNode& t);
+    void heartbeat(Connection& c);
     void flush_pending();
-    void finish_closes();
+    void read_ready();
+    // The only way a connection ends: off every list now (live_, channels, ids, timer,
+    // flush/ready), output dropped, state kDead; the slot and descriptor go in reap().
+    void condemn(Connection& c);
+    // After the loop turn's flush: closes condemned descriptors and frees their slots.
+    void reap();
+    // Gives memory an idle server does not need back to the system (at most once a second).
+    void trim_memory();
+    [[nodiscard]] uint32_t now32() const noexcept { return static_cast<uint32_t>(now_ms_); }
+    [[nodiscard]] int loop_timeout() const;
 
-    // --- WebSocket/HTTP clients ---
+    // --- a client's bytes (session.cpp) ---
     void on_client_event(Connection& c, uint32_t events);
     // Reads until EAGAIN, a short read (unless `drain`: the peer's FIN is pending), or the
     // per-turn cap.
     void read_client(Connection& c, bool drain);
+    void on_peer_eof(Connection& c);
+    // kOpen/kHttp -> kClosing: leaves channels and ids, arms the linger.
+    void enter_closing(Connection& c);
+    // An allocation for c failed: Close 1011 if it is open, else condemn it. The server goes on.
+    void out_of_memory(Connection& c);
+    void relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n);
     void on_bytes(Connection& c, uint8_t* p, size_t n);
     void on_http_bytes(Connection& c, uint8_t* p, size_t n);
     // Handles a complete request head; returns false when the connection is done (error).
     bool on_request(Connection& c, const http::Request& req);
-    bool upgrade(Connection& c, const http::Request& req, std::string_view protocol,
-                 std::string_view path, std::string_view query, const char (&accept)[28]);
+    bool upgrade(Connection& c, std::string_view protocol, std::string_view path,
+                 std::string_view query, const char (&accept)[28]);
+    // Joins the planned channels, replaying history first where a since= asks. False (and
+    // the connection refused) when a channel cannot be created.
+    bool join_channels(Connection& c, const JoinPlan& plan);
+    // Whether a client without the envelope can be given exactly what it asks (else 410).
+    [[nodiscard]] bool resumable_raw(const JoinPlan& plan);
+    void bind_id(Connection& c, std::string_view id);
+    void unbind_id(Connection& c);
+    void leave_channels(Connection& c);
     void on_frames(Connection& c, uint8_t* p, size_t n);
     void on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole);
     void reply_http(Connection& c, uint16_t status, std::string_view reason);
@@ -72,43 +99,35 @@ private:
     // Queues a final HTTP response (takes the reference to `raw`), then closes after it.
     void respond(Connection& c, push::Message* raw);
     // Queues a server-originated frame (push, heartbeat); a client whose backlog is over
-    // --send-buffer is closed as a slow consumer instead.
-    void send(Connection& c, push::Message* m);
+    // --send-buffer is closed as a slow consumer instead. True when queued.
+    bool send(Connection& c, push::Message* m);
     // Queues a reply to the client's own input (echo, Pong): never a slow-consumer verdict.
-    void send_reply(Connection& c, push::Message* m);
+    void send_reply(Connection& c, push::Message* m, bool pong = false);
+    // Queues a Close frame and starts the closing handshake (kOpen only).
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
     // Puts c on the list flushed before the loop sleeps (once per turn, however many frames
     // were queued: they go out in one writev).
     void schedule_flush(Connection& c);
-    void heartbeat(Connection& c);
-    // Closes and frees now. Only from the top of an event (never inside a publish, a
-    // parse or a flush: those call fail()).
-    void close_now(Connection& c);
-    // The peer is gone (write error): drop its output and close it at this turn's timer
-    // pass, so callers up the stack keep a valid connection (and channel member lists
-    // being iterated stay intact).
-    void fail(Connection& c);
-    [[nodiscard]] uint32_t now32() const noexcept { return static_cast<uint32_t>(now_ms_); }
-    [[nodiscard]] std::string client_id(const Connection& c) const;
-
-    // --- push ---
+    void schedule_read(Connection& c);
     void deliver(push::Subscription& s, push::Publication& pub);
     void deliver_replay(Connection& c, push::Publication& pub);
-    size_t send_to_id(std::string_view id, push::Message* raw, push::Message* env);
-    void tail(const Connection& c, ws::Opcode op, const uint8_t* p, size_t n);
+    // The client's id as CLIENTS/TAIL/SEND name it: its ?id= or c<serial>.
+    [[nodiscard]] std::string client_id(const Connection& c) const;
 
-    // --- control channel ---
-    void on_control_accept();
-    void on_control_event(ctl::ControlClient& cc, uint32_t events);
-    void control_input(ctl::ControlClient& cc);
-    void control_process(ctl::ControlClient& cc);
-    void control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, std::string_view payload);
-    void control_flush(ctl::ControlClient& cc);
-    void control_close(ctl::ControlClient& cc);
+    // --- control commands (commands.cpp) ---
+    void execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;
+    void publish(const ctl::Command& cmd, std::string_view payload, std::string& out);
+    void send_direct(const ctl::Command& cmd, std::string& out);
+    void kick(const ctl::Command& cmd, std::string& out);
+    void list_clients(const ctl::Command& cmd, std::string& out);
+    void list_channels(std::string& out);
+    // Calls f(Connection&) for each open connection whose id is `id`. f may close or
+    // condemn the connection it is given.
+    template <class F>
+    void for_each_with_id(std::string_view id, F&& f);
     [[nodiscard]] std::string stats_json() const;
     [[nodiscard]] std::string metrics_text() const;
-    [[nodiscard]] uint64_t resident_bytes() const;
 
     Config cfg_;
     std::vector<std::string_view> protocol_views_;
@@ -116,25 +135,24 @@ private:
     net::Reactor reactor_;
     base::TimerWheel wheel_;
     push::Hub hub_;
+    std::unique_ptr<ctl::ControlChannel> control_;
     Stats stats_;
 
     Connection* conns_ = nullptr;  // indexed by fd; pages touched only as fds are used
     size_t conns_cap_ = 0;
     size_t conns_bytes_ = 0;
+    int32_t high_fd_ = -1;         // highest descriptor whose slot was touched since the last trim
     uint32_t max_clients_ = 0;
-    uint32_t next_serial_ = 1;
+    uint64_t next_serial_ = 1;
 
     int listen_fd_ = -1;
-    int control_fd_ = -1;
     int signal_fd_ = -1;
     int spare_fd_ = -1;  // released to accept-and-refuse when out of descriptors
 
-    std::vector<int32_t> flush_list_;
-    std::vector<int32_t> ready_list_;
-    std::vector<int32_t> to_close_;
-    std::vector<ctl::ControlClient*> controls_;
-    std::vector<ctl::ControlClient*> dead_controls_;
-    std::vector<ctl::ControlClient*> control_flush_list_;
+    std::vector<int32_t> live_;        // every connection not kFree/kDead (Connection::live_index)
+    std::vector<int32_t> flush_list_;  // kFlagInFlush
+    std::vector<int32_t> ready_list_;  // kFlagReady
+    std::vector<int32_t> dead_;        // kDead, reaped after the turn
     std::unordered_map<std::string, NamedId*> ids_;
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer
@@ -142,6 +160,11 @@ private:
     uint64_t now_ms_ = 0;
     uint64_t start_ms_ = 0;
     uint64_t stop_deadline_ = 0;
+    uint64_t trim_at_ = 0;           // 0: no trim pending
+    uint64_t refused_log_at_ = 0;    // next time a refused-connection summary may be logged
+    uint64_t refused_unlogged_ = 0;  // refused connections not yet in a log line
+    uint64_t accept_retry_at_ = 0;   // 0: the listener needs no retry
+    size_t trim_sockets_ = 0;        // sockets at the last trim (or the high-water since)
     bool stopping_ = false;
 };
 

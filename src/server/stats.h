@@ -22,7 +22,9 @@ struct Stats {
     uint64_t drop_http_error = 0;
     uint64_t drop_server_full = 0;
     uint64_t drop_kicked = 0;
-    uint64_t drop_tail_overflow = 0;
+    uint64_t accept_out_of_fds = 0;  // times accept found no descriptor left
+    uint64_t memory_trims = 0;       // times idle memory was given back
+    uint64_t out_of_memory = 0;      // allocations that failed (the client was closed)
 };
 
 }  // namespace wspush::server

@@ -1,0 +1,313 @@
+#include "ctl/control_channel.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "net/socket.h"
+
+namespace wspush::ctl {
+namespace {
+
+constexpr size_t kLineSlack = 256;         // a command line may be max-message plus this
+constexpr size_t kKeepBuffer = 64 * 1024;  // larger idle buffers are given back
+
+// Gives a drained buffer's memory back when it grew past what an idle client needs.
+void release_if_large(std::string& s) noexcept {
+    if (s.empty() && s.capacity() > kKeepBuffer) std::string().swap(s);
+}
+
+}  // namespace
+
+ControlChannel::ControlChannel(net::Reactor& reactor, CommandHandler& handler,
+                               const ControlLimits& limits, uint64_t tag) noexcept
+    : reactor_(reactor), handler_(handler), limits_(limits), tag_(tag) {}
+
+ControlChannel::~ControlChannel() {
+    close_all();
+    reap();
+}
+
+bool ControlChannel::open(const std::string& path, uint64_t listen_tag, std::string& err) {
+    listen_fd_ = net::listen_unix(path, err);
+    if (listen_fd_ < 0) return false;
+    path_ = path;
+    if (int rc = reactor_.add(listen_fd_, EPOLLIN | EPOLLET, listen_tag); rc < 0) {
+        err = std::string("epoll_ctl: ") + strerror(-rc);
+        return false;
+    }
+    return true;
+}
+
+void ControlChannel::close_all() noexcept {
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+        unlink(path_.c_str());
+    }
+    clients_.for_each([this](ControlClient& cc) { condemn(cc); });
+}
+
+void ControlChannel::refuse(int fd, std::string_view line) noexcept {
+    // Best effort: the socket buffer of a fresh connection always has room for one line.
+    ssize_t w = ::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    ::close(fd);
+    ++refused_total_;
+}
+
+void ControlChannel::on_accept() noexcept {
+    for (;;) {
+        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) LOG_WARN("control accept: %s", strerror(errno));
+            return;
+        }
+        // The socket file is 0600, but a directory that others can write to, or a copy made
+        // by root, could still let another user in: ask the kernel who is connecting.
+        uid_t uid = 0;
+        if (!net::peer_uid(fd, uid) || (uid != 0 && uid != geteuid())) {
+            LOG_WARN("control: refused a client of uid %u (not ours, not root)", static_cast<unsigned>(uid));
+            refuse(fd, "ERR permission denied\n");
+            continue;
+        }
+        if (clients_.size() >= limits_.max_clients) {
+            LOG_WARN("control: refused a client: already %zu (--max-control)", clients_.size());
+            refuse(fd, "ERR too many control clients\n");
+            continue;
+        }
+        auto* cc = new ControlClient;
+        cc->fd = fd;
+        if (reactor_.add(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, reinterpret_cast<uint64_t>(cc) | tag_) < 0) {
+            ::close(fd);
+            delete cc;
+            continue;
+        }
+        clients_.push_back(*cc);
+    }
+}
+
+void ControlChannel::on_client_event(uint64_t tag, uint32_t events) noexcept {
+    auto* cc = reinterpret_cast<ControlClient*>(tag & ~uint64_t{7});
+    if (cc->state == ClientState::kDead) return;  // condemned earlier in this batch
+    if (events & EPOLLOUT) write_output(*cc);
+    if (cc->state == ClientState::kDead) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_input(*cc);
+}
+
+void ControlChannel::read_input(ControlClient& cc) noexcept {
+    ready_.remove_if_linked(cc);
+    size_t budget = kReadBudget;
+    while (!cc.eof && !cc.quitting) {
+        if (paused(cc)) {
+            cc.stalled = true;  // write_output() takes it up once the replies drain
+            break;
+        }
+        if (budget == 0) {
+            ready_.push_back(cc);  // edge-triggered: no new event for what is still waiting
+            break;
+        }
+        size_t old = cc.in.size();
+        cc.in.resize(old + budget);
+        ssize_t n = ::read(cc.fd, cc.in.data() + old, budget);
+        cc.in.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+        if (n > 0) {
+            budget -= static_cast<size_t>(n);
+            process(cc);
+            continue;
+        }
+        if (n == 0) {
+            cc.eof = true;  // half-close: answer what was sent, then close
+            break;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        condemn(cc);  // ECONNRESET: nobody is left to answer
+        return;
+    }
+    process(cc);  // an empty PUBB completes on its line alone; eof may be new
+    write_output(cc);
+}
+
+void ControlChannel::process(ControlClient& cc) noexcept {
+    const size_t max_line = limits_.max_payload + kLineSlack;
+    size_t pos = 0;
+    while (!cc.quitting) {
+        if (paused(cc)) {
+            cc.stalled = true;
+            break;
+        }
+        if (cc.in_pubb) {
+            if (cc.in.size() - pos < cc.pubb_need) break;
+            Command cmd;
+            cmd.verb = Verb::kPubb;
+            cmd.name = cc.pubb_channel;
+            handler_.execute(cmd, std::string_view(cc.in).substr(pos, cc.pubb_need), cc.out);
+            pos += cc.pubb_need;
+            cc.in_pubb = false;
+            continue;
+        }
+        if (pos >= cc.in.size()) break;
+        size_t lf = cc.in.find('\n', pos);
+        if (lf == std::string::npos) {
+            if (cc.in.size() - pos > max_line) {
+                // A runaway line: refuse it once, skip to its end, keep the connection.
+                if (!cc.discarding) cc.out += "ERR line too long\n";
+                cc.discarding = true;
+                pos = cc.in.size();
+            }
+            break;
+        }
+        std::string_view line(cc.in.data() + pos, lf - pos);
+        pos = lf + 1;
+        if (cc.discarding) {
+            cc.discarding = false;
+            continue;
+        }
+        if (line.size() > max_line) {
+            cc.out += "ERR line too long\n";
+            continue;
+        }
+        run_line(cc, line);
+    }
+    cc.in.erase(0, pos);
+    release_if_large(cc.in);
+}
+
+void ControlChannel::run_line(ControlClient& cc, std::string_view line) noexcept {
+    ParseResult r = parse_command(line, limits_.max_payload);
+    if (!r.ok) {
+        cc.out += "ERR ";
+        cc.out += r.error;
+        cc.out += '\n';
+        return;
+    }
+    switch (r.cmd.verb) {
+        case Verb::kPubb:
+            cc.in_pubb = true;
+            cc.pubb_need = r.cmd.nbytes;
+            cc.pubb_channel.assign(r.cmd.name);
+            return;
+        case Verb::kTail:
+            if (!cc.tail) ++tail_readers_;
+            cc.tail = true;
+            cc.out += "OK\n";
+            return;
+        case Verb::kHelp: cc.out += help_text(); return;
+        case Verb::kQuit:
+            cc.out += "OK bye\n";
+            cc.quitting = true;
+            return;
+        default: handler_.execute(r.cmd, {}, cc.out); return;
+    }
+}
+
+void ControlChannel::write_output(ControlClient& cc) noexcept {
+    flush_.remove_if_linked(cc);
+    for (;;) {
+        while (!cc.out.empty()) {
+            ssize_t w = ::send(cc.fd, cc.out.data(), cc.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT calls again
+                condemn(cc);
+                return;
+            }
+            cc.out.erase(0, static_cast<size_t>(w));
+        }
+        // Everything written. Tell a TAIL reader what it missed before anything else.
+        if (cc.tail_dropped) {
+            char line[48];
+            int n = snprintf(line, sizeof line, "DROPPED %llu\n", static_cast<unsigned long long>(cc.tail_dropped));
+            cc.out.append(line, static_cast<size_t>(n));
+            cc.tail_dropped = 0;
+            continue;
+        }
+        if (cc.stalled) {
+            // Replies drained: take up the commands that were waiting, then read on (the
+            // socket may hold more, and edge-triggered epoll will not say so again).
+            cc.stalled = false;
+            process(cc);
+            if (!cc.eof && !cc.quitting && !cc.ready_link.linked()) ready_.push_back(cc);
+            if (!cc.out.empty()) continue;
+        }
+        break;
+    }
+    release_if_large(cc.out);
+    // Everything asked for is answered: QUIT, or the client finished sending (half-close,
+    // as `... | socat`); a PUBB whose bytes never came publishes nothing.
+    if (cc.quitting || (cc.eof && !cc.stalled)) condemn(cc);
+}
+
+void ControlChannel::schedule_flush(ControlClient& cc) noexcept {
+    if (!cc.flush_link.linked()) flush_.push_back(cc);
+}
+
+void ControlChannel::tail(std::string_view client_id, ws::Opcode op, std::string_view data) noexcept {
+    if (tail_readers_ == 0) return;
+    char head[128];
+    int hn;
+    if (op == ws::Opcode::kText && data.find_first_of("\r\n") == std::string_view::npos) {
+        hn = snprintf(head, sizeof head, "MSG %.*s ", static_cast<int>(client_id.size()), client_id.data());
+    } else {
+        hn = snprintf(head, sizeof head, "%s %.*s %zu\n", op == ws::Opcode::kText ? "MSGT" : "MSGB",
+                      static_cast<int>(client_id.size()), client_id.data(), data.size());
+    }
+    const size_t add = static_cast<size_t>(hn) + data.size() + 1;
+    clients_.for_each([&](ControlClient& cc) {
+        if (!cc.tail) return;
+        // Each reader has its own budget: one that does not read misses messages (and is
+        // told how many), it does not make the server grow or cost the others theirs. A
+        // message larger than the budget still goes to a reader that has caught up.
+        if (!cc.out.empty() && cc.out.size() + add > limits_.tail_cap) {
+            ++cc.tail_dropped;
+            ++tail_dropped_total_;
+            return;
+        }
+        if (cc.tail_dropped) {
+            char line[48];
+            int n = snprintf(line, sizeof line, "DROPPED %llu\n", static_cast<unsigned long long>(cc.tail_dropped));
+            cc.out.append(line, static_cast<size_t>(n));
+            cc.tail_dropped = 0;
+        }
+        cc.out.append(head, static_cast<size_t>(hn));
+        cc.out.append(data);
+        cc.out += '\n';
+        // Written before the loop sleeps, not here: this runs inside a client's frame parse.
+        schedule_flush(cc);
+    });
+}
+
+void ControlChannel::flush_pending() noexcept {
+    // Clients whose read budget ran out get their next turn; read_input() may put a client
+    // back on ready_ for the turn after, so take only those that are there now.
+    for (size_t n = ready_.size(); n > 0; --n) {
+        ControlClient* cc = ready_.pop_front();
+        if (cc == nullptr) break;
+        read_input(*cc);
+    }
+    while (ControlClient* cc = flush_.front()) write_output(*cc);  // unlinks cc
+}
+
+void ControlChannel::condemn(ControlClient& cc) noexcept {
+    if (cc.state == ClientState::kDead) return;
+    cc.state = ClientState::kDead;
+    if (cc.tail) --tail_readers_;
+    clients_.remove(cc);
+    flush_.remove_if_linked(cc);
+    ready_.remove_if_linked(cc);
+    ::close(cc.fd);  // events already in this epoll batch carry cc's address, not the fd
+    cc.fd = -1;
+    dead_.push_back(cc);
+}
+
+void ControlChannel::reap() noexcept {
+    while (ControlClient* cc = dead_.pop_front()) delete cc;
+}
+
+}  // namespace wspush::ctl

@@ -1,0 +1,247 @@
+// Control commands against channels and connections, and the figures STATS reports.
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "push/names.h"
+#include "server/server.h"
+
+namespace wspush::server {
+namespace {
+
+push::Message* direct_envelope(std::string_view kind, std::string_view data) {
+    std::string json = "{\"type\":\"";
+    json += kind;
+    json += "\",\"data\":\"";
+    push::json_escape(json, data);
+    json += "\"}";
+    return push::Message::make(ws::Opcode::kText, json.data(), json.size());
+}
+
+uint64_t resident_bytes() {
+    FILE* f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, resident = 0;
+    int got = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return got == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+}  // namespace
+
+void Server::execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept {
+    switch (cmd.verb) {
+        case ctl::Verb::kPub:
+        case ctl::Verb::kPubb: publish(cmd, payload, out); break;
+        case ctl::Verb::kSend:
+        case ctl::Verb::kBroadcast: send_direct(cmd, out); break;
+        case ctl::Verb::kKick: kick(cmd, out); break;
+        case ctl::Verb::kStats:
+            out += "OK ";
+            out += stats_json();
+            out += '\n';
+            break;
+        case ctl::Verb::kMetrics:
+            out += metrics_text();
+            out += "OK\n";
+            break;
+        case ctl::Verb::kClients: list_clients(cmd, out); break;
+        case ctl::Verb::kChannels: list_channels(out); break;
+        default: out += "ERR unknown command (try HELP)\n"; break;  // handled by the channel
+    }
+}
+
+void Server::publish(const ctl::Command& cmd, std::string_view payload, std::string& out) {
+    const bool text = cmd.verb == ctl::Verb::kPub;
+    std::string_view data = text ? cmd.text : payload;
+    push::Channel* ch = hub_.find(cmd.name);
+    if (ch == nullptr) {
+        if (hub_.channels().size() >= cfg_.max_channels) {
+            out += "ERR too many channels\n";
+            return;
+        }
+        ch = &hub_.channel(cmd.name);
+    }
+    const uint64_t before = stats_.messages_out;
+    push::Publication& pub = hub_.publish(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data.data(),
+                                          data.size(), nullptr,
+                                          [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
+    ++stats_.published;
+    char line[96];
+    snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(pub.seq()),
+             static_cast<unsigned long long>(stats_.messages_out - before));
+    out += line;
+}
+
+template <class F>
+void Server::for_each_with_id(std::string_view id, F&& f) {
+    if (push::is_server_id(id)) {
+        // Anonymous: c<serial>, unique for the process. Walk the live connections (their
+        // number, not the descriptor limit, is the cost); `?id=` can never take this form.
+        uint64_t serial = 0;
+        for (char ch : id.substr(1)) serial = serial * 10 + static_cast<uint64_t>(ch - '0');
+        for (size_t i = live_.size(); i-- > 0;) {
+            Connection& c = conns_[live_[i]];
+            if (c.state == ConnState::kOpen && !c.has(kFlagNamed) && c.serial == serial) {
+                f(c);
+                return;
+            }
+        }
+        return;
+    }
+    auto it = ids_.find(std::string(id));
+    if (it == ids_.end()) return;
+    // A copy: closing one of them takes it off the list (and the last one frees it).
+    std::vector<int32_t> fds = it->second->fds;
+    for (int32_t fd : fds)
+        if (conns_[fd].state == ConnState::kOpen) f(conns_[fd]);
+}
+
+void Server::send_direct(const ctl::Command& cmd, std::string& out) {
+    const bool to_all = cmd.verb == ctl::Verb::kBroadcast;
+    push::Message* raw = push::Message::make(ws::Opcode::kText, cmd.text.data(), cmd.text.size());
+    push::Message* env = direct_envelope(to_all ? "broadcast" : "direct", cmd.text);
+    if (raw == nullptr || env == nullptr) {
+        if (raw) raw->unref();
+        if (env) env->unref();
+        ++stats_.out_of_memory;
+        out += "ERR out of memory\n";
+        return;
+    }
+    size_t n = 0;
+    auto one = [&](Connection& c) { n += send(c, c.has(kFlagEnvelope) ? env : raw); };
+    if (to_all) {
+        // Backwards: a send may condemn the connection it is given, which moves the last
+        // entry of live_ into its place.
+        for (size_t i = live_.size(); i-- > 0;) {
+            Connection& c = conns_[live_[i]];
+            if (c.state == ConnState::kOpen) one(c);
+        }
+    } else {
+        for_each_with_id(cmd.name, one);
+    }
+    raw->unref();
+    env->unref();
+    char line[64];
+    snprintf(line, sizeof line, "OK delivered=%zu\n", n);
+    out += line;
+}
+
+void Server::kick(const ctl::Command& cmd, std::string& out) {
+    size_t n = 0;
+    uint16_t code = cmd.code ? cmd.code : static_cast<uint16_t>(ws::kClosePolicyViolation);
+    std::string_view reason = cmd.text.empty() ? std::string_view("kicked") : cmd.text;
+    for_each_with_id(cmd.name, [&](Connection& c) {
+        send_close(c, code, reason);
+        ++stats_.drop_kicked;
+        ++n;
+    });
+    char line[64];
+    snprintf(line, sizeof line, "OK kicked=%zu\n", n);
+    out += line;
+}
+
+void Server::list_clients(const ctl::Command& cmd, std::string& out) {
+    out += "OK [";
+    bool first = true;
+    push::Channel* only = cmd.name.empty() ? nullptr : hub_.find(cmd.name);
+    if (!cmd.name.empty() && only == nullptr) {
+        out += "]\n";
+        return;
+    }
+    for (int32_t fd : live_) {
+        Connection& c = conns_[fd];
+        if (c.state != ConnState::kOpen) continue;
+        bool member = only == nullptr;
+        std::string chans;
+        for (size_t i = 0; i < c.channel_count(); ++i) {
+            push::Channel* ch = c.subscription(i).channel;
+            if (ch == only) member = true;
+            chans += (i ? ",\"" : "\"") + ch->name + "\"";
+        }
+        if (!member) continue;
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"id\":\"" + client_id(c) + "\",\"channels\":[" + chans + "],\"protocol\":\"" +
+               (c.has(kFlagEnvelope) ? "wspush.v1" : "") + "\",\"queued\":" + std::to_string(c.out.bytes()) + "}";
+    }
+    out += "]\n";
+}
+
+void Server::list_channels(std::string& out) {
+    out += "OK [";
+    bool first = true;
+    for (auto& [name, ch] : hub_.channels()) {
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"name\":\"" + name + "\",\"members\":" + std::to_string(ch->members.size()) +
+               ",\"last_seq\":" + std::to_string(ch->next_seq - 1) + ",\"first_kept\":" +
+               std::to_string(ch->first_kept()) + "}";
+    }
+    out += "]\n";
+}
+
+std::string Server::stats_json() const {
+    using ull = unsigned long long;
+    const size_t controls = control_ ? control_->clients() : 0;
+    const uint64_t tail_dropped = control_ ? control_->tail_dropped_total() : 0;
+    char buf[1536];
+    snprintf(buf, sizeof buf,
+             "{\"connections\":%u,\"sockets\":%zu,\"connections_total\":%llu,\"channels\":%zu,"
+             "\"control_clients\":%zu,"
+             "\"messages_in\":%llu,\"messages_out\":%llu,\"published\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+             "\"writes\":%llu,\"tail_dropped\":%llu,\"out_of_memory\":%llu,\"memory_trims\":%llu,"
+             "\"drops\":{\"slow_consumer\":%llu,\"idle_timeout\":%llu,\"handshake_timeout\":%llu,"
+             "\"protocol_error\":%llu,\"http_error\":%llu,\"server_full\":%llu,\"kicked\":%llu},"
+             "\"uptime_s\":%llu,\"rss_bytes\":%llu}",
+             stats_.clients, live_.size(), (ull)stats_.connections_total, hub_.channels().size(), controls,
+             (ull)stats_.messages_in, (ull)stats_.messages_out, (ull)stats_.published, (ull)stats_.bytes_in,
+             (ull)stats_.bytes_out, (ull)stats_.writes, (ull)tail_dropped, (ull)stats_.out_of_memory,
+             (ull)stats_.memory_trims, (ull)stats_.drop_slow_consumer, (ull)stats_.drop_idle_timeout,
+             (ull)stats_.drop_handshake_timeout, (ull)stats_.drop_protocol_error, (ull)stats_.drop_http_error,
+             (ull)stats_.drop_server_full, (ull)stats_.drop_kicked, (ull)((now_ms_ - start_ms_) / 1000),
+             (ull)resident_bytes());
+    return buf;
+}
+
+std::string Server::metrics_text() const {
+    std::string out;
+    char line[320];
+    auto gauge = [&](const char* name, const char* type, const char* help, unsigned long long v) {
+        snprintf(line, sizeof line, "# HELP wspush_%s %s\n# TYPE wspush_%s %s\nwspush_%s %llu\n", name, help, name,
+                 type, name, v);
+        out += line;
+    };
+    gauge("connections", "gauge", "Open WebSocket connections.", stats_.clients);
+    gauge("sockets", "gauge", "Client sockets in any state.", live_.size());
+    gauge("connections_total", "counter", "TCP connections accepted.", stats_.connections_total);
+    gauge("channels", "gauge", "Channels with members or history.", hub_.channels().size());
+    gauge("control_clients", "gauge", "Control socket clients.", control_ ? control_->clients() : 0);
+    gauge("messages_in_total", "counter", "Messages received from clients.", stats_.messages_in);
+    gauge("messages_out_total", "counter", "Frames queued to clients.", stats_.messages_out);
+    gauge("published_total", "counter", "Channel messages published.", stats_.published);
+    gauge("bytes_in_total", "counter", "Bytes read from clients.", stats_.bytes_in);
+    gauge("bytes_out_total", "counter", "Bytes written to clients.", stats_.bytes_out);
+    gauge("writes_total", "counter", "Queue flushes to clients (frames coalesced per writev).", stats_.writes);
+    gauge("tail_dropped_total", "counter", "Client messages a TAIL reader missed (its output was full).",
+          control_ ? control_->tail_dropped_total() : 0);
+    gauge("out_of_memory_total", "counter", "Allocations that failed (the client was closed).",
+          stats_.out_of_memory);
+    out += "# HELP wspush_drops_total Connections dropped, by reason.\n# TYPE wspush_drops_total counter\n";
+    const std::pair<const char*, uint64_t> drops[] = {
+        {"slow_consumer", stats_.drop_slow_consumer}, {"idle_timeout", stats_.drop_idle_timeout},
+        {"handshake_timeout", stats_.drop_handshake_timeout}, {"protocol_error", stats_.drop_protocol_error},
+        {"http_error", stats_.drop_http_error}, {"server_full", stats_.drop_server_full},
+        {"kicked", stats_.drop_kicked},
+    };
+    for (auto& [reason, v] : drops) {
+        snprintf(line, sizeof line, "wspush_drops_total{reason=\"%s\"} %llu\n", reason, (unsigned long long)v);
+        out += line;
+    }
+    gauge("uptime_seconds", "gauge", "Seconds since start.", (now_ms_ - start_ms_) / 1000);
+    gauge("resident_memory_bytes", "gauge", "Resident set size.", resident_bytes());
+    return out;
+}
+
+}  // namespace wspush::server

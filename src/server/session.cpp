@@ -1,0 +1,412 @@
+// A client's bytes: the HTTP head, the upgrade, frames in, frames out, and closing.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "http/handshake.h"
+#include "http/response.h"
+#include "server/demo_page.h"
+#include "server/server.h"
+
+namespace wspush::server {
+namespace {
+
+constexpr size_t kReadBufSize = 64 * 1024;
+constexpr int kMaxReadsPerEvent = 16;     // 1 MiB per client per turn, then the next client
+constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for the peer's FIN
+
+}  // namespace
+
+// Frame parser events for one connection, for the duration of one parse() call. The
+// connection may be closed or condemned by what an event does; its memory stays valid until
+// reap(), and every event checks the state first.
+struct FrameEvents final : ws::FrameSink {
+    FrameEvents(Server& s, Connection& c) : srv(s), conn(c) {}
+    void on_data(ws::Opcode op, uint8_t* p, size_t n, bool end) noexcept override {
+        if (conn.state != ConnState::kOpen) return;
+        if (conn.in == nullptr && end) {
+            srv.on_message(conn, op, p, n, nullptr);  // whole in one read: no copy
+            return;
+        }
+        if (conn.in == nullptr) conn.in = push::Message::make_buffer(std::max<size_t>(n, 4096));
+        push::Message* grown = conn.in ? push::Message::append(conn.in, p, n) : nullptr;
+        if (grown == nullptr) {
+            srv.out_of_memory(conn);
+            return;
+        }
+        conn.in = grown;
+        if (end) {
+            push::Message* m = conn.in;
+            conn.in = nullptr;
+            srv.on_message(conn, op, m->payload(), m->payload_size(), m);
+            m->unref();
+        }
+    }
+    void on_ping(const uint8_t* p, size_t n) noexcept override {
+        if (conn.state != ConnState::kOpen) return;
+        push::Message* m = push::Message::make(ws::Opcode::kPong, p, n);
+        if (m == nullptr) {
+            srv.out_of_memory(conn);
+            return;
+        }
+        srv.send_reply(conn, m, true);
+        m->unref();
+    }
+    void on_pong(const uint8_t*, size_t) noexcept override {}  // liveness is any byte in
+    void on_close(uint16_t code, std::string_view) noexcept override {
+        // Echo the peer's code (RFC 6455 5.5.1); none if it sent none.
+        srv.send_close(conn, code == ws::kCloseNoStatus ? 0 : code, {});
+    }
+    Server& srv;
+    Connection& conn;
+};
+
+void Server::on_client_event(Connection& c, uint32_t events) {
+    // Input paused for backpressure: bytes arriving still show the peer is alive.
+    if (c.has(kFlagInputPaused) && (events & EPOLLIN)) {
+        c.last_rx = now32();
+        c.clear(kFlagPinged);
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        read_client(c, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+    if (c.state == ConnState::kDead || !(events & EPOLLOUT)) return;
+    c.set(kFlagWritable);
+    if (!c.out.empty()) flush(c);
+}
+
+void Server::read_client(Connection& c, bool drain) {
+    for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+        if (c.state == ConnState::kOpen && c.out.cost() >= cfg_.send_buffer) {
+            // Backpressure on input: a peer that does not read its echoes/pongs is not read
+            // either until they drain (flush() resumes it).
+            c.set(kFlagInputPaused);
+            return;
+        }
+        ssize_t n = ::read(c.fd, rbuf_, kReadBufSize);
+        if (n > 0) {
+            stats_.bytes_in += static_cast<uint64_t>(n);
+            on_bytes(c, rbuf_, static_cast<size_t>(n));
+            if (c.state == ConnState::kDead) return;
+            // A short read emptied the socket buffer: skip the read that would only say
+            // EAGAIN. Bytes arriving later raise a new edge (nginx clears rev->ready alike).
+            // Unless the peer's FIN came with this edge: then read on to the 0.
+            if (!drain && static_cast<size_t>(n) < kReadBufSize) return;
+            continue;
+        }
+        if (n == 0) {
+            on_peer_eof(c);
+            return;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR) continue;
+        condemn(c);  // ECONNRESET and friends
+        return;
+    }
+    schedule_read(c);
+}
+
+void Server::on_peer_eof(Connection& c) {
+    // The peer finished sending (or vanished). Hand over whatever is queued, then close: at
+    // once if nothing is left, else when it drains (or the linger ends).
+    if (c.state == ConnState::kLingering) {
+        condemn(c);
+        return;
+    }
+    if (!c.out.empty()) flush(c);
+    if (c.state == ConnState::kDead) return;
+    if (c.out.empty() || c.state == ConnState::kLingering) {
+        condemn(c);
+        return;
+    }
+    if (c.state != ConnState::kClosing) enter_closing(c);
+    c.set(kFlagPeerDone);  // flush() condemns it once the output is out
+}
+
+void Server::on_bytes(Connection& c, uint8_t* p, size_t n) {
+    switch (c.state) {
+        case ConnState::kHttp: on_http_bytes(c, p, n); break;
+        case ConnState::kOpen:
+            c.last_rx = now32();
+            c.clear(kFlagPinged);
+            on_frames(c, p, n);
+            break;
+        default: break;  // closing: discard until the peer's FIN
+    }
+}
+
+void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
+    http::Request req;
+    uint8_t* buf = p;
+    size_t len = n;
+    size_t last = 0;
+    if (c.in) {
+        last = c.in->payload_size();
+        push::Message* grown = push::Message::append(c.in, p, n);
+        if (grown == nullptr) {
+            out_of_memory(c);
+            return;
+        }
+        c.in = grown;
+        buf = c.in->payload();
+        len = c.in->payload_size();
+    }
+    http::ParseResult r = http::parse_request(reinterpret_cast<const char*>(buf), len, last, req);
+    switch (r.status) {
+        case http::ParseStatus::kNeedMore:
+            if (c.in == nullptr) {
+                push::Message* m = push::Message::make_buffer(std::max<size_t>(n, 1024));
+                c.in = m ? push::Message::append(m, p, n) : nullptr;
+                if (c.in == nullptr) {
+                    if (m) m->unref();
+                    out_of_memory(c);
+                }
+            }
+            return;
+        case http::ParseStatus::kError:
+            reply_http(c, r.http_status, r.reason);
+            return;
+        case http::ParseStatus::kDone: break;
+    }
+    // The head buffer must outlive the request's views and the early frame bytes behind it.
+    push::Message* head = c.in;
+    c.in = nullptr;
+    if (on_request(c, req) && c.state == ConnState::kOpen && len > r.consumed)
+        on_frames(c, buf + r.consumed, len - r.consumed);
+    if (head) head->unref();
+}
+
+bool Server::on_request(Connection& c, const http::Request& req) {
+    if (!http::wants_upgrade(req)) {
+        if (req.method != "GET" && req.method != "HEAD") {
+            reply_http(c, 405, "only GET is served here");
+            return false;
+        }
+        std::string_view path = req.target.substr(0, req.target.find('?'));
+        if (cfg_.mode == Mode::kEcho) {
+            reply_http(c, 426, "this endpoint speaks WebSocket only");
+            return false;
+        }
+        bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
+        if (path == "/" || path == "/index.html") {
+            reply_body(c, "text/html; charset=utf-8", demo_page(), head_only);
+        } else if (cfg_.http_stats && path == "/stats") {
+            reply_body(c, "application/json", stats_json(), head_only);
+        } else if (cfg_.http_stats && path == "/metrics") {
+            reply_body(c, "text/plain; version=0.0.4", metrics_text(), head_only);
+        } else if (path.starts_with("/ws/")) {
+            reply_http(c, 426, "upgrade to WebSocket to join a channel");
+        } else {
+            reply_http(c, 404, "no such page");
+        }
+        return false;
+    }
+    http::HandshakeOptions opt{protocol_views_, origin_views_};
+    http::Handshake hs = http::check_upgrade(req, opt);
+    if (hs.status != 101) {
+        reply_http(c, hs.status, hs.reason);
+        return false;
+    }
+    return upgrade(c, hs.protocol, hs.path, hs.query, hs.accept);
+}
+
+void Server::on_frames(Connection& c, uint8_t* p, size_t n) {
+    FrameEvents events(*this, c);
+    ws::ParseStatus st = c.parser.parse(p, n, cfg_.max_message, events);
+    if (st == ws::ParseStatus::kError && c.state == ConnState::kOpen) {
+        const ws::FrameError& e = c.parser.error();
+        ++stats_.drop_protocol_error;
+        LOG_DEBUG("fd %d: closing %u (%s)", c.fd, e.code, e.reason);
+        send_close(c, e.code, e.reason);
+    }
+}
+
+void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole) {
+    ++stats_.messages_in;
+    switch (cfg_.mode) {
+        case Mode::kEcho: {
+            push::Message* m;
+            if (whole) {
+                whole->seal(op);  // the assembled buffer becomes the reply frame as it is
+                m = whole;
+                m->ref();
+            } else {
+                m = push::Message::make(op, p, n);
+                if (m == nullptr) {
+                    out_of_memory(c);
+                    return;
+                }
+            }
+            send_reply(c, m);
+            m->unref();
+            break;
+        }
+        case Mode::kRelay:
+            relay(c, op, p, n);
+            [[fallthrough]];
+        case Mode::kPush:
+            if (control_ && control_->has_tail_readers())
+                control_->tail(client_id(c), op, std::string_view(reinterpret_cast<const char*>(p), n));
+            break;
+    }
+}
+
+bool Server::send(Connection& c, push::Message* m) {
+    if (c.state != ConnState::kOpen) return false;
+    // Over the cap: first hand the kernel what it will take (a burst published within one
+    // loop turn must not count against a client that reads), then judge.
+    if (c.out.cost_behind_head() >= cfg_.send_buffer && c.has(kFlagWritable)) {
+        flush(c);
+        if (c.state != ConnState::kOpen) return false;
+    }
+    if (c.out.cost_behind_head() >= cfg_.send_buffer) {
+        // Slow consumer: what it has not read already fills its cap. It stops being served
+        // rather than making the server grow. (One message larger than the cap is still
+        // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
+        // being written, not a message.) Its Close goes behind the frame being written.
+        ++stats_.drop_slow_consumer;
+        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", c.fd, static_cast<unsigned long long>(c.out.bytes()));
+        c.out.drop_unstarted();
+        send_close(c, ws::kClosePolicyViolation, "slow consumer");
+        return false;
+    }
+    if (!c.out.push(m)) {
+        out_of_memory(c);
+        return false;
+    }
+    if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
+    schedule_flush(c);
+    return true;
+}
+
+void Server::send_reply(Connection& c, push::Message* m, bool pong) {
+    if (c.state != ConnState::kOpen) return;
+    // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
+    // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
+    // Pongs coalesce: only the latest Ping is answered while one is still queued.
+    if (!(pong ? c.out.push_pong(m) : c.out.push(m))) {
+        out_of_memory(c);
+        return;
+    }
+    if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
+    schedule_flush(c);
+}
+
+void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
+    if (c.state != ConnState::kOpen) return;
+    uint8_t payload[ws::kMaxControlPayload];
+    size_t n = 0;
+    if (code) {
+        payload[0] = static_cast<uint8_t>(code >> 8);
+        payload[1] = static_cast<uint8_t>(code);
+        n = 2 + std::min(reason.size(), ws::kMaxControlPayload - 2);
+        if (n > 2) memcpy(payload + 2, reason.data(), n - 2);  // data() may be null when empty
+    }
+    enter_closing(c);
+    push::Message* m = push::Message::make(ws::Opcode::kClose, payload, n);
+    if (m == nullptr || !c.out.push(m)) {
+        if (m) m->unref();
+        ++stats_.out_of_memory;
+        condemn(c);
+        return;
+    }
+    m->unref();
+    schedule_flush(c);
+}
+
+void Server::enter_closing(Connection& c) {
+    if (c.state == ConnState::kOpen) {
+        --stats_.clients;
+        leave_channels(c);
+        unbind_id(c);
+    }
+    c.state = ConnState::kClosing;
+    wheel_.arm(c.timer, now_ms_ + kLingerMs);
+    if (c.in) {
+        c.in->unref();
+        c.in = nullptr;
+    }
+}
+
+void Server::out_of_memory(Connection& c) {
+    ++stats_.out_of_memory;
+    LOG_WARN("fd %d: out of memory, closing", c.fd);
+    if (c.state == ConnState::kOpen) send_close(c, ws::kCloseInternalError, "out of memory");
+    else condemn(c);
+}
+
+void Server::reply_http(Connection& c, uint16_t status, std::string_view reason) {
+    if (c.state != ConnState::kHttp) return;
+    ++stats_.drop_http_error;
+    char buf[1024];
+    size_t n = http::write_error_response(buf, sizeof buf, status, reason);
+    respond(c, push::Message::make_raw(buf, n));
+}
+
+void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
+    char head[512];
+    size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
+    // An unsealed buffer goes out as the raw bytes appended to it: no second copy.
+    push::Message* m = push::Message::make_buffer(hn + body.size());
+    if (m) m = push::Message::append(m, head, hn);
+    if (m && !head_only) m = push::Message::append(m, body.data(), body.size());
+    respond(c, m);
+}
+
+void Server::respond(Connection& c, push::Message* raw) {
+    if (raw == nullptr || !c.out.push(raw)) {
+        if (raw) raw->unref();
+        ++stats_.out_of_memory;
+        condemn(c);
+        return;
+    }
+    raw->unref();
+    enter_closing(c);
+    flush(c);
+}
+
+void Server::flush(Connection& c) {
+    bool would_block = false;
+    ++stats_.writes;
+    long w = c.out.flush(c.fd, &would_block);
+    if (w < 0) {
+        condemn(c);  // EPIPE, ECONNRESET: the peer is gone
+        return;
+    }
+    stats_.bytes_out += static_cast<uint64_t>(w);
+    if (would_block) c.clear(kFlagWritable);
+    if (c.has(kFlagInputPaused) && c.out.cost() < cfg_.send_buffer) {
+        c.clear(kFlagInputPaused);
+        schedule_read(c);
+    }
+    if (c.state != ConnState::kClosing || !c.out.empty()) return;
+    if (c.has(kFlagPeerDone)) {
+        condemn(c);  // all handed over to a peer that already finished
+        return;
+    }
+    // Our last bytes are out: send FIN, then drain until the peer's FIN (closing with unread
+    // input would turn into an RST that can destroy the Close frame in flight).
+    shutdown(c.fd, SHUT_WR);
+    c.state = ConnState::kLingering;
+}
+
+void Server::schedule_flush(Connection& c) {
+    if (c.has(kFlagInFlush)) return;
+    c.set(kFlagInFlush);
+    flush_list_.push_back(c.fd);
+}
+
+void Server::schedule_read(Connection& c) {
+    if (c.has(kFlagReady)) return;
+    c.set(kFlagReady);
+    ready_list_.push_back(c.fd);
+}
+
+std::string Server::client_id(const Connection& c) const {
+    return c.has(kFlagNamed) ? c.named->name : "c" + std::to_string(c.serial);
+}
+
+}  // namespace wspush::server

@@ -1,0 +1,184 @@
+// The upgrade and what it joins: channels (with resume), client ids; relay and delivery.
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "base/log.h"
+#include "http/response.h"
+#include "server/server.h"
+
+namespace wspush::server {
+namespace {
+
+constexpr std::string_view kEnvelopeProtocol = "wspush.v1";
+
+}  // namespace
+
+bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view path,
+                     std::string_view query, const char (&accept)[28]) {
+    const bool envelope = protocol == kEnvelopeProtocol;
+    JoinPlan plan;
+    if (cfg_.mode != Mode::kEcho) {
+        plan = plan_join(path, query);
+        if (plan.status) {
+            reply_http(c, plan.status, plan.reason);
+            return false;
+        }
+        // A client that cannot be told about a gap in-band is refused instead of being
+        // handed a partial history silently.
+        if (!envelope && !resumable_raw(plan)) {
+            reply_http(c, 410, "messages after since= are no longer kept: resync without since, or use wspush.v1");
+            return false;
+        }
+        size_t fresh = 0;
+        for (size_t i = 0; i < plan.nwant; ++i) fresh += hub_.find(plan.wants[i].name) == nullptr;
+        if (fresh && hub_.channels().size() + fresh > cfg_.max_channels) {
+            reply_http(c, 503, "too many channels");
+            return false;
+        }
+    }
+
+    char resp[512];
+    size_t rn = http::write_upgrade_response(resp, sizeof resp, accept, protocol);
+    push::Message* m = push::Message::make_raw(resp, rn);
+    if (m == nullptr || !c.out.push(m)) {
+        if (m) m->unref();
+        ++stats_.out_of_memory;
+        condemn(c);
+        return false;
+    }
+    m->unref();
+    c.state = ConnState::kOpen;
+    ++stats_.clients;
+    if (envelope) c.set(kFlagEnvelope);
+    c.last_rx = now32();
+    wheel_.arm(c.timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
+    if (cfg_.mode != Mode::kEcho) {
+        if (!plan.id.empty()) bind_id(c, plan.id);
+        if (!join_channels(c, plan)) return false;
+    }
+    schedule_flush(c);
+    LOG_DEBUG("fd %d: upgraded (%.*s)", c.fd, static_cast<int>(protocol.size()), protocol.data());
+    return true;
+}
+
+bool Server::resumable_raw(const JoinPlan& plan) {
+    for (size_t i = 0; i < plan.nwant; ++i) {
+        const Want& w = plan.wants[i];
+        if (!w.resume) continue;
+        push::Channel* ch = hub_.find(w.name);
+        uint64_t next = ch ? ch->next_seq : 1;
+        uint64_t first = ch ? ch->first_kept() : 1;
+        if (w.since.seq == 0 && next == 1 && !w.since.has_epoch) continue;  // nothing to miss
+        if (w.since.seq + 1 < first || w.since.seq >= next) return false;
+    }
+    return true;
+}
+
+bool Server::join_channels(Connection& c, const JoinPlan& plan) {
+    if (plan.nwant > 1) {
+        c.more = new (std::nothrow) push::Subscription[plan.nwant - 1];
+        if (c.more == nullptr) {
+            out_of_memory(c);
+            return false;
+        }
+        c.nmore = static_cast<uint16_t>(plan.nwant - 1);
+    }
+    for (size_t i = 0; i < plan.nwant; ++i) {
+        const Want& w = plan.wants[i];
+        push::Channel& ch = hub_.channel(w.name);
+        push::Subscription& s = c.subscription(i);
+        s.owner = static_cast<uint32_t>(c.fd);
+        if (w.resume) {
+            // Single-threaded: nothing is published between this replay and the join, so
+            // the client sees every message after `since` exactly once, in order.
+            bool whole = hub_.replay(ch, w.since.seq, [&](push::Publication& pub) { deliver_replay(c, pub); });
+            if (!whole) {
+                std::string gap = "{\"type\":\"gap\",\"channel\":\"" + ch.name + "\",\"since\":" +
+                                  std::to_string(w.since.seq) + ",\"first\":" + std::to_string(ch.first_kept()) + "}";
+                push::Message* g = push::Message::make(ws::Opcode::kText, gap.data(), gap.size());
+                if (g == nullptr || !c.out.push(g)) {  // part of the catch-up: not held to the cap
+                    if (g) g->unref();
+                    out_of_memory(c);
+                    return false;
+                }
+                g->unref();
+                hub_.replay(ch, ch.first_kept() - 1, [&](push::Publication& pub) { deliver_replay(c, pub); });
+            }
+            if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
+        }
+        hub_.join(ch, s);
+    }
+    return true;
+}
+
+void Server::bind_id(Connection& c, std::string_view id) {
+    auto it = ids_.find(std::string(id));
+    NamedId* nid;
+    if (it == ids_.end()) {
+        nid = new NamedId{std::string(id), {}};
+        ids_.emplace(nid->name, nid);
+    } else {
+        nid = it->second;
+    }
+    nid->fds.push_back(c.fd);
+    c.named = nid;
+    c.set(kFlagNamed);
+}
+
+void Server::unbind_id(Connection& c) {
+    if (!c.has(kFlagNamed)) return;
+    NamedId* nid = c.named;
+    auto& fds = nid->fds;
+    auto it = std::find(fds.begin(), fds.end(), c.fd);
+    *it = fds.back();
+    fds.pop_back();
+    if (fds.empty()) {
+        ids_.erase(nid->name);
+        delete nid;
+    }
+    c.clear(kFlagNamed);
+    c.serial = 0;
+}
+
+void Server::leave_channels(Connection& c) {
+    hub_.leave(c.sub);
+    for (size_t i = 0; i < c.nmore; ++i) hub_.leave(c.more[i]);
+}
+
+void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
+    // A delivery may close a recipient (write error, slow consumer) but never the sender,
+    // so the sender's subscriptions stay put while they are walked.
+    for (size_t i = 0; i < c.channel_count(); ++i) {
+        push::Subscription& s = c.subscription(i);
+        hub_.publish(*s.channel, op, p, n, &s,
+                     [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+        ++stats_.published;
+    }
+}
+
+void Server::deliver(push::Subscription& s, push::Publication& pub) {
+    Connection& c = conns_[s.owner];
+    if (c.state != ConnState::kOpen) return;
+    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr) {
+        out_of_memory(c);
+        return;
+    }
+    send(c, m);
+}
+
+void Server::deliver_replay(Connection& c, push::Publication& pub) {
+    if (c.state != ConnState::kOpen) return;
+    // History is shared frames: replaying it queues references, so it is not held to
+    // --send-buffer (which bounds how far a live client may fall behind); the history
+    // budget bounds it instead.
+    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr || !c.out.push(m)) {
+        out_of_memory(c);
+        return;
+    }
+    ++stats_.messages_out;
+}
+
+}  // namespace wspush::server
