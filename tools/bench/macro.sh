@@ -82,10 +82,24 @@ for N in 10000 19500; do
         sleep 0.1
     done
 done
+# Memory comes back once the clients are gone (the server trims about a second after).
+back_within() {  # back_within PID BASE_KB LIMIT_KB: polls up to 5 s; prints the final RSS
+    local r
+    for _ in $(seq 1 50); do r=$(rss_kb "$1"); [ $((r - $2)) -le "$3" ] && break; sleep 0.1; done
+    echo "$r"
+}
+AFTER=$(back_within "$SRV_PID" "$REST" 512)
+row "resident memory after 19,500 clients left" "$((AFTER - REST)) KiB above rest" \
+    "RSS $AFTER KiB against $REST KiB before them (limit: 512 KiB)"
 stop_server
 
 # ---------------------------------------------------------------- echo
 start_server --mode echo --max-message 64M
+ECHO_REST=$(rss_kb "$SRV_PID")
+load echo --url "ws://127.0.0.1:$PORT/" -c 1 -k 1 -s 16777216 -d 1s --pid "$SRV_PID" >/dev/null
+AFTER=$(back_within "$SRV_PID" "$ECHO_REST" 1024)
+row "resident memory after 16 MiB echoes" "$((AFTER - ECHO_REST)) KiB above rest" \
+    "RSS $AFTER KiB against $ECHO_REST KiB before (limit: 1 MiB)"
 for spec in "1 32" "16 32" "1 4096" "16 4096"; do
     set -- $spec
     rates=(); cpus=()
