@@ -139,12 +139,20 @@ void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, st
         case ctl::Verb::kPubb: {
             bool text = cmd.verb == ctl::Verb::kPub;
             std::string_view data = text ? cmd.text : payload;
-            push::Channel& ch = hub_.channel(cmd.name);
+            push::Channel* ch = hub_.channel(cmd.name);
+            if (ch == nullptr) {
+                cc.out += hub_.at_channel_limit() ? "ERR too many channels\n" : "ERR out of memory\n";
+                break;
+            }
             size_t before = stats_.messages_out;
-            push::Publication& pub = hub_.publish(ch, text ? ws::Opcode::kText : ws::Opcode::kBinary,
-                                                  data.data(), data.size(), nullptr, deliver_fn);
+            push::PublishResult r = hub_.publish(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data.data(),
+                                                 data.size(), nullptr, deliver_fn);
+            if (!r.ok) {
+                cc.out += "ERR out of memory\n";
+                break;
+            }
             ++stats_.published;
-            snprintf(line, sizeof line, "OK seq=%llu delivered=%zu\n", static_cast<unsigned long long>(pub.seq()),
+            snprintf(line, sizeof line, "OK seq=%llu delivered=%zu\n", static_cast<unsigned long long>(r.seq),
                      static_cast<size_t>(stats_.messages_out - before));
             cc.out += line;
             break;
@@ -154,6 +162,12 @@ void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, st
             bool to_all = cmd.verb == ctl::Verb::kBroadcast;
             push::Message* raw = push::Message::make(ws::Opcode::kText, cmd.text.data(), cmd.text.size());
             push::Message* env = direct_envelope(to_all ? "broadcast" : "direct", cmd.text);
+            if (raw == nullptr || env == nullptr) {
+                if (raw) raw->unref();
+                if (env) env->unref();
+                cc.out += "ERR out of memory\n";
+                break;
+            }
             size_t n = 0;
             if (to_all) {
                 for (size_t fd = 0; fd < conns_cap_; ++fd) {
@@ -208,7 +222,7 @@ void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, st
                     for (size_t i = 0; i < c.channel_count(); ++i) {
                         push::Channel* ch = c.subscription(i).channel;
                         if (ch == only) member = true;
-                        chans += (i ? ",\"" : "\"") + ch->name + "\"";
+                        chans += (i ? ",\"" : "\"") + std::string(ch->name()) + "\"";
                     }
                     if (!member) continue;
                     out += first ? "" : ",";
@@ -225,13 +239,13 @@ void Server::control_execute(ctl::ControlClient& cc, const ctl::Command& cmd, st
         case ctl::Verb::kChannels: {
             std::string out = "OK [";
             bool first = true;
-            for (auto& [name, ch] : hub_.channels()) {
+            hub_.for_each_channel([&](const push::Channel& ch) {
                 out += first ? "" : ",";
                 first = false;
-                out += "{\"name\":\"" + name + "\",\"members\":" + std::to_string(ch->members.size()) +
-                       ",\"last_seq\":" + std::to_string(ch->next_seq - 1) +
-                       ",\"first_kept\":" + std::to_string(ch->first_kept()) + "}";
-            }
+                out += "{\"name\":\"" + std::string(ch.name()) + "\",\"members\":" + std::to_string(ch.member_count) +
+                       ",\"last_seq\":" + std::to_string(ch.next_seq - 1) +
+                       ",\"first_kept\":" + std::to_string(ch.first_kept()) + "}";
+            });
             out += "]\n";
             cc.out += out;
             break;
@@ -356,7 +370,7 @@ std::string Server::stats_json() const {
              "\"drops\":{\"slow_consumer\":%llu,\"idle_timeout\":%llu,\"handshake_timeout\":%llu,"
              "\"protocol_error\":%llu,\"http_error\":%llu,\"server_full\":%llu,\"kicked\":%llu,\"tail_overflow\":%llu},"
              "\"uptime_s\":%llu,\"rss_bytes\":%llu}",
-             stats_.clients, stats_.sockets, (unsigned long long)stats_.connections_total, hub_.channels().size(),
+             stats_.clients, stats_.sockets, (unsigned long long)stats_.connections_total, hub_.channel_count(),
              (unsigned long long)stats_.messages_in, (unsigned long long)stats_.messages_out,
              (unsigned long long)stats_.published, (unsigned long long)stats_.bytes_in,
              (unsigned long long)stats_.bytes_out, (unsigned long long)stats_.writes,
@@ -380,7 +394,7 @@ std::string Server::metrics_text() const {
     gauge("connections", "gauge", "Open WebSocket connections.", stats_.clients);
     gauge("sockets", "gauge", "Client sockets in any state.", stats_.sockets);
     gauge("connections_total", "counter", "TCP connections accepted.", stats_.connections_total);
-    gauge("channels", "gauge", "Channels with members or history.", hub_.channels().size());
+    gauge("channels", "gauge", "Channels with members or history.", hub_.channel_count());
     gauge("messages_in_total", "counter", "Messages received from clients.", stats_.messages_in);
     gauge("messages_out_total", "counter", "Frames queued to clients.", stats_.messages_out);
     gauge("published_total", "counter", "Channel messages published.", stats_.published);

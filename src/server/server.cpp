@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <new>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -62,6 +63,15 @@ bool parse_seq(std::string_view s, uint64_t& out) {
     return true;
 }
 
+// Channel epochs: a random start id in the high half, so that they differ across
+// restarts; the hub adds its creation counter.
+uint64_t epoch_base() {
+    uint32_t id = 0;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof id))
+        id = static_cast<uint32_t>(time(nullptr)) ^ (static_cast<uint32_t>(getpid()) << 16);
+    return static_cast<uint64_t>(id) << 32;
+}
+
 }  // namespace
 
 // Frame parser events for one connection, for the duration of one parse() call.
@@ -73,8 +83,15 @@ struct FrameEvents final : ws::FrameSink {
             srv.on_message(conn, op, p, n, nullptr);  // whole in one read: no copy
             return;
         }
-        if (conn.in == nullptr) conn.in = push::Message::make_buffer(std::max<size_t>(n, 4096));
-        conn.in = push::Message::append(conn.in, p, n);
+        push::Message* in = conn.in ? conn.in : push::Message::make_buffer(std::max<size_t>(n, 4096));
+        push::Message* grown = in ? push::Message::append(in, p, n) : nullptr;
+        if (grown == nullptr) {
+            if (in) in->unref();
+            conn.in = nullptr;
+            srv.out_of_memory(conn);
+            return;
+        }
+        conn.in = grown;
         if (end) {
             push::Message* m = conn.in;
             conn.in = nullptr;
@@ -85,6 +102,10 @@ struct FrameEvents final : ws::FrameSink {
     void on_ping(const uint8_t* p, size_t n) noexcept override {
         if (conn.state != ConnState::kOpen) return;
         push::Message* m = push::Message::make(ws::Opcode::kPong, p, n);
+        if (m == nullptr) {
+            srv.out_of_memory(conn);
+            return;
+        }
         srv.send_reply(conn, m);
         m->unref();
     }
@@ -98,7 +119,7 @@ struct FrameEvents final : ws::FrameSink {
 };
 
 Server::Server(const Config& cfg)
-    : cfg_(cfg), wheel_(base::monotonic_ms()), hub_(cfg.history) {
+    : cfg_(cfg), wheel_(base::monotonic_ms()), hub_(push::HubLimits{.history = cfg.history, .epoch_base = epoch_base()}) {
     for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
     if (cfg_.mode != Mode::kEcho &&
         std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())
@@ -358,6 +379,10 @@ void Server::heartbeat(Connection& c) {
     uint32_t next = ping_due ? cfg_.ping_interval_ms : cfg_.ping_interval_ms - quiet;
     if (ping_due) {
         if (ping_ == nullptr) ping_ = push::Message::make(ws::Opcode::kPing, nullptr, 0);
+        if (ping_ == nullptr) {
+            out_of_memory(c);
+            return;
+        }
         send(c, ping_);  // one shared frame for every heartbeat
         if (c.state != ConnState::kOpen) return;
         c.flags |= kFlagPinged;
@@ -376,7 +401,7 @@ void Server::on_client_event(Connection& c, uint32_t events) {
 
 void Server::read_client(Connection& c, bool drain) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
-        if (c.state == ConnState::kOpen && c.out.bytes() >= cfg_.send_buffer) {
+        if (c.state == ConnState::kOpen && c.out.cost() >= cfg_.send_buffer) {
             // Backpressure on input: a peer that does not read its echoes/pongs is not read
             // either until they drain (flush() resumes it).
             c.flags |= kFlagInputPaused;
@@ -440,7 +465,12 @@ void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
     size_t last = 0;
     if (c.in) {
         last = c.in->payload_size();
-        c.in = push::Message::append(c.in, p, n);
+        push::Message* grown = push::Message::append(c.in, p, n);
+        if (grown == nullptr) {
+            fail(c);  // out of memory (fail() drops c.in)
+            return;
+        }
+        c.in = grown;
         buf = c.in->payload();
         len = c.in->payload_size();
     }
@@ -449,7 +479,12 @@ void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
         case http::ParseStatus::kNeedMore:
             if (c.in == nullptr) {
                 c.in = push::Message::make_buffer(std::max<size_t>(n, 1024));
-                c.in = push::Message::append(c.in, p, n);
+                push::Message* grown = c.in ? push::Message::append(c.in, p, n) : nullptr;
+                if (grown == nullptr) {
+                    fail(c);  // out of memory
+                    return;
+                }
+                c.in = grown;
             }
             return;
         case http::ParseStatus::kError:
@@ -607,7 +642,11 @@ bool Server::upgrade(Connection& c, const http::Request&, std::string_view proto
     char resp[512];
     size_t rn = http::write_upgrade_response(resp, sizeof resp, accept, protocol);
     push::Message* m = push::Message::make_raw(resp, rn);
-    c.out.push(m);
+    if (m == nullptr || !c.out.push(m)) {
+        if (m) m->unref();
+        fail(c);  // out of memory
+        return false;
+    }
     m->unref();
     c.state = ConnState::kOpen;
     ++stats_.clients;
@@ -633,23 +672,28 @@ bool Server::upgrade(Connection& c, const http::Request&, std::string_view proto
             c.nmore = static_cast<uint16_t>(nwant - 1);
         }
         for (size_t i = 0; i < nwant; ++i) {
-            push::Channel& ch = hub_.channel(wants[i].name);
+            push::Channel* ch = hub_.channel(wants[i].name);
+            if (ch == nullptr) {
+                send_close(c, ws::kCloseInternalError, hub_.at_channel_limit() ? "too many channels" : "out of memory");
+                break;
+            }
             push::Subscription& s = c.subscription(i);
             s.owner = static_cast<uint32_t>(c.fd);
             if (wants[i].resume) {
                 // Single-threaded: nothing is published between this replay and the join,
                 // so the client sees every message after `since` exactly once, in order.
-                bool whole = hub_.replay(ch, wants[i].since, [&](push::Publication& pub) { deliver_replay(c, pub); });
+                bool whole = hub_.replay(*ch, push::Since{wants[i].since, 0, false},
+                                         [&](push::Publication& pub) { deliver_replay(c, pub); });
                 if (!whole) {
-                    std::string gap = "{\"type\":\"gap\",\"channel\":\"" + ch.name + "\",\"since\":" +
-                                      std::to_string(wants[i].since) + ",\"first\":" + std::to_string(ch.first_kept()) + "}";
-                    push::Message* g = push::Message::make(ws::Opcode::kText, gap.data(), gap.size());
-                    c.out.push(g);  // part of the catch-up, like the replay: not held to the cap
-                    g->unref();
-                    hub_.replay(ch, ch.first_kept() - 1, [&](push::Publication& pub) { deliver_replay(c, pub); });
+                    push::Message* g = hub_.gap_notice(*ch, wants[i].since);
+                    // part of the catch-up, like the replay: not held to the cap
+                    if (g == nullptr || !c.out.push(g)) out_of_memory(c);
+                    if (g) g->unref();
+                    hub_.replay_all(*ch, [&](push::Publication& pub) { deliver_replay(c, pub); });
                 }
             }
-            hub_.join(ch, s);
+            if (!hub_.join(*ch, s)) out_of_memory(c);
+            if (c.state != ConnState::kOpen) break;
         }
     }
     schedule_flush(c);
@@ -679,6 +723,10 @@ void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n
                 m->ref();
             } else {
                 m = push::Message::make(op, p, n);
+                if (m == nullptr) {
+                    out_of_memory(c);
+                    break;
+                }
             }
             send_reply(c, m);
             m->unref();
@@ -687,8 +735,12 @@ void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n
         case Mode::kRelay: {
             for (size_t i = 0; i < c.channel_count(); ++i) {
                 push::Subscription& s = c.subscription(i);
-                hub_.publish(*s.channel, op, p, n, &s,
-                             [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+                push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
+                                                     [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+                if (!r.ok) {
+                    out_of_memory(c);
+                    break;
+                }
                 ++stats_.published;
             }
             tail(c, op, p, n);
@@ -701,13 +753,23 @@ void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n
 void Server::deliver(push::Subscription& s, push::Publication& pub) {
     Connection& c = conns_[s.owner];
     if (c.state != ConnState::kOpen) return;
-    send(c, (c.flags & kFlagEnvelope) ? pub.envelope() : pub.raw());
+    push::Message* m = (c.flags & kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr) {
+        out_of_memory(c);
+        return;
+    }
+    send(c, m);
 }
 
 void Server::deliver_replay(Connection& c, push::Publication& pub) {
     // History is shared frames: replaying it queues references, so it is not held to
     // --send-buffer (which bounds how far a live client may fall behind).
-    c.out.push((c.flags & kFlagEnvelope) ? pub.envelope() : pub.raw());
+    if (c.state != ConnState::kOpen) return;
+    push::Message* m = (c.flags & kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr || !c.out.push(m)) {
+        out_of_memory(c);
+        return;
+    }
     ++stats_.messages_out;
 }
 
@@ -715,7 +777,12 @@ void Server::send_reply(Connection& c, push::Message* m) {
     if (c.state != ConnState::kOpen) return;
     // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
     // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
-    c.out.push(m);
+    // A Pong replaces one still queued unstarted (RFC 6455 5.5.3): a Ping flood holds one.
+    bool queued = m->opcode() == ws::Opcode::kPong ? c.out.push_pong(m) : c.out.push(m);
+    if (!queued) {
+        out_of_memory(c);
+        return;
+    }
     if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
     schedule_flush(c);
 }
@@ -724,11 +791,11 @@ void Server::send(Connection& c, push::Message* m) {
     if (c.state != ConnState::kOpen) return;
     // Over the cap: first hand the kernel what it will take (a burst published within one
     // loop turn must not count against a client that reads), then judge.
-    if (c.out.bytes_behind_head() >= cfg_.send_buffer && (c.flags & kFlagWritable)) {
+    if (c.out.cost_behind_head() >= cfg_.send_buffer && (c.flags & kFlagWritable)) {
         flush(c);
         if (c.state != ConnState::kOpen) return;
     }
-    if (c.out.bytes_behind_head() >= cfg_.send_buffer) {
+    if (c.out.cost_behind_head() >= cfg_.send_buffer) {
         // Slow consumer: what it has not read already fills its cap. It stops being served
         // rather than making the server grow. (One message larger than the cap is still
         // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
@@ -739,7 +806,10 @@ void Server::send(Connection& c, push::Message* m) {
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return;
     }
-    c.out.push(m);
+    if (!c.out.push(m)) {
+        out_of_memory(c);
+        return;
+    }
     if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
     schedule_flush(c);
 }
@@ -755,7 +825,11 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
         if (n > 2) memcpy(payload + 2, reason.data(), n - 2);  // data() may be null when empty
     }
     push::Message* m = push::Message::make(ws::Opcode::kClose, payload, n);
-    c.out.push(m);
+    if (m == nullptr || !c.out.push(m)) {
+        if (m) m->unref();
+        fail(c);  // out of memory even for the Close frame: drop the connection
+        return;
+    }
     m->unref();
     c.state = ConnState::kClosing;
     --stats_.clients;
@@ -780,13 +854,19 @@ void Server::reply_body(Connection& c, std::string_view type, std::string_view b
     size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
     // An unsealed buffer goes out as the raw bytes appended to it: no second copy.
     push::Message* m = push::Message::make_buffer(hn + body.size());
-    m = push::Message::append(m, head, hn);
-    if (!head_only) m = push::Message::append(m, body.data(), body.size());
+    if (m) {  // the capacity is exact: the appends do not reallocate
+        m = push::Message::append(m, head, hn);
+        if (!head_only) m = push::Message::append(m, body.data(), body.size());
+    }
     respond(c, m);
 }
 
 void Server::respond(Connection& c, push::Message* raw) {
-    c.out.push(raw);
+    if (raw == nullptr || !c.out.push(raw)) {
+        if (raw) raw->unref();
+        fail(c);  // out of memory
+        return;
+    }
     raw->unref();
     c.state = ConnState::kClosing;
     wheel_.arm(c.timer, now_ms_ + kLingerMs);
@@ -807,7 +887,7 @@ void Server::flush(Connection& c) {
     }
     stats_.bytes_out += static_cast<uint64_t>(w);
     if (would_block) c.flags &= static_cast<uint8_t>(~kFlagWritable);
-    if ((c.flags & kFlagInputPaused) && c.out.bytes() < cfg_.send_buffer) {
+    if ((c.flags & kFlagInputPaused) && c.out.cost() < cfg_.send_buffer) {
         c.flags &= static_cast<uint8_t>(~kFlagInputPaused);
         if (!(c.flags & kFlagReady)) {
             c.flags |= kFlagReady;
@@ -824,6 +904,16 @@ void Server::flush(Connection& c) {
         shutdown(c.fd, SHUT_WR);
         c.flags |= kFlagShutWr;
     }
+}
+
+void Server::out_of_memory(Connection& c) {
+    LOG_WARN("fd %d: out of memory, closing it", c.fd);
+    if (c.state != ConnState::kOpen) {
+        fail(c);
+        return;
+    }
+    c.out.drop_unstarted();  // room for the Close frame
+    send_close(c, ws::kCloseInternalError, "out of memory");
 }
 
 void Server::fail(Connection& c) {

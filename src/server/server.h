@@ -89,6 +89,9 @@ private:
     // pass, so callers up the stack keep a valid connection (and channel member lists
     // being iterated stay intact).
     void fail(Connection& c);
+    // Out of memory for c: its unstarted output is dropped and Close 1011 queued (or, if
+    // even that fails, it is dropped as by fail()).
+    void out_of_memory(Connection& c);
     [[nodiscard]] uint32_t now32() const noexcept { return static_cast<uint32_t>(now_ms_); }
     [[nodiscard]] std::string client_id(const Connection& c) const;
 
