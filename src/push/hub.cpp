@@ -1,140 +1,172 @@
 #include "push/hub.h"
 
 #include <cassert>
-#include <cstdio>
+#include <cstring>
+#include <new>
 
-#include "codec/base64.h"
+#include "push/alloc.h"
+#include "push/envelope.h"
 
 namespace wspush::push {
+namespace {
 
-bool valid_name(std::string_view s) noexcept {
-    if (s.empty() || s.size() > 64) return false;
-    for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
+constexpr uint32_t kMinMembers = 4;
+constexpr uint32_t kShrinkMembers = 64;  // member arrays this large halve when a quarter full
+
+// A per-hub seed for the channel index: the epoch base and where the hub lives (ASLR).
+uint64_t table_seed(const Hub* hub, uint64_t epoch_base) noexcept {
+    return epoch_base ^ (reinterpret_cast<uintptr_t>(hub) * 0x9e3779b97f4a7c15ULL);
 }
 
-void json_escape(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += kHex[c >> 4];
-                    out += kHex[c & 15];
-                } else {
-                    out += static_cast<char>(c);  // UTF-8 passes through unchanged
-                }
-        }
-    }
-}
+}  // namespace
 
-Publication::Publication(const Channel* ch, uint64_t seq, Message* raw) noexcept
-    : channel_(ch), seq_(seq), raw_(raw) {}
-
-Publication::~Publication() {
-    raw_->unref();
-    if (envelope_) envelope_->unref();
-}
-
-Message* Publication::envelope() noexcept {
-    if (envelope_) return envelope_;
-    std::string json;
-    std::string_view payload(reinterpret_cast<const char*>(raw_->payload()), raw_->payload_size());
-    json.reserve(payload.size() + channel_->name.size() + 64);
-    json += "{\"type\":\"msg\",\"channel\":\"";
-    json += channel_->name;  // valid_name(): nothing to escape
-    json += "\",\"seq\":";
-    json += std::to_string(seq_);
-    if (raw_->opcode() == ws::Opcode::kBinary) {
-        json += ",\"binary\":true,\"data\":\"";
-        size_t at = json.size();
-        json.resize(at + codec::base64_encoded_size(payload.size()));
-        codec::base64_encode(raw_->payload(), payload.size(), json.data() + at);
-    } else {
-        json += ",\"data\":\"";
-        json_escape(json, payload);
-    }
-    json += "\"}";
-    envelope_ = Message::make(ws::Opcode::kText, json.data(), json.size());
-    return envelope_;
-}
+Hub::Hub(const HubLimits& limits) noexcept
+    : limits_(limits), history_(limits.history, limits.history_bytes), table_(table_seed(this, limits.epoch_base)) {}
 
 Hub::~Hub() {
-    for (auto& [name, ch] : channels_) {
-        for (size_t i = 0; i < ch->ring_count; ++i) delete ch->ring[(ch->ring_head + i) % ch->ring.size()];
-        delete ch;
+    table_.for_each([this](Channel& ch) {
+        history_.drop(ch);
+        mem_free(ch.members);
+        ch.~Channel();
+        mem_free(&ch);
+    });
+}
+
+Channel* Hub::channel(std::string_view name) noexcept {
+    assert(valid_name(name));
+    if (Channel* ch = table_.find(name)) return ch;
+    if (at_channel_limit()) return nullptr;
+    void* mem = mem_alloc(sizeof(Channel));
+    if (mem == nullptr) return nullptr;
+    auto* ch = new (mem) Channel;
+    memcpy(ch->name_buf, name.data(), name.size());
+    ch->name_len = static_cast<uint8_t>(name.size());
+    ch->hash = table_.hash(name);
+    if (!table_.insert(ch)) {
+        mem_free(mem);
+        return nullptr;
     }
-    delete unkept_;
+    ch->epoch = limits_.epoch_base + ++created_;
+    return ch;
 }
 
-Channel& Hub::channel(std::string_view name) {
-    auto it = channels_.find(std::string(name));
-    if (it != channels_.end()) return *it->second;
-    auto* ch = new Channel;
-    ch->name.assign(name);
-    ch->ring.resize(history_);
-    channels_.emplace(ch->name, ch);
-    return *ch;
-}
+Channel* Hub::find(std::string_view name) const noexcept { return table_.find(name); }
 
-Channel* Hub::find(std::string_view name) noexcept {
-    auto it = channels_.find(std::string(name));
-    return it == channels_.end() ? nullptr : it->second;
-}
-
-void Hub::join(Channel& ch, Subscription& s) {
+bool Hub::join(Channel& ch, Subscription& s) noexcept {
     assert(s.channel == nullptr);
+    if (ch.member_count == ch.member_cap) {
+        uint64_t cap = ch.member_cap ? uint64_t{ch.member_cap} * 2 : kMinMembers;
+        if (cap > UINT32_MAX) return false;
+        void* grown = mem_resize(ch.members, cap * sizeof(Subscription*));
+        if (grown == nullptr) return false;
+        ch.members = static_cast<Subscription**>(grown);
+        ch.member_cap = static_cast<uint32_t>(cap);
+    }
     s.channel = &ch;
-    s.index = static_cast<uint32_t>(ch.members.size());
-    ch.members.push_back(&s);
+    s.index = ch.member_count;
+    ch.members[ch.member_count++] = &s;
+    return true;
 }
 
 void Hub::leave(Subscription& s) noexcept {
     Channel* ch = s.channel;
     if (ch == nullptr) return;
-    Subscription* last = ch->members.back();
+    Subscription* last = ch->members[ch->member_count - 1];
     ch->members[s.index] = last;
     last->index = s.index;
-    ch->members.pop_back();
+    --ch->member_count;
     s.channel = nullptr;
-    if (!ch->members.empty()) return;
-    if (ch->ring_count == 0) {
-        // Nobody in it and nothing kept: forget it (a name joined once costs nothing later).
-        channels_.erase(ch->name);
-        delete ch;
-        return;
+    if (ch->member_count == 0) {
+        // An idle channel keeps only its history (for resume), not its member array.
+        mem_free(ch->members);
+        ch->members = nullptr;
+        ch->member_cap = 0;
+    } else if (ch->member_cap >= kShrinkMembers && ch->member_count <= ch->member_cap / 4) {
+        void* smaller = mem_resize(ch->members, size_t{ch->member_cap / 2} * sizeof(Subscription*));
+        if (smaller) {  // out of memory: keep the larger array
+            ch->members = static_cast<Subscription**>(smaller);
+            ch->member_cap /= 2;
+        }
     }
-    // An idle channel keeps only its history (for resume), not its member array.
-    ch->members.shrink_to_fit();
+    if (ch->idle()) defer(*ch);  // nobody in it and nothing kept: forget it now
+    forget_pending();
 }
 
-Publication& Hub::record(Channel& ch, Message* raw) {
-    auto* pub = new Publication(&ch, ch.next_seq++, raw);
-    if (history_ == 0) {
-        delete unkept_;
-        unkept_ = pub;
-        return *pub;
+Publication* Hub::begin_publish(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept {
+    if (!history_.reserve(ch)) return nullptr;
+    Message* raw = Message::make(op, p, n);
+    if (raw == nullptr) return nullptr;
+    Publication* pub = History::make(ch, ch.next_seq, raw);
+    if (pub == nullptr) {
+        raw->unref();
+        return nullptr;
     }
-    size_t cap = ch.ring.size();
-    if (ch.ring_count == cap) {
-        delete ch.ring[ch.ring_head];
-        ch.ring[ch.ring_head] = pub;
-        ch.ring_head = (ch.ring_head + 1) % cap;
-    } else {
-        ch.ring[(ch.ring_head + ch.ring_count) % cap] = pub;
-        ++ch.ring_count;
+    ++ch.next_seq;
+    return pub;
+}
+
+PublishResult Hub::end_publish(Channel& ch, Publication* pub) noexcept {
+    const uint64_t seq = pub->seq();
+    if (!history_.keep(ch, pub)) History::destroy(pub);  // delivered; not kept
+    settle();
+    if (ch.idle()) defer(ch);
+    forget_pending();
+    return {true, seq};
+}
+
+PublishResult Hub::fail_publish(Channel& ch) noexcept {
+    if (ch.idle()) defer(ch);  // a channel created for this publication goes again
+    forget_pending();
+    return {};
+}
+
+void Hub::settle() noexcept {
+    while (history_.over_budget()) {
+        Channel& c = history_.evict_oldest();
+        if (c.idle()) defer(c);
     }
-    return *pub;
+}
+
+bool Hub::covers(const Channel& ch, const Since& since) const noexcept {
+    if (since.has_epoch && since.epoch != ch.epoch) return false;
+    return since.seq < ch.next_seq && since.seq + 1 >= ch.first_kept();
+}
+
+Message* Hub::gap_notice(const Channel& ch, uint64_t since) const noexcept {
+    return make_gap_notice(ch.name(), ch.epoch, since, ch.first_kept());
+}
+
+void Hub::defer(Channel& ch) noexcept {
+    if (ch.pending) return;
+    ch.pending = true;
+    ch.next_pending = pending_;
+    pending_ = &ch;
+}
+
+void Hub::forget_pending() noexcept {
+    Channel* stay = nullptr;
+    while (pending_) {
+        Channel* ch = pending_;
+        pending_ = ch->next_pending;
+        if (ch == publishing_) {  // its publish() looks at it when the loop is done
+            ch->next_pending = stay;
+            stay = ch;
+            continue;
+        }
+        ch->pending = false;
+        ch->next_pending = nullptr;
+        if (ch->idle()) forget(*ch);
+    }
+    pending_ = stay;
+}
+
+void Hub::forget(Channel& ch) noexcept {
+    assert(ch.idle() && !ch.pending);
+    table_.erase(&ch);
+    history_.drop(ch);  // frees a ring reserved for a publication that failed
+    mem_free(ch.members);
+    ch.~Channel();
+    mem_free(&ch);
 }
 
 }  // namespace wspush::push

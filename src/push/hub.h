@@ -1,124 +1,148 @@
-// Channels, their members, their history (resume backlog) and named client ids.
+// Channels, their members, their numbering (seq within an epoch) and their history.
 // Bytes in, deliveries out: the hub never touches a socket; the server gives it a
 // `deliver` callback that queues a frame on a connection.
+//
+// Lifetimes: a Channel lives while it has members or kept history. Only two calls forget
+// channels: leave() (its own channel, when the last member leaves and nothing is kept,
+// and channels left idle earlier) and publish() (any channel with no members and nothing
+// kept, the one published to included). So a Channel* from channel() or find() may be
+// held across join(), covers(), replay() and replay_all(), not across publish() or
+// leave(); a member's Subscription::channel stays valid while it is a member.
+//
+// Out of memory never aborts: channel(), join() and publish() report it, and a
+// Publication's envelope() returns nullptr.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
+#include "push/channel.h"
+#include "push/history.h"
 #include "push/message.h"
 
 namespace wspush::push {
 
-struct Channel;
-
-// One message published to a channel: its sequence number and its frame in each encoding,
-// each built on first use and then shared by every recipient.
-class Publication {
-public:
-    Publication(const Channel* ch, uint64_t seq, Message* raw) noexcept;
-    ~Publication();
-    Publication(const Publication&) = delete;
-    Publication& operator=(const Publication&) = delete;
-
-    [[nodiscard]] uint64_t seq() const noexcept { return seq_; }
-    // The payload as published (a text or binary frame).
-    [[nodiscard]] Message* raw() const noexcept { return raw_; }
-    // The wspush.v1 JSON envelope of it, built on first call.
-    [[nodiscard]] Message* envelope() noexcept;
-
-private:
-    const Channel* channel_;
-    uint64_t seq_;
-    Message* raw_;
-    Message* envelope_ = nullptr;
+struct HubLimits {
+    uint32_t history = 100;              // publications kept per channel (0: none)
+    uint64_t history_bytes = 8u << 20;   // bytes kept for all channels together (0: none)
+    uint32_t max_channels = 4096;        // channels that may exist at once
+    uint64_t epoch_base = 0;             // epochs are epoch_base + 1, + 2, ... by creation
 };
 
-// A connection's membership of one channel. Lives inside the connection (stable address);
-// the channel's member list points at it, so leaving is O(1) (swap-remove).
-struct Subscription {
-    Channel* channel = nullptr;
-    uint32_t index = 0;  // position in channel->members
-    uint32_t owner = 0;  // the server's handle for the connection (its fd)
+struct PublishResult {
+    bool ok = false;   // false: out of memory; nothing delivered or kept, no seq used
+    uint64_t seq = 0;  // the publication's seq when ok
 };
 
-struct Channel {
-    std::string name;
-    std::vector<Subscription*> members;
-    // Ring of the last `history` publications (oldest at ring_head).
-    std::vector<Publication*> ring;
-    size_t ring_head = 0;
-    size_t ring_count = 0;
-    uint64_t next_seq = 1;  // seq of the next publication; only grows
-
-    // Oldest seq still kept (next_seq when nothing is kept).
-    [[nodiscard]] uint64_t first_kept() const noexcept { return next_seq - ring_count; }
+// Where a resuming client left off: the last seq it saw, in `epoch` when it named one
+// (since=<epoch>.<seq>); without an epoch the seq is taken to be in the current one.
+struct Since {
+    uint64_t seq = 0;
+    uint64_t epoch = 0;
+    bool has_epoch = false;
 };
-
-// Channel and client-id names: 1..64 of [A-Za-z0-9_.-].
-[[nodiscard]] bool valid_name(std::string_view s) noexcept;
-
-// JSON string body escaping (no quotes added): appends s, escaped, to out.
-void json_escape(std::string& out, std::string_view s);
 
 class Hub {
 public:
-    explicit Hub(uint32_t history) noexcept : history_(history) {}
+    explicit Hub(const HubLimits& limits) noexcept;
+    // Frees every channel and publication; members' Subscriptions are left dangling.
     ~Hub();
     Hub(const Hub&) = delete;
     Hub& operator=(const Hub&) = delete;
 
-    // The channel with this name, created if absent. `name` must be valid_name().
-    Channel& channel(std::string_view name);
-    [[nodiscard]] Channel* find(std::string_view name) noexcept;
+    // The channel with this name (a valid_name()), created if absent with the next epoch.
+    // nullptr when it is absent and max_channels exist already (at_channel_limit()), or
+    // when out of memory.
+    [[nodiscard]] Channel* channel(std::string_view name) noexcept;
+    [[nodiscard]] Channel* find(std::string_view name) const noexcept;
+    [[nodiscard]] bool at_channel_limit() const noexcept { return table_.size() >= limits_.max_channels; }
 
-    void join(Channel& ch, Subscription& s);
+    // Adds s (not a member of anything) to ch. False when out of memory (s unchanged).
+    [[nodiscard]] bool join(Channel& ch, Subscription& s) noexcept;
+    // Removes s from its channel (nothing if it is in none); a channel left with no
+    // members and nothing kept is forgotten at once.
     void leave(Subscription& s) noexcept;
 
-    // Publishes a frame payload to ch: assigns the next seq, keeps it in history, and calls
-    // deliver(Subscription&, Publication&) for every member except `except` (may be null).
-    // Returns the publication (owned by the hub's history; valid until the next publish
-    // to this channel when history is 0).
+    // Publishes a frame payload to ch: assigns the next seq and calls
+    // deliver(Subscription&, Publication&) for every member except `except` (may be null),
+    // then keeps the publication in history and evicts what the limits no longer allow.
+    // deliver may make the Subscription it is given leave; it must not join, publish or
+    // replay. Budget evictions happen only after the delivery loop. Afterwards ch is
+    // forgotten if it has no members and keeps nothing (PUB to a new name with history 0
+    // leaves no channel behind), so `ch` must not be used after publish().
     template <class F>
-    Publication& publish(Channel& ch, ws::Opcode op, const void* p, size_t n,
-                         const Subscription* except, F&& deliver) {
-        Publication& pub = record(ch, Message::make(op, p, n));
-        // Backwards: a delivery may make the member it is given leave (leave() moves the last
-        // member into its place, one already served), and only that member.
-        for (size_t i = ch.members.size(); i-- > 0;) {
+    PublishResult publish(Channel& ch, ws::Opcode op, const void* p, size_t n, const Subscription* except,
+                          F&& deliver) {
+        Publication* pub = begin_publish(ch, op, p, n);
+        if (pub == nullptr) return fail_publish(ch);
+        publishing_ = &ch;
+        // From the last member down: when the member being served leaves, swap-remove
+        // moves one already served into its slot.
+        for (uint32_t i = ch.member_count; i-- > 0;) {
+            if (i >= ch.member_count) continue;
             Subscription* s = ch.members[i];
-            if (s != except) deliver(*s, pub);
+            if (s != except) deliver(*s, *pub);
         }
-        return pub;
+        publishing_ = nullptr;
+        return end_publish(ch, pub);
     }
 
-    // Calls replay(Publication&) for each kept publication of ch with seq > since, oldest
-    // first. Returns false (and replays nothing) when messages after `since` are no longer
-    // all kept, or `since` is beyond the last seq (a reset server): the client must resync.
+    // Whether every publication after `since` is kept: the epoch is ch's (or none is
+    // named), since.seq is not beyond the last seq, and nothing after it was dropped.
+    [[nodiscard]] bool covers(const Channel& ch, const Since& since) const noexcept;
+
+    // Calls f(Publication&) for each kept publication of ch after `since`, oldest first,
+    // and returns true; when !covers(ch, since), replays nothing and returns false (the
+    // client must be told of the gap). f may call envelope(); f must not call the hub.
+    // Envelopes built meanwhile are evicted for after the loop, without forgetting any
+    // channel. For a client about to join ch: join() it next.
     template <class F>
-    bool replay(Channel& ch, uint64_t since, F&& replay) {
-        if (since + 1 < ch.first_kept() || since >= ch.next_seq) return false;
-        for (size_t i = 0; i < ch.ring_count; ++i) {
-            Publication* pub = ch.ring[(ch.ring_head + i) % ch.ring.size()];
-            if (pub->seq() > since) replay(*pub);
-        }
+    bool replay(Channel& ch, const Since& since, F&& f) {
+        if (!covers(ch, since)) return false;
+        for (uint64_t i = since.seq + 1 - ch.first_kept(); i < ch.ring_count; ++i) f(*ch.kept(static_cast<uint32_t>(i)));
+        settle();
         return true;
     }
-
-    [[nodiscard]] const std::unordered_map<std::string, Channel*>& channels() const noexcept {
-        return channels_;
+    // Calls f(Publication&) for every kept publication of ch, oldest first (after a gap
+    // notice). As replay() otherwise.
+    template <class F>
+    void replay_all(Channel& ch, F&& f) {
+        for (uint32_t i = 0; i < ch.ring_count; ++i) f(*ch.kept(i));
+        settle();
     }
-    [[nodiscard]] uint32_t history() const noexcept { return history_; }
+    // The gap notice for a client of ch that saw up to `since` (make_gap_notice() with
+    // ch's epoch and first kept seq). nullptr when out of memory.
+    [[nodiscard]] Message* gap_notice(const Channel& ch, uint64_t since) const noexcept;
+
+    // Calls f(const Channel&) for every channel, in no particular order.
+    template <class F>
+    void for_each_channel(F&& f) const {
+        table_.for_each([&](Channel& ch) { f(static_cast<const Channel&>(ch)); });
+    }
+
+    [[nodiscard]] size_t channel_count() const noexcept { return table_.size(); }
+    // Bytes charged to the history budget now; publications dropped by it so far.
+    [[nodiscard]] uint64_t history_bytes() const noexcept { return history_.bytes(); }
+    [[nodiscard]] uint64_t history_evicted() const noexcept { return history_.evicted(); }
+    [[nodiscard]] const HubLimits& limits() const noexcept { return limits_; }
 
 private:
-    Publication& record(Channel& ch, Message* raw);
+    [[nodiscard]] Publication* begin_publish(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept;
+    PublishResult end_publish(Channel& ch, Publication* pub) noexcept;
+    PublishResult fail_publish(Channel& ch) noexcept;
+    // Evicts oldest-first until within budget; channels left idle wait on the pending list.
+    void settle() noexcept;
+    void defer(Channel& ch) noexcept;
+    // Forgets the idle channels on the pending list (not the one being published to).
+    void forget_pending() noexcept;
+    void forget(Channel& ch) noexcept;
 
-    uint32_t history_;
-    std::unordered_map<std::string, Channel*> channels_;
-    Publication* unkept_ = nullptr;  // the last publication when history is 0
+    HubLimits limits_;
+    History history_;
+    ChannelTable table_;
+    uint64_t created_ = 0;            // channels created so far: the epoch counter
+    Channel* publishing_ = nullptr;   // during publish()'s delivery loop
+    Channel* pending_ = nullptr;      // idle channels to forget at the next safe point
 };
 
 }  // namespace wspush::push

@@ -55,21 +55,23 @@ void Server::execute(const ctl::Command& cmd, std::string_view payload, std::str
 void Server::publish(const ctl::Command& cmd, std::string_view payload, std::string& out) {
     const bool text = cmd.verb == ctl::Verb::kPub;
     std::string_view data = text ? cmd.text : payload;
-    push::Channel* ch = hub_.find(cmd.name);
+    push::Channel* ch = hub_.channel(cmd.name);
     if (ch == nullptr) {
-        if (hub_.channels().size() >= cfg_.max_channels) {
-            out += "ERR too many channels\n";
-            return;
-        }
-        ch = &hub_.channel(cmd.name);
+        out += hub_.at_channel_limit() ? "ERR too many channels\n" : "ERR out of memory\n";
+        return;
     }
     const uint64_t before = stats_.messages_out;
-    push::Publication& pub = hub_.publish(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data.data(),
-                                          data.size(), nullptr,
-                                          [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
+    push::PublishResult r = hub_.publish(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data.data(),
+                                         data.size(), nullptr,
+                                         [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
+    if (!r.ok) {
+        ++stats_.out_of_memory;
+        out += "ERR out of memory\n";
+        return;
+    }
     ++stats_.published;
     char line[96];
-    snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(pub.seq()),
+    snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(r.seq),
              static_cast<unsigned long long>(stats_.messages_out - before));
     out += line;
 }
@@ -158,7 +160,7 @@ void Server::list_clients(const ctl::Command& cmd, std::string& out) {
         for (size_t i = 0; i < c.channel_count(); ++i) {
             push::Channel* ch = c.subscription(i).channel;
             if (ch == only) member = true;
-            chans += (i ? ",\"" : "\"") + ch->name + "\"";
+            chans += (i ? ",\"" : "\"") + std::string(ch->name()) + "\"";
         }
         if (!member) continue;
         out += first ? "" : ",";
@@ -172,13 +174,15 @@ void Server::list_clients(const ctl::Command& cmd, std::string& out) {
 void Server::list_channels(std::string& out) {
     out += "OK [";
     bool first = true;
-    for (auto& [name, ch] : hub_.channels()) {
+    hub_.for_each_channel([&](const push::Channel& ch) {
+        char epoch[push::kEpochChars];
+        push::format_epoch(ch.epoch, epoch);
         out += first ? "" : ",";
         first = false;
-        out += "{\"name\":\"" + name + "\",\"members\":" + std::to_string(ch->members.size()) +
-               ",\"last_seq\":" + std::to_string(ch->next_seq - 1) + ",\"first_kept\":" +
-               std::to_string(ch->first_kept()) + "}";
-    }
+        out += "{\"name\":\"" + std::string(ch.name()) + "\",\"members\":" + std::to_string(ch.member_count) +
+               ",\"epoch\":\"" + std::string(epoch, sizeof epoch) + "\",\"last_seq\":" +
+               std::to_string(ch.next_seq - 1) + ",\"first_kept\":" + std::to_string(ch.first_kept()) + "}";
+    });
     out += "]\n";
 }
 
@@ -191,13 +195,14 @@ std::string Server::stats_json() const {
              "{\"connections\":%u,\"sockets\":%zu,\"connections_total\":%llu,\"channels\":%zu,"
              "\"control_clients\":%zu,"
              "\"messages_in\":%llu,\"messages_out\":%llu,\"published\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
-             "\"writes\":%llu,\"tail_dropped\":%llu,\"out_of_memory\":%llu,\"memory_trims\":%llu,"
+             "\"writes\":%llu,\"history_bytes\":%llu,\"history_evicted\":%llu,\"tail_dropped\":%llu,\"out_of_memory\":%llu,\"memory_trims\":%llu,"
              "\"drops\":{\"slow_consumer\":%llu,\"idle_timeout\":%llu,\"handshake_timeout\":%llu,"
              "\"protocol_error\":%llu,\"http_error\":%llu,\"server_full\":%llu,\"kicked\":%llu},"
              "\"uptime_s\":%llu,\"rss_bytes\":%llu}",
-             stats_.clients, live_.size(), (ull)stats_.connections_total, hub_.channels().size(), controls,
+             stats_.clients, live_.size(), (ull)stats_.connections_total, hub_.channel_count(), controls,
              (ull)stats_.messages_in, (ull)stats_.messages_out, (ull)stats_.published, (ull)stats_.bytes_in,
-             (ull)stats_.bytes_out, (ull)stats_.writes, (ull)tail_dropped, (ull)stats_.out_of_memory,
+             (ull)stats_.bytes_out, (ull)stats_.writes, (ull)hub_.history_bytes(), (ull)hub_.history_evicted(),
+             (ull)tail_dropped, (ull)stats_.out_of_memory,
              (ull)stats_.memory_trims, (ull)stats_.drop_slow_consumer, (ull)stats_.drop_idle_timeout,
              (ull)stats_.drop_handshake_timeout, (ull)stats_.drop_protocol_error, (ull)stats_.drop_http_error,
              (ull)stats_.drop_server_full, (ull)stats_.drop_kicked, (ull)((now_ms_ - start_ms_) / 1000),
@@ -216,7 +221,10 @@ std::string Server::metrics_text() const {
     gauge("connections", "gauge", "Open WebSocket connections.", stats_.clients);
     gauge("sockets", "gauge", "Client sockets in any state.", live_.size());
     gauge("connections_total", "counter", "TCP connections accepted.", stats_.connections_total);
-    gauge("channels", "gauge", "Channels with members or history.", hub_.channels().size());
+    gauge("channels", "gauge", "Channels with members or history.", hub_.channel_count());
+    gauge("history_bytes", "gauge", "Bytes charged to the history budget.", hub_.history_bytes());
+    gauge("history_evicted_total", "counter", "Publications dropped by the history budget.",
+          hub_.history_evicted());
     gauge("control_clients", "gauge", "Control socket clients.", control_ ? control_->clients() : 0);
     gauge("messages_in_total", "counter", "Messages received from clients.", stats_.messages_in);
     gauge("messages_out_total", "counter", "Frames queued to clients.", stats_.messages_out);

@@ -26,6 +26,7 @@
 #include "base/timer_wheel.h"
 #include "push/hub.h"
 #include "push/message.h"
+#include "push/out_queue.h"
 #include "ws/frame_parser.h"
 
 namespace wspush::server {

@@ -71,8 +71,8 @@ bool apply_since(JoinPlan& p, std::string_view value) noexcept {
 
 }  // namespace
 
-bool parse_since(std::string_view s, SincePoint& out) noexcept {
-    SincePoint sp;
+bool parse_since(std::string_view s, push::Since& out) noexcept {
+    push::Since sp;
     size_t dot = s.find('.');
     if (dot != std::string_view::npos) {
         if (!push::parse_epoch(s.substr(0, dot), sp.epoch)) return false;

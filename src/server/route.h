@@ -14,20 +14,15 @@
 #include <cstdint>
 #include <string_view>
 
+#include "push/hub.h"
+
 namespace wspush::server {
 
 inline constexpr size_t kMaxChannelsPerClient = 16;
 
-// Where a client resumes a channel: after `seq`, of `epoch` when it named one.
-struct SincePoint {
-    uint64_t seq = 0;
-    uint64_t epoch = 0;
-    bool has_epoch = false;
-};
-
 struct Want {
     std::string_view name;  // valid channel name
-    SincePoint since;
+    push::Since since;
     bool resume = false;    // a since= names this channel
 };
 
@@ -46,6 +41,6 @@ struct JoinPlan {
 [[nodiscard]] JoinPlan plan_join(std::string_view path, std::string_view query) noexcept;
 
 // Parses "<seq>" or "<epoch>.<seq>" (epoch: 16 lowercase hex digits). False on anything else.
-[[nodiscard]] bool parse_since(std::string_view s, SincePoint& out) noexcept;
+[[nodiscard]] bool parse_since(std::string_view s, push::Since& out) noexcept;
 
 }  // namespace wspush::server

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <new>
+#include <ctime>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -49,6 +51,15 @@ Connection& owner_of(base::TimerNode& t) {
     return *reinterpret_cast<Connection*>(reinterpret_cast<char*>(&t) - offsetof(Connection, timer));
 }
 
+// Epochs: a random 32-bit start id in the high half, the channel's creation count in the
+// low half, so numbering differs across restarts and never repeats within one run.
+uint64_t epoch_base() {
+    uint32_t id = 0;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof id))
+        id = static_cast<uint32_t>(time(nullptr)) ^ (static_cast<uint32_t>(getpid()) << 16);
+    return static_cast<uint64_t>(id) << 32;
+}
+
 void refuse_full(int fd) {
     ssize_t w = write(fd, kServerFull, sizeof kServerFull - 1);
     (void)w;
@@ -58,7 +69,12 @@ void refuse_full(int fd) {
 }  // namespace
 
 Server::Server(const Config& cfg)
-    : cfg_(cfg), wheel_(base::monotonic_ms()), hub_(cfg.history) {
+    : cfg_(cfg),
+      wheel_(base::monotonic_ms()),
+      hub_(push::HubLimits{.history = cfg.history,
+                           .history_bytes = cfg.history_bytes,
+                           .max_channels = cfg.max_channels,
+                           .epoch_base = epoch_base()}) {
     constexpr std::string_view kEnvelopeProtocol = "wspush.v1";
     for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
     if (cfg_.mode != Mode::kEcho &&
@@ -363,6 +379,10 @@ void Server::heartbeat(Connection& c) {
     uint32_t next = ping_due ? cfg_.ping_interval_ms : cfg_.ping_interval_ms - quiet;
     if (ping_due) {
         if (ping_ == nullptr) ping_ = push::Message::make(ws::Opcode::kPing, nullptr, 0);
+        if (ping_ == nullptr) {
+            out_of_memory(c);
+            return;
+        }
         send(c, ping_);  // one shared frame for every heartbeat
         if (c.state != ConnState::kOpen) return;
         c.set(kFlagPinged);

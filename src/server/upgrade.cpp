@@ -32,7 +32,7 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
         }
         size_t fresh = 0;
         for (size_t i = 0; i < plan.nwant; ++i) fresh += hub_.find(plan.wants[i].name) == nullptr;
-        if (fresh && hub_.channels().size() + fresh > cfg_.max_channels) {
+        if (fresh && hub_.channel_count() + fresh > cfg_.max_channels) {
             reply_http(c, 503, "too many channels");
             return false;
         }
@@ -66,11 +66,8 @@ bool Server::resumable_raw(const JoinPlan& plan) {
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
         if (!w.resume) continue;
-        push::Channel* ch = hub_.find(w.name);
-        uint64_t next = ch ? ch->next_seq : 1;
-        uint64_t first = ch ? ch->first_kept() : 1;
-        if (w.since.seq == 0 && next == 1 && !w.since.has_epoch) continue;  // nothing to miss
-        if (w.since.seq + 1 < first || w.since.seq >= next) return false;
+        const push::Channel* ch = hub_.find(w.name);
+        if (ch != nullptr ? !hub_.covers(*ch, w.since) : (w.since.seq != 0 || w.since.has_epoch)) return false;
     }
     return true;
 }
@@ -86,28 +83,32 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
     }
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
-        push::Channel& ch = hub_.channel(w.name);
+        // The cap was checked before the 101; nullptr here is out of memory.
+        push::Channel* ch = hub_.channel(w.name);
+        if (ch == nullptr) {
+            out_of_memory(c);
+            return false;
+        }
         push::Subscription& s = c.subscription(i);
         s.owner = static_cast<uint32_t>(c.fd);
-        if (w.resume) {
-            // Single-threaded: nothing is published between this replay and the join, so
-            // the client sees every message after `since` exactly once, in order.
-            bool whole = hub_.replay(ch, w.since.seq, [&](push::Publication& pub) { deliver_replay(c, pub); });
-            if (!whole) {
-                std::string gap = "{\"type\":\"gap\",\"channel\":\"" + ch.name + "\",\"since\":" +
-                                  std::to_string(w.since.seq) + ",\"first\":" + std::to_string(ch.first_kept()) + "}";
-                push::Message* g = push::Message::make(ws::Opcode::kText, gap.data(), gap.size());
-                if (g == nullptr || !c.out.push(g)) {  // part of the catch-up: not held to the cap
-                    if (g) g->unref();
-                    out_of_memory(c);
-                    return false;
-                }
-                g->unref();
-                hub_.replay(ch, ch.first_kept() - 1, [&](push::Publication& pub) { deliver_replay(c, pub); });
+        auto replay_one = [&](push::Publication& pub) { deliver_replay(c, pub); };
+        // Single-threaded: nothing is published between this replay and the join, so the
+        // client sees every message after `since` exactly once, in order.
+        if (w.resume && !hub_.replay(*ch, w.since, replay_one)) {
+            push::Message* g = hub_.gap_notice(*ch, w.since.seq);
+            if (g == nullptr || !c.out.push(g)) {  // part of the catch-up: not held to the cap
+                if (g) g->unref();
+                out_of_memory(c);
+                return false;
             }
-            if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
+            g->unref();
+            hub_.replay_all(*ch, replay_one);
         }
-        hub_.join(ch, s);
+        if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
+        if (!hub_.join(*ch, s)) {
+            out_of_memory(c);
+            return false;
+        }
     }
     return true;
 }
@@ -151,8 +152,12 @@ void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
     // so the sender's subscriptions stay put while they are walked.
     for (size_t i = 0; i < c.channel_count(); ++i) {
         push::Subscription& s = c.subscription(i);
-        hub_.publish(*s.channel, op, p, n, &s,
-                     [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+        push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
+                                             [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+        if (!r.ok) {
+            out_of_memory(c);
+            return;
+        }
         ++stats_.published;
     }
 }

@@ -1,0 +1,164 @@
+#include "push/out_queue.h"
+
+#include <cerrno>
+#include <sys/uio.h>
+
+#include "push/alloc.h"
+
+namespace wspush::push {
+
+// push() when the frame fits neither the empty struct nor the ring: a second frame (the
+// first moves into a new ring) or a full ring (doubled).
+bool OutQueue::push_slow(Message* m) noexcept {
+    if (!relocate((slot_ & kOne) ? kMinSlots : ring()->cap * 2)) return false;
+    Ring* r = ring();
+    r->slot[(r->head + frames_) & (r->cap - 1)] = m;
+    return true;
+}
+
+// Moves the queued frames into a new ring of `cap` slots (>= frames_, a power of two).
+bool OutQueue::relocate(uint64_t cap) noexcept {
+    constexpr uint64_t kMaxSlots = (SIZE_MAX - sizeof(Ring)) / sizeof(Message*);
+    if (cap > kMaxSlots) return false;
+    auto* r = static_cast<Ring*>(mem_alloc(sizeof(Ring) + cap * sizeof(Message*)));
+    if (r == nullptr) return false;
+    r->cap = cap;
+    r->head = 0;
+    r->pong = 0;
+    for (uint64_t i = 0; i < frames_; ++i) r->slot[i] = at(i);
+    if (slot_ & kOne) {
+        if (slot_ & kOnePong) r->pong = 1;
+    } else {
+        Ring* old = ring();
+        if (old->pong > old->head) r->pong = old->pong - old->head;
+        mem_free(old);
+    }
+    slot_ = reinterpret_cast<uintptr_t>(r);
+    return true;
+}
+
+bool OutQueue::push_pong(Message* m) noexcept {
+    Message** queued = nullptr;  // an unstarted Pong that push_pong() queued
+    if (slot_ & kOne) {
+        if ((slot_ & kOnePong) && head_off_ == 0) {
+            Message* old = one();
+            bytes_ = bytes_ - old->frame_size() + m->frame_size();
+            m->ref();
+            old->unref();
+            slot_ = reinterpret_cast<uintptr_t>(m) | kOne | kOnePong;
+            return true;
+        }
+    } else if (slot_ != 0) {
+        Ring* r = ring();
+        uint64_t pos = r->pong - 1;  // wraps to UINT64_MAX when none: fails the test below
+        if (r->pong > r->head && (pos != r->head || head_off_ == 0)) queued = &r->slot[pos & (r->cap - 1)];
+    }
+    if (queued) {
+        bytes_ = bytes_ - (*queued)->frame_size() + m->frame_size();
+        m->ref();
+        (*queued)->unref();
+        *queued = m;
+        return true;
+    }
+    if (!push(m)) return false;
+    if (slot_ & kOne) slot_ |= kOnePong;
+    else ring()->pong = ring()->head + frames_;  // m's position + 1
+    return true;
+}
+
+uint64_t OutQueue::cost_behind_head() const noexcept {
+    if (frames_ == 0) return 0;
+    return cost() - (at(0)->frame_size() - head_off_) - kFrameOverhead;
+}
+
+void OutQueue::pop_head() noexcept {
+    at(0)->unref();
+    if (slot_ & kOne) slot_ = 0;
+    else ++ring()->head;
+    --frames_;
+    head_off_ = 0;
+}
+
+// After frames left: free the ring of a drained queue, shrink a mostly empty large one.
+void OutQueue::trim() noexcept {
+    if (frames_ == 0) {
+        if (slot_ != 0 && !(slot_ & kOne)) mem_free(ring());
+        slot_ = 0;
+        head_off_ = 0;
+        return;
+    }
+    if ((slot_ & kOne) || ring()->cap < kShrinkSlots || frames_ > ring()->cap / 8) return;
+    uint64_t cap = kMinSlots;
+    while (cap < frames_ * 2) cap *= 2;
+    (void)relocate(cap);  // out of memory: keep the larger ring
+}
+
+long OutQueue::flush(int fd, bool* would_block) noexcept {
+    constexpr uint64_t kMaxIov = 64;
+    long total = 0;
+    *would_block = false;
+    while (frames_ > 0) {
+        iovec iov[kMaxIov];
+        const uint64_t n = frames_ < kMaxIov ? frames_ : kMaxIov;
+        size_t asked = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+            const Message* m = at(i);
+            size_t off = i == 0 ? head_off_ : 0;
+            iov[i].iov_base = const_cast<uint8_t*>(m->frame()) + off;
+            iov[i].iov_len = m->frame_size() - off;
+            asked += iov[i].iov_len;
+        }
+        ssize_t w = writev(fd, iov, static_cast<int>(n));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                *would_block = true;
+                break;
+            }
+            return -errno;
+        }
+        total += w;
+        bytes_ -= static_cast<uint64_t>(w);
+        size_t left = static_cast<size_t>(w);
+        while (frames_ > 0) {
+            size_t rest = at(0)->frame_size() - head_off_;
+            if (left < rest) {
+                head_off_ += left;
+                break;
+            }
+            left -= rest;
+            pop_head();
+        }
+        if (static_cast<size_t>(w) < asked) {
+            // A short write on a stream socket: its send buffer is full.
+            *would_block = true;
+            break;
+        }
+    }
+    trim();
+    return total;
+}
+
+void OutQueue::drop_unstarted() noexcept {
+    if (frames_ == 0) return;
+    const uint64_t keep = head_off_ != 0 ? 1 : 0;
+    for (uint64_t i = keep; i < frames_; ++i) {
+        Message* m = at(i);
+        bytes_ -= m->frame_size();
+        m->unref();
+    }
+    frames_ = keep;
+    // Only a started head can be left, and that is never replaced.
+    if (slot_ & kOne) slot_ &= ~kOnePong;
+    else ring()->pong = 0;
+    trim();
+}
+
+void OutQueue::clear() noexcept {
+    for (uint64_t i = 0; i < frames_; ++i) at(i)->unref();
+    frames_ = 0;
+    bytes_ = 0;
+    trim();
+}
+
+}  // namespace wspush::push
