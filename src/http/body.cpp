@@ -13,9 +13,13 @@
 #include <cstring>
 #include <string_view>
 
+#include "codec/hex.h"
+
 namespace wspush::http {
 
 namespace {
+
+using codec::hex_value;
 
 enum State : uint8_t {
     kLength,        // Content-Length payload
@@ -74,13 +78,6 @@ constexpr BodyError kErrors[] = {
     /* kErrChunkedTwice     */ {400, "chunked applied more than once"},
     /* kErrCodingInHttp10   */ {400, "Transfer-Encoding in an HTTP/1.0 request"},
 };
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // Control bytes other than HTAB (RFC 9110 section 5.5: field values and, here, extensions).
 constexpr bool is_ctl(char c) noexcept { return (static_cast<uint8_t>(c) < 0x20 && c != '\t') || c == 0x7F; }

@@ -9,11 +9,14 @@
 #include <charconv>
 #include <cstring>
 
+#include "codec/hex.h"
 #include "codec/utf8.h"
 
 namespace wspush::json {
 
 namespace {
+
+using codec::hex_value;
 
 // Bytes a string holds as they are and that need no further look: U+0020..U+007F except
 // '"' and '\'. Control characters must be escaped (RFC 8259 section 7); bytes >= 0x80 go
@@ -42,13 +45,6 @@ constexpr std::array<char, 256> kSimpleEscape = make_simple_escapes();
 
 constexpr bool is_ws(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 // The four hex digits at p (the caller checked they are there), or -1.
 int32_t hex4(const char* p) noexcept {
