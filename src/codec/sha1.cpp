@@ -10,18 +10,10 @@ namespace {
 
 constexpr uint32_t kInit[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
 
+using detail::load_be32;
+using detail::store_be32;
+
 constexpr uint32_t rotl(uint32_t x, int n) noexcept { return (x << n) | (x >> (32 - n)); }
-
-uint32_t load_be32(const uint8_t* p) noexcept {
-    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-
-void store_be32(uint32_t v, uint8_t* p) noexcept {
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
 
 }  // namespace
 
@@ -66,36 +58,11 @@ void Sha1::block(const uint8_t* p) noexcept {
 }
 
 void Sha1::update(const void* data, size_t len) noexcept {
-    const auto* p = static_cast<const uint8_t*>(data);
-    total_ += len;
-    if (buf_len_ > 0) {
-        const size_t take = len < 64 - buf_len_ ? len : 64 - buf_len_;
-        std::memcpy(buf_ + buf_len_, p, take);
-        buf_len_ += take;
-        p += take;
-        len -= take;
-        if (buf_len_ < 64) return;
-        block(buf_);
-        buf_len_ = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64) block(p);
-    if (len > 0) std::memcpy(buf_, p, len);
-    buf_len_ = len;
+    buf_.update(static_cast<const uint8_t*>(data), len, [this](const uint8_t* b) { block(b); });
 }
 
-// Padding (FIPS 180-4 5.1.1): 0x80, zeros to 56 mod 64, then the bit length big-endian.
 Sha1Digest Sha1::finish() noexcept {
-    const uint64_t bits = total_ * 8;
-    buf_[buf_len_++] = 0x80;
-    if (buf_len_ > 56) {
-        std::memset(buf_ + buf_len_, 0, 64 - buf_len_);
-        block(buf_);
-        buf_len_ = 0;
-    }
-    std::memset(buf_ + buf_len_, 0, 56 - buf_len_);
-    store_be32(static_cast<uint32_t>(bits >> 32), buf_ + 56);
-    store_be32(static_cast<uint32_t>(bits), buf_ + 60);
-    block(buf_);
+    buf_.pad([this](const uint8_t* b) { block(b); });
     Sha1Digest out;
     for (int i = 0; i < 5; ++i) store_be32(h_[i], out.data() + 4 * i);
     return out;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "codec/md_block.h"
+
 namespace wspush::codec {
 
 using Sha1Digest = std::array<uint8_t, 20>;
@@ -20,9 +22,7 @@ public:
 private:
     void block(const uint8_t* p) noexcept;
     uint32_t h_[5];
-    uint64_t total_ = 0;      // bytes hashed so far
-    uint8_t buf_[64];
-    size_t buf_len_ = 0;
+    detail::BlockBuffer buf_;
 };
 
 // One-shot helper.
