@@ -26,7 +26,17 @@ bool any_list_has(const Request& req, std::string_view name, std::string_view to
 
 // The header fields the rules read, gathered in one pass over the request's lines (one
 // lookup per rule cost more than the SHA-1 on a 13-line Chromium request).
-enum Field : uint8_t { kHost, kUpgrade, kConnection, kKey, kVersion, kOrigin, kFieldCount };
+enum Field : uint8_t {
+    kHost,
+    kUpgrade,
+    kConnection,
+    kKey,
+    kVersion,
+    kOrigin,
+    kContentLength,
+    kTransferEncoding,
+    kFieldCount
+};
 
 struct FieldName {
     std::string_view name;
@@ -40,6 +50,8 @@ constexpr FieldName kFieldNames[] = {
     {.name = "Sec-WebSocket-Key", .field = kKey},
     {.name = "Sec-WebSocket-Version", .field = kVersion},
     {.name = "Origin", .field = kOrigin},
+    {.name = "Content-Length", .field = kContentLength},
+    {.name = "Transfer-Encoding", .field = kTransferEncoding},
 };
 
 struct Fields {
@@ -47,6 +59,7 @@ struct Fields {
     std::string_view first[kFieldCount];  // value of the first line of each field
     uint8_t lines[kFieldCount] = {};       // how many lines of each field
     bool upgrade_websocket = false;        // some Upgrade line lists "websocket"
+    bool upgrade_conflict = false;         // an Upgrade line differs from the first one
     bool connection_upgrade = false;       // some Connection line lists "upgrade"
 };
 
@@ -59,7 +72,10 @@ Fields gather(const Request& req) noexcept {
             if (h.name.size() != fn.name.size() || !iequals(h.name, fn.name)) continue;
             if (f.lines[fn.field]++ == 0) f.first[fn.field] = h.value;
             // Repeated lines of a list field combine (RFC 9110 section 5.3).
-            if (fn.field == kUpgrade) f.upgrade_websocket |= list_has_token(h.value, "websocket");
+            if (fn.field == kUpgrade) {
+                f.upgrade_websocket |= list_has_token(h.value, "websocket");
+                f.upgrade_conflict |= !iequals(h.value, f.first[kUpgrade]);
+            }
             if (fn.field == kConnection) {
                 f.connection_upgrade |= list_has_token(h.value, "upgrade");
             }
@@ -73,6 +89,15 @@ bool key_is_16_bytes(std::string_view key) noexcept {
     uint8_t nonce[16];
     return key.size() == kKeyChars &&
            codec::base64_decode(key, nonce, sizeof nonce) == static_cast<ptrdiff_t>(sizeof nonce);
+}
+
+// Content-Length = 1*DIGIT (RFC 9110 section 8.6); a list such as "0, 0" is not taken.
+bool is_digits(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (const char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
 }
 
 bool origin_allowed(const Fields& f, const HandshakeOptions& opt) noexcept {
@@ -133,6 +158,34 @@ constexpr Rule kRules[] = {
      }},
     {.status = 400, .reason = "duplicate Host",
      .ok = [](const Fields& f, const HandshakeOptions&) noexcept { return f.lines[kHost] == 1; }},
+    // The opening handshake has no body (RFC 6455 4.1: a GET), and whatever follows the head
+    // is read as WebSocket frames. A head that announces a body is refused rather than
+    // having those bytes taken for frames (the request smuggling of RFC 9112 section 11.2).
+    // RFC 9112 6.1: a request with Transfer-Encoding has a body; we decode no coding.
+    {.status = 400, .reason = "request body not allowed on upgrade",
+     .ok = [](const Fields& f, const HandshakeOptions&) noexcept {
+         return f.lines[kTransferEncoding] == 0;
+     }},
+    // RFC 9112 6.3 item 5: an invalid Content-Length is unrecoverable framing; the server
+    // MUST answer 400. Two lines are refused even if they agree (RFC 9110 8.6 allows either).
+    {.status = 400, .reason = "duplicate Content-Length",
+     .ok = [](const Fields& f, const HandshakeOptions&) noexcept {
+         return f.lines[kContentLength] <= 1;
+     }},
+    {.status = 400, .reason = "invalid Content-Length",
+     .ok = [](const Fields& f, const HandshakeOptions&) noexcept {
+         return f.lines[kContentLength] == 0 || is_digits(f.first[kContentLength]);
+     }},
+    // RFC 9112 6.3 item 6: the body is that many bytes; only exactly "0" announces none.
+    {.status = 400, .reason = "request body not allowed on upgrade",
+     .ok = [](const Fields& f, const HandshakeOptions&) noexcept {
+         return f.lines[kContentLength] == 0 || f.first[kContentLength] == "0";
+     }},
+    // Upgrade is a list and may repeat (RFC 9110 sections 7.8 and 5.3), but no client sends
+    // two lines that differ; such a request was built or mangled on the way, and a hop that
+    // reads only the first line would see another protocol than we do. Stricter than the RFC.
+    {.status = 400, .reason = "conflicting Upgrade headers",
+     .ok = [](const Fields& f, const HandshakeOptions&) noexcept { return !f.upgrade_conflict; }},
     // RFC 6455 4.2.1 item 3: Upgrade contains "websocket", case-insensitively.
     {.status = 400, .reason = "Upgrade must list websocket",
      .ok = [](const Fields& f, const HandshakeOptions&) noexcept { return f.upgrade_websocket; }},

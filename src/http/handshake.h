@@ -18,7 +18,7 @@ struct HandshakeOptions {
 };
 
 struct Handshake {
-    uint16_t status = 0;          // 101 on success; else 400, 403, 405, 426, 505
+    uint16_t status = 0;          // 101 on success; else 400, 403, 405 or 426
     const char* reason = "";      // short static text for an error response
     char accept[28] = {};         // valid when status == 101
     std::string_view protocol;    // chosen subprotocol (points into options), or empty
@@ -30,8 +30,9 @@ struct Handshake {
 // header listing "upgrade"). A request that does not is an ordinary HTTP request.
 [[nodiscard]] bool wants_upgrade(const Request& req) noexcept;
 
-// Validates an upgrade request: GET, HTTP/1.1 or later, Host, Upgrade: websocket,
-// Connection containing "Upgrade", Sec-WebSocket-Key decoding to 16 bytes,
+// Validates an upgrade request: GET, HTTP/1.1 or later, one Host, no body (no
+// Transfer-Encoding; Content-Length absent or exactly "0", on one line), Upgrade listing
+// websocket (two Upgrade lines must not differ), Connection containing "Upgrade", Sec-WebSocket-Key decoding to 16 bytes,
 // Sec-WebSocket-Version 13 (else 426, and the response must carry
 // "Sec-WebSocket-Version: 13"), Origin allowed (else 403). Picks the first protocol the
 // client offers (Sec-WebSocket-Protocol, possibly repeated, comma lists) that we support.

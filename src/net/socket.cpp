@@ -16,6 +16,58 @@ namespace {
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
+enum class Probe : uint8_t {
+    kLive,     // a process listens on it: leave it alone
+    kStale,    // nobody listens: the file is left over and may be replaced
+    kGone,     // no file any more
+    kUnknown,  // cannot tell (EACCES: another user's socket); errno says why
+};
+
+// Connects to the socket at sa without blocking. A Unix stream connect never returns
+// EINPROGRESS: it completes at once, or fails with EAGAIN when the listener's backlog is
+// full (a blocking connect would wait there for as long as the listener does not accept,
+// so a wedged server would hang our start-up). Both mean a live listener.
+Probe probe_unix(const sockaddr_un& sa) noexcept {
+    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (probe < 0) return Probe::kUnknown;
+    const int rc = connect(probe, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    const int e = errno;
+    ::close(probe);
+    errno = e;
+    if (rc == 0 || e == EAGAIN || e == EINPROGRESS) return Probe::kLive;
+    if (e == ECONNREFUSED) return Probe::kStale;
+    if (e == ENOENT) return Probe::kGone;
+    return Probe::kUnknown;
+}
+
+// Makes room for a new socket at path. lstat does not follow a symlink, so a link (even one
+// to a socket) is "not a socket" and is neither probed through nor removed.
+bool clear_unix_path(const std::string& path, const sockaddr_un& sa, std::string& err) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return true;
+    if (!S_ISSOCK(st.st_mode)) {
+        err = "--control: " + path + " exists and is not a socket";
+        return false;
+    }
+    switch (probe_unix(sa)) {
+        case Probe::kLive:
+            err = "--control: " + path + " is in use by a running server";
+            return false;
+        case Probe::kUnknown:
+            err = errno_text(("--control: cannot tell whether a server uses " + path).c_str());
+            return false;
+        case Probe::kStale:
+            if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+                err = errno_text(("--control: removing stale " + path).c_str());
+                return false;
+            }
+            return true;
+        case Probe::kGone:
+            return true;
+    }
+    return true;
+}
+
 }  // namespace
 
 int listen_tcp(const std::string& host, uint16_t port, std::string& err) {
@@ -86,25 +138,12 @@ int listen_unix(const std::string& path, std::string& err) {
         err = errno_text("socket");
         return -1;
     }
-    struct stat st;
-    if (lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            err = "--control: " + path + " exists and is not a socket";
-            ::close(fd);
-            return -1;
-        }
-        // Probe: a live server accepts the connection; a stale file refuses it.
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool live = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-        if (probe >= 0) ::close(probe);
-        if (live) {
-            err = "--control: " + path + " is in use by a running server";
-            ::close(fd);
-            return -1;
-        }
-        unlink(path.c_str());
+    if (!clear_unix_path(path, sa, err)) {
+        ::close(fd);
+        return -1;
     }
     // Create it private: umask before bind so there is no window with looser permissions.
+    // No chmod afterwards: it follows a symlink that someone may have put at path since.
     mode_t old = umask(0177);
     int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     umask(old);
@@ -113,7 +152,6 @@ int listen_unix(const std::string& path, std::string& err) {
         ::close(fd);
         return -1;
     }
-    chmod(path.c_str(), 0600);
     if (listen(fd, 128) < 0) {
         err = errno_text("listen");
         ::close(fd);
@@ -125,7 +163,7 @@ int listen_unix(const std::string& path, std::string& err) {
 bool peer_uid(int fd, uid_t& out) noexcept {
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof cred) return false;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) return false;
     out = cred.uid;
     return true;
 }

@@ -1,8 +1,9 @@
 // Listening sockets and small fd helpers. Startup errors come back as readable text.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 
 namespace wspush::net {
 
@@ -13,13 +14,16 @@ namespace wspush::net {
 // "127.0.0.1:8080" or "[::1]:8080" for the socket's local address.
 [[nodiscard]] std::string local_address(int fd);
 
-// Creates a Unix stream listening socket at path with mode 0600. A socket file left by a
-// dead process is replaced; one a live process still accepts on is not (returns -1 with
-// err saying so). Returns the fd or -1 with err set.
+// Creates a Unix stream listening socket at path, non-blocking, close-on-exec, with mode
+// 0600 (set through the umask at bind; the umask is restored). A socket file left by a dead
+// process is replaced; one a live process listens on, even one whose backlog is full, is
+// not (returns -1 with err saying so). Probing never blocks. Anything else at path,
+// symlinks included, is left alone and is an error. Returns the fd or -1 with err set.
+// Call at start-up, before any thread exists: umask is process-wide.
 [[nodiscard]] int listen_unix(const std::string& path, std::string& err);
 
-// The user id of the process at the other end of a Unix socket (SO_PEERCRED). False when
-// the kernel cannot say.
+// The user id the process at the other end of a connected Unix socket had when it connected
+// or called socketpair (SO_PEERCRED). False, out untouched, if fd is not a socket.
 [[nodiscard]] bool peer_uid(int fd, uid_t& out) noexcept;
 
 // Tunes an accepted TCP socket: TCP_NODELAY (frames are whole when written).

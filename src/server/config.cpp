@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 namespace wspush::server {
 namespace {
@@ -26,31 +28,193 @@ std::vector<std::string> split_list(std::string_view s) {
     return out;
 }
 
-constexpr const char kUsage[] =
-    "usage: wspushd [options]\n"
-    "  --listen HOST:PORT        address to accept WebSocket clients on (default 0.0.0.0:8080;\n"
-    "                            IPv6 as [::]:8080; port 0 picks a free port)\n"
-    "  --mode push|echo|relay    push: channels + control socket (default); echo: echo every\n"
-    "                            message (conformance runs); relay: push, and client messages\n"
-    "                            go to the other members of their channels\n"
-    "  --max-message BYTES       largest message accepted, K/M suffixes (default 1M)\n"
-    "  --max-connections N       cap on WebSocket clients (default: descriptor limit)\n"
-    "  --protocols LIST          subprotocols we speak, comma-separated, in preference order\n"
-    "  --origins LIST            allowed Origin values; others get 403 (default: any)\n"
-    "  --log-level LEVEL         debug, info, warn or error (default info)\n"
-    "  --control PATH            control socket (default ./wspushd.sock)\n"
-    "  --history N               messages kept per channel for resume (default 100)\n"
-    "  --ping-interval DUR       Ping a client quiet this long (default 25s)\n"
-    "  --idle-timeout DUR        close a client silent this long (default 60s)\n"
-    "  --handshake-timeout DUR   close a connection not upgraded by then (default 10s)\n"
-    "  --send-buffer BYTES       per-client queued output cap (default 1M)\n"
-    "  --http-stats              serve GET /stats and GET /metrics (default off)\n"
-    "  --help                    this text\n"
-    "DUR is a number with an optional unit: ms, s (default) or m.\n";
+// Setters: parse a flag's value into cfg, or return false (cfg untouched) when it is not
+// acceptable. Each integer flag is bounded so that the field's type cannot wrap.
+using Setter = bool (*)(std::string_view value, Config& cfg);
+
+template <auto Member, uint64_t Lo, uint64_t Hi>
+bool set_count(std::string_view value, Config& cfg) {
+    using Field = std::remove_cvref_t<decltype(cfg.*Member)>;
+    static_assert(Hi <= std::numeric_limits<Field>::max());
+    uint64_t v;
+    if (!parse_u64(value, v) || v < Lo || v > Hi) return false;
+    cfg.*Member = static_cast<Field>(v);
+    return true;
+}
+
+template <auto Member, uint64_t Lo, uint64_t Hi>
+bool set_size(std::string_view value, Config& cfg) {
+    uint64_t v;
+    if (!parse_size(value, v) || v < Lo || v > Hi) return false;
+    cfg.*Member = v;
+    return true;
+}
+
+template <auto Member>
+bool set_duration(std::string_view value, Config& cfg) {
+    uint32_t ms;
+    if (!parse_duration_ms(value, ms) || ms == 0) return false;
+    cfg.*Member = ms;
+    return true;
+}
+
+// A boolean flag alone means true (parse_args passes "true"); with "=" it takes exactly one
+// of these four spellings, so a typo such as --http-stats=flase is an error, not "on".
+template <auto Member>
+bool set_bool(std::string_view value, Config& cfg) {
+    if (value == "true" || value == "1") cfg.*Member = true;
+    else if (value == "false" || value == "0") cfg.*Member = false;
+    else return false;
+    return true;
+}
+
+bool set_mode(std::string_view value, Config& cfg) {
+    if (value == "push") cfg.mode = Mode::kPush;
+    else if (value == "echo") cfg.mode = Mode::kEcho;
+    else if (value == "relay") cfg.mode = Mode::kRelay;
+    else return false;
+    return true;
+}
+
+constexpr uint64_t kKiB = 1ull << 10;
+constexpr uint64_t kGiB = 1ull << 30;
+
+struct Flag {
+    std::string_view syntax;  // as --help and the README show it; the name ends at ' ' or '['
+    std::string_view help;    // wrapped to kUsageWidth by build_usage
+    std::string_view def;     // the default as --help shows it; empty: none
+    const char* expect;       // what a bad value is told it should have been
+    Setter set;
+    bool boolean = false;     // takes no separate argument; "=value" optional
+};
+
+// Every flag, in --help order.
+constexpr Flag kFlags[] = {
+    {.syntax = "--listen HOST:PORT",
+     .help = "address for WebSocket and HTTP clients; IPv6 as [::]:8080, port 0 picks a free port",
+     .def = "0.0.0.0:8080", .expect = "HOST:PORT or [IPv6]:PORT",
+     .set = [](std::string_view v, Config& c) { return parse_listen(v, c.listen_host, c.listen_port); }},
+    {.syntax = "--mode push|echo|relay",
+     .help = "push: channels and the control socket; echo: every message echoed back "
+             "(conformance runs); relay: push, and a client's message also goes to the other "
+             "members of its channels",
+     .def = "push", .expect = "push, echo or relay", .set = set_mode},
+    // Messages are assembled in one buffer with 32-bit lengths.
+    {.syntax = "--max-message BYTES", .help = "largest message a client may send, 1 to 1G",
+     .def = "1M", .expect = "a size from 1 to 1G", .set = set_size<&Config::max_message, 1, kGiB>},
+    {.syntax = "--max-connections N", .help = "WebSocket clients at once; more get 503",
+     .def = "descriptor limit - 64 - max-control", .expect = "a count from 1 to 10000000",
+     .set = set_count<&Config::max_connections, 1, 10'000'000>},
+    {.syntax = "--protocols LIST", .help = "subprotocols we speak, comma-separated, in preference order",
+     .def = "none", .expect = "a list",
+     .set = [](std::string_view v, Config& c) { c.protocols = split_list(v); return true; }},
+    {.syntax = "--origins LIST", .help = "allowed Origin values, comma-separated; others get 403",
+     .def = "any", .expect = "a list",
+     .set = [](std::string_view v, Config& c) { c.origins = split_list(v); return true; }},
+    {.syntax = "--log-level LEVEL", .help = "debug, info, warn or error", .def = "info",
+     .expect = "debug, info, warn or error",
+     .set = [](std::string_view v, Config& c) { return base::parse_log_level(v, c.log_level); }},
+    // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
+    {.syntax = "--control PATH", .help = "control socket (push and relay modes), created 0600",
+     .def = "./wspushd.sock", .expect = "a socket path under 108 bytes",
+     .set = [](std::string_view v, Config& c) {
+         if (v.empty() || v.size() >= 108) return false;
+         c.control_path.assign(v);
+         return true;
+     }},
+    {.syntax = "--max-control N", .help = "control clients at once, 1 to 1024", .def = "16",
+     .expect = "a count from 1 to 1024", .set = set_count<&Config::max_control, 1, 1024>},
+    {.syntax = "--history N", .help = "messages kept per channel for resume, 0 to 1000000",
+     .def = "100", .expect = "a count from 0 to 1000000",
+     .set = set_count<&Config::history, 0, 1'000'000>},
+    {.syntax = "--history-bytes BYTES",
+     .help = "budget for all channels' history together, 0 to 1G; the oldest message goes "
+             "first; 0 keeps no history",
+     .def = "8M", .expect = "a size from 0 to 1G", .set = set_size<&Config::history_bytes, 0, kGiB>},
+    {.syntax = "--max-channels N", .help = "channels that may exist at once, 1 to 1000000",
+     .def = "4096", .expect = "a count from 1 to 1000000",
+     .set = set_count<&Config::max_channels, 1, 1'000'000>},
+    {.syntax = "--ping-interval DUR", .help = "Ping a client quiet this long", .def = "25s",
+     .expect = "a duration such as 25s or 500ms", .set = set_duration<&Config::ping_interval_ms>},
+    {.syntax = "--idle-timeout DUR", .help = "close a client silent this long", .def = "60s",
+     .expect = "a duration such as 60s or 500ms", .set = set_duration<&Config::idle_timeout_ms>},
+    {.syntax = "--handshake-timeout DUR", .help = "close a connection not upgraded by then",
+     .def = "10s", .expect = "a duration such as 10s or 500ms",
+     .set = set_duration<&Config::handshake_timeout_ms>},
+    {.syntax = "--send-buffer BYTES", .help = "cap on a client's unread output, 1K to 2G", .def = "1M",
+     .expect = "a size from 1K to 2G", .set = set_size<&Config::send_buffer, kKiB, 2 * kGiB>},
+    {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats and GET /metrics",
+     .def = "false", .expect = "true, false, 1 or 0", .set = set_bool<&Config::http_stats>,
+     .boolean = true},
+    // Handled before the table is searched; listed here for --help.
+    {.syntax = "--help", .help = "this text", .def = "", .expect = "", .set = nullptr},
+};
+
+constexpr size_t kHelpColumn = 28;  // where the help text starts
+constexpr size_t kUsageWidth = 80;  // --help lines are at most this long
+
+constexpr std::string_view kUsageTail =
+    "BYTES is a number with an optional K, M or G (binary multiples; k, m, g too).\n"
+    "DUR is a number with an optional unit: ms, s (default) or m.\n"
+    "A boolean flag alone means true; with =, it takes true, false, 1 or 0.\n";
+
+std::string_view flag_name(const Flag& f) noexcept { return f.syntax.substr(0, f.syntax.find_first_of(" [")); }
+
+const Flag* find_flag(std::string_view name) noexcept {
+    for (const Flag& f : kFlags) {
+        if (f.set != nullptr && flag_name(f) == name) return &f;
+    }
+    return nullptr;
+}
+
+// Appends the words of `text` from column kHelpColumn on, wrapping at kUsageWidth onto
+// lines indented to kHelpColumn. `last`, if any, is kept whole as a final word.
+void append_wrapped(std::string& u, std::string_view text, std::string_view last) {
+    size_t col = kHelpColumn;
+    auto put = [&](std::string_view word) {
+        if (col > kHelpColumn && col + 1 + word.size() > kUsageWidth) {
+            u += '\n';
+            u.append(kHelpColumn, ' ');
+            col = kHelpColumn;
+        } else if (col > kHelpColumn) {
+            u += ' ';
+            ++col;
+        }
+        u += word;
+        col += word.size();
+    };
+    while (!text.empty()) {
+        const size_t sp = text.find(' ');
+        put(text.substr(0, sp));
+        text.remove_prefix(sp == std::string_view::npos ? text.size() : sp + 1);
+    }
+    if (!last.empty()) put(last);
+}
+
+std::string build_usage() {
+    std::string u = "usage: wspushd [options]\n";
+    for (const Flag& f : kFlags) {
+        u += "  ";
+        u += f.syntax;
+        // A syntax too wide for the column gets a line of its own.
+        if (f.syntax.size() + 4 > kHelpColumn) {
+            u += '\n';
+            u.append(kHelpColumn, ' ');
+        } else {
+            u.append(kHelpColumn - 2 - f.syntax.size(), ' ');
+        }
+        append_wrapped(u, f.help, f.def.empty() ? "" : "(default " + std::string(f.def) + ")");
+        u += '\n';
+    }
+    return u += kUsageTail;
+}
 
 }  // namespace
 
-const char* usage() noexcept { return kUsage; }
+const char* usage() {
+    static const std::string text = build_usage();
+    return text.c_str();
+}
 
 const char* mode_name(Mode m) noexcept {
     switch (m) {
@@ -111,8 +275,9 @@ bool parse_listen(std::string_view s, std::string& host, uint16_t& port) {
 }
 
 ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
+    std::string_view bare_boolean;  // the previous argument, if a boolean flag without "="
     for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
+        const std::string_view arg = argv[i];
         std::string_view flag = arg;
         std::string_view value;
         bool has_value = false;
@@ -121,87 +286,29 @@ ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
             value = arg.substr(eq + 1);
             has_value = true;
         }
-        auto need = [&]() -> bool {
-            if (has_value) return true;
-            if (i + 1 >= argc) {
-                err = std::string(flag) + ": missing value";
-                return false;
-            }
-            value = argv[++i];
-            return true;
-        };
-        auto bad = [&](const char* what) {
-            err = std::string(flag) + ": " + what + ": '" + std::string(value) + "'";
-            return ArgsResult::kError;
-        };
         if (flag == "--help" || flag == "-h") return ArgsResult::kHelp;
-        if (flag == "--http-stats") {
-            cfg.http_stats = true;
-            continue;
-        }
         if (!flag.starts_with("--")) {
             err = "unexpected argument '" + std::string(arg) + "'";
+            if (!bare_boolean.empty()) err += " after " + std::string(bare_boolean) + " (booleans take =VALUE)";
             return ArgsResult::kError;
         }
-        if (flag == "--listen") {
-            if (!need()) return ArgsResult::kError;
-            if (!parse_listen(value, cfg.listen_host, cfg.listen_port))
-                return bad("expected HOST:PORT or [IPv6]:PORT");
-        } else if (flag == "--mode") {
-            if (!need()) return ArgsResult::kError;
-            if (value == "push") cfg.mode = Mode::kPush;
-            else if (value == "echo") cfg.mode = Mode::kEcho;
-            else if (value == "relay") cfg.mode = Mode::kRelay;
-            else return bad("expected push, echo or relay");
-        } else if (flag == "--max-message") {
-            if (!need()) return ArgsResult::kError;
-            // Messages are assembled in one buffer with 32-bit lengths.
-            if (!parse_size(value, cfg.max_message) || cfg.max_message == 0 ||
-                cfg.max_message > (1ull << 30))
-                return bad("expected a size from 1 to 1G");
-        } else if (flag == "--max-connections") {
-            if (!need()) return ArgsResult::kError;
-            uint64_t v;
-            if (!parse_u64(value, v) || v == 0 || v > 10'000'000) return bad("expected a positive count");
-            cfg.max_connections = static_cast<uint32_t>(v);
-        } else if (flag == "--protocols") {
-            if (!need()) return ArgsResult::kError;
-            cfg.protocols = split_list(value);
-        } else if (flag == "--origins") {
-            if (!need()) return ArgsResult::kError;
-            cfg.origins = split_list(value);
-        } else if (flag == "--log-level") {
-            if (!need()) return ArgsResult::kError;
-            if (!base::parse_log_level(value, cfg.log_level))
-                return bad("expected debug, info, warn or error");
-        } else if (flag == "--control") {
-            if (!need()) return ArgsResult::kError;
-            if (value.empty() || value.size() >= 108) return bad("expected a socket path under 108 bytes");
-            cfg.control_path.assign(value);
-        } else if (flag == "--history") {
-            if (!need()) return ArgsResult::kError;
-            uint64_t v;
-            if (!parse_u64(value, v) || v > 1'000'000) return bad("expected a count from 0 to 1000000");
-            cfg.history = static_cast<uint32_t>(v);
-        } else if (flag == "--ping-interval") {
-            if (!need()) return ArgsResult::kError;
-            if (!parse_duration_ms(value, cfg.ping_interval_ms) || cfg.ping_interval_ms == 0)
-                return bad("expected a duration such as 25s or 500ms");
-        } else if (flag == "--idle-timeout") {
-            if (!need()) return ArgsResult::kError;
-            if (!parse_duration_ms(value, cfg.idle_timeout_ms) || cfg.idle_timeout_ms == 0)
-                return bad("expected a duration such as 60s or 500ms");
-        } else if (flag == "--handshake-timeout") {
-            if (!need()) return ArgsResult::kError;
-            if (!parse_duration_ms(value, cfg.handshake_timeout_ms) || cfg.handshake_timeout_ms == 0)
-                return bad("expected a duration such as 10s or 500ms");
-        } else if (flag == "--send-buffer") {
-            if (!need()) return ArgsResult::kError;
-            if (!parse_size(value, cfg.send_buffer) || cfg.send_buffer < 1024 ||
-                cfg.send_buffer > (1ull << 31))
-                return bad("expected a size from 1K to 2G");
-        } else {
+        const Flag* f = find_flag(flag);
+        if (f == nullptr) {
             err = "unknown flag '" + std::string(flag) + "' (see --help)";
+            return ArgsResult::kError;
+        }
+        bare_boolean = f->boolean && !has_value ? flag : std::string_view();
+        if (f->boolean && !has_value) {
+            value = "true";  // never the next argument: "--http-stats false" is an error
+        } else if (!has_value) {
+            if (i + 1 >= argc) {
+                err = std::string(flag) + ": missing value";
+                return ArgsResult::kError;
+            }
+            value = argv[++i];
+        }
+        if (!f->set(value, cfg)) {
+            err = std::string(flag) + ": expected " + f->expect + ": '" + std::string(value) + "'";
             return ArgsResult::kError;
         }
     }

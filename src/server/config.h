@@ -21,15 +21,15 @@ struct Config {
     uint16_t listen_port = 8080;
     Mode mode = Mode::kPush;
     uint64_t max_message = 1u << 20;
-    uint32_t max_connections = 0;  // 0: as many as the descriptor limit allows
+    uint32_t max_connections = 0;  // 0: descriptor limit - 64 - max_control
     std::vector<std::string> protocols;
     std::vector<std::string> origins;
     base::LogLevel log_level = base::LogLevel::kInfo;
     std::string control_path = "./wspushd.sock";
-    uint32_t history = 100;
-    uint64_t history_bytes = 8u << 20;
-    uint32_t max_channels = 4096;
-    uint32_t max_control = 16;
+    uint32_t max_control = 16;             // control clients at once (1..1024)
+    uint32_t history = 100;                // messages kept per channel (0..1000000)
+    uint64_t history_bytes = 8u << 20;     // budget for all channels' history (0..1G)
+    uint32_t max_channels = 4096;          // channels that may exist at once (1..1000000)
     uint32_t ping_interval_ms = 25'000;
     uint32_t idle_timeout_ms = 60'000;
     uint32_t handshake_timeout_ms = 10'000;
@@ -42,12 +42,13 @@ enum class ArgsResult : uint8_t { kOk, kHelp, kError };
 // Parses argv into cfg. On kError, err holds a one-line message naming the flag.
 [[nodiscard]] ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err);
 
-// The --help text.
-[[nodiscard]] const char* usage() noexcept;
+// The --help text: one entry per flag, "  <syntax>  <text> (default <value>)", the text
+// possibly continued on indented lines; built from the same table parse_args uses.
+[[nodiscard]] const char* usage();
 
 [[nodiscard]] const char* mode_name(Mode m) noexcept;
 
-// "1024", "64K", "16M" (binary multiples). False on garbage or overflow.
+// "1024", "64K", "16M", "1G" (binary multiples, either case). False on garbage or overflow.
 [[nodiscard]] bool parse_size(std::string_view s, uint64_t& out) noexcept;
 // "25" (seconds), "25s", "500ms", "2m". False on garbage or overflow past ~24 days.
 [[nodiscard]] bool parse_duration_ms(std::string_view s, uint32_t& out) noexcept;

@@ -122,6 +122,54 @@ UpgradeCase refuses(std::string name, std::string request, uint16_t status,
     return c;
 }
 
+// RFC 9112 6.3: a request that announces a body, or whose framing is invalid, is refused;
+// so are Upgrade lines that differ.
+std::vector<UpgradeCase> body_and_upgrade_cases() {
+    const std::string body = "request body not allowed on upgrade";
+    const std::string invalid = "invalid Content-Length";
+    const std::string conflict = "conflicting Upgrade headers";
+    return {
+        refuses("ContentLengthFive", sample("", "", {"Content-Length: 5"}), 400, body),
+        refuses("ContentLengthFiveLowercase", sample("", "", {"content-length: 5"}), 400, body),
+        refuses("ContentLengthDoubleZero", sample("", "", {"Content-Length: 00"}), 400, body),
+        refuses("ContentLengthHuge", sample("", "", {"Content-Length: 99999999999999999999999"}),
+                400, body),
+        refuses("ContentLengthNegative", sample("", "", {"Content-Length: -1"}), 400, invalid),
+        refuses("ContentLengthWord", sample("", "", {"Content-Length: abc"}), 400, invalid),
+        refuses("ContentLengthList", sample("", "", {"Content-Length: 1,1"}), 400, invalid),
+        refuses("ContentLengthZeroList", sample("", "", {"Content-Length: 0, 0"}), 400, invalid),
+        refuses("ContentLengthEmpty", sample("", "", {"Content-Length:"}), 400, invalid),
+        refuses("ContentLengthPlus", sample("", "", {"Content-Length: +0"}), 400, invalid),
+        refuses("ContentLengthHex", sample("", "", {"Content-Length: 0x0"}), 400, invalid),
+        refuses("ContentLengthInnerSpace", sample("", "", {"Content-Length: 1 0"}), 400, invalid),
+        refuses("ContentLengthTwoZeros", sample("", "", {"Content-Length: 0", "Content-Length: 0"}),
+                400, "duplicate Content-Length"),
+        refuses("ContentLengthTwoValues",
+                sample("", "", {"Content-Length: 0", "Content-Length: 5"}), 400,
+                "duplicate Content-Length"),
+        refuses("TransferEncodingChunked", sample("", "", {"Transfer-Encoding: chunked"}), 400,
+                body),
+        refuses("TransferEncodingIdentity", sample("", "", {"Transfer-Encoding: identity"}), 400,
+                body),
+        refuses("TransferEncodingEmpty", sample("", "", {"Transfer-Encoding:"}), 400, body),
+        refuses("TransferEncodingLowercase", sample("", "", {"transfer-encoding: chunked"}), 400,
+                body),
+        refuses("TransferEncodingAndContentLengthZero",
+                sample("", "", {"Content-Length: 0", "Transfer-Encoding: chunked"}), 400, body),
+        refuses("UpgradeWebsocketThenH2c", sample("", "", {"Upgrade: h2c"}), 400, conflict),
+        refuses("UpgradeH2cThenWebsocket", sample(kUpgrade, "Upgrade: h2c", {kUpgrade}), 400,
+                conflict),
+        refuses("UpgradeListThenSingle", sample(kUpgrade, "Upgrade: websocket, h2c", {kUpgrade}),
+                400, conflict),
+        refuses("UpgradeSecondEmpty", sample("", "", {"Upgrade:"}), 400, conflict),
+        // Whichever rule comes first answers: the method is checked before the body.
+        refuses("PostWithBody",
+                head("POST /chat HTTP/1.1",
+                     {kHost, kUpgrade, kConnection, kKey, kVersion, "Content-Length: 5"}),
+                405, "method not allowed"),
+    };
+}
+
 std::vector<UpgradeCase> upgrade_cases() {
     const std::string chromium(kChromium);
     const std::string python(kPython);
@@ -130,7 +178,7 @@ std::vector<UpgradeCase> upgrade_cases() {
     const std::string upgrade_reason = "Upgrade must list websocket";
     const std::string connection_reason = "Connection must list upgrade";
     const std::string version_reason = "unsupported Sec-WebSocket-Version";
-    return {
+    std::vector<UpgradeCase> cases = {
         accepts("Chromium", chromium, kChromiumAccept, kAnything, "", "/ws/news"),
         accepts("ChromiumListedOrigin", chromium, kChromiumAccept, kOriginList, "", "/ws/news"),
         accepts("PythonWebsockets", python, kPythonAccept, kAnything, "", "/chat", "room=1"),
@@ -162,8 +210,10 @@ std::vector<UpgradeCase> upgrade_cases() {
                 sample(kConnection, "Connection: Upgrade", {"Connection: keep-alive"}),
                 kSampleAccept),
         accepts("UpgradeList", sample(kUpgrade, "Upgrade: h2c, websocket"), kSampleAccept),
-        accepts("UpgradeWebsocketThenH2c", sample(kUpgrade, kUpgrade, {"Upgrade: h2c"}),
-                kSampleAccept),
+        accepts("UpgradeRepeated", sample("", "", {kUpgrade}), kSampleAccept),
+        accepts("UpgradeRepeatedOtherCase", sample("", "", {"Upgrade: WebSocket"}), kSampleAccept),
+        accepts("ContentLengthZero", sample("", "", {"Content-Length: 0"}), kSampleAccept),
+        accepts("ContentLengthZeroLowercase", sample("", "", {"content-length: 0"}), kSampleAccept),
         accepts("ProtocolsOnRepeatedLines",
                 sample("", "", {"Sec-WebSocket-Protocol: mqtt", "Sec-WebSocket-Protocol: x, chat"}),
                 kSampleAccept, kChatOnly, "chat"),
@@ -230,6 +280,8 @@ std::vector<UpgradeCase> upgrade_cases() {
                 sample("", "", {"Origin: https://example.com", "Origin: https://example.com"}),
                 403, "origin not allowed", kOriginList),
     };
+    for (UpgradeCase& c : body_and_upgrade_cases()) cases.push_back(std::move(c));
+    return cases;
 }
 
 // check_upgrade's answer, copied out of the parsed buffer so feedings can be compared.

@@ -47,13 +47,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SizeCase{"Zero", "0", true, 0}, SizeCase{"Plain", "1024", true, 1024},
                       SizeCase{"Kilo", "64K", true, 64 << 10}, SizeCase{"KiloLower", "64k", true, 64 << 10},
                       SizeCase{"Mega", "16M", true, 16u << 20}, SizeCase{"MegaLower", "1m", true, 1 << 20},
-                      SizeCase{"Giga", "1G", true, 1ull << 30}, SizeCase{"Max", "18446744073709551615", true, UINT64_MAX},
+                      SizeCase{"Giga", "1G", true, 1ull << 30}, SizeCase{"GigaLower", "1g", true, 1ull << 30},
+                      SizeCase{"ZeroGiga", "0G", true, 0}, SizeCase{"Max", "18446744073709551615", true, UINT64_MAX},
                       SizeCase{"MaxGiga", "17179869183G", true, 17179869183ull << 30},
                       SizeCase{"Empty", "", false}, SizeCase{"SuffixOnly", "K", false},
                       SizeCase{"BadSuffix", "12Q", false}, SizeCase{"TwoSuffixes", "1KK", false},
                       SizeCase{"Negative", "-1", false}, SizeCase{"Space", " 1", false},
                       SizeCase{"Fraction", "1.5K", false}, SizeCase{"Overflow", "18446744073709551616", false},
-                      SizeCase{"OverflowGiga", "17179869184G", false}, SizeCase{"OverflowKilo", "18014398509481984K", false}),
+                      SizeCase{"OverflowGiga", "17179869184G", false}, SizeCase{"OverflowKilo", "18014398509481984K", false},
+                      SizeCase{"OverflowMega", "17592186044416M", false}, SizeCase{"MaxMega", "17592186044415M", true, 17592186044415ull << 20},
+                      SizeCase{"Tera", "1T", false}, SizeCase{"SuffixFirst", "K1", false}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // ------------------------------------------------------------------ parse_duration_ms
@@ -156,6 +159,10 @@ TEST(ParseArgs, NoArgumentsKeepsDefaults) {
     EXPECT_EQ(cfg.max_message, 1u << 20);
     EXPECT_EQ(cfg.control_path, "./wspushd.sock");
     EXPECT_EQ(cfg.history, 100u);
+    EXPECT_EQ(cfg.history_bytes, 8u << 20);
+    EXPECT_EQ(cfg.max_channels, 4096u);
+    EXPECT_EQ(cfg.max_control, 16u);
+    EXPECT_EQ(cfg.max_connections, 0u) << "0: computed from the descriptor limit at start";
     EXPECT_EQ(cfg.ping_interval_ms, 25'000u);
     EXPECT_EQ(cfg.idle_timeout_ms, 60'000u);
     EXPECT_EQ(cfg.handshake_timeout_ms, 10'000u);
@@ -169,7 +176,8 @@ TEST(ParseArgs, EveryFlag) {
     ASSERT_EQ(parse({"--listen", "[::1]:9000", "--mode", "relay", "--max-message", "64K", "--max-connections", "50",
                      "--protocols", "chat, wspush.v1 ,,x", "--origins", "https://a.example,https://b.example",
                      "--log-level", "debug", "--control", "/tmp/c.sock", "--history", "0", "--ping-interval", "200ms",
-                     "--idle-timeout", "1s", "--handshake-timeout", "300ms", "--send-buffer", "64K", "--http-stats"},
+                     "--idle-timeout", "1s", "--handshake-timeout", "300ms", "--send-buffer", "64K", "--http-stats",
+                     "--history-bytes", "2M", "--max-channels", "10", "--max-control", "3"},
                     cfg, err),
               ArgsResult::kOk)
         << err;
@@ -188,6 +196,9 @@ TEST(ParseArgs, EveryFlag) {
     EXPECT_EQ(cfg.handshake_timeout_ms, 300u);
     EXPECT_EQ(cfg.send_buffer, 64u << 10);
     EXPECT_TRUE(cfg.http_stats);
+    EXPECT_EQ(cfg.history_bytes, 2u << 20);
+    EXPECT_EQ(cfg.max_channels, 10u);
+    EXPECT_EQ(cfg.max_control, 3u);
 }
 
 TEST(ParseArgs, EqualsForm) {
@@ -243,7 +254,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{"IdleZero", {"--idle-timeout", "0ms"}, "--idle-timeout"},
         BadArgs{"HandshakeBad", {"--handshake-timeout", "fast"}, "--handshake-timeout"},
         BadArgs{"SendBufferSmall", {"--send-buffer", "1023"}, "--send-buffer"},
-        BadArgs{"SendBufferHuge", {"--send-buffer", "3G"}, "--send-buffer"}),
+        BadArgs{"SendBufferHuge", {"--send-buffer", "3G"}, "--send-buffer"},
+        BadArgs{"BooleanGivenSeparateValue", {"--http-stats", "false"}, "--http-stats"},
+        BadArgs{"UnknownWithValue", {"--bogus=1"}, "--bogus"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ParseArgs, RangeEdgesAccepted) {
@@ -256,13 +269,126 @@ TEST(ParseArgs, RangeEdgesAccepted) {
     EXPECT_EQ(cfg.history, 1'000'000u);
 }
 
-TEST(Usage, MentionsEveryFlag) {
-    std::string u = usage();
-    for (const char* flag : {"--listen", "--mode", "--max-message", "--max-connections", "--protocols", "--origins",
-                             "--log-level", "--control", "--history", "--ping-interval", "--idle-timeout",
-                             "--handshake-timeout", "--send-buffer", "--http-stats", "--help"})
-        EXPECT_NE(u.find(flag), std::string::npos) << flag;
+// ------------------------------------------------------------------ boolean flags
+
+struct BoolCase {
+    const char* name;
+    std::vector<std::string> args;
+    bool ok;
+    bool want = false;  // http_stats afterwards, when ok
+};
+
+void PrintTo(const BoolCase& c, std::ostream* os) { *os << c.name; }
+
+class BooleanFlag : public ::testing::TestWithParam<BoolCase> {};
+
+TEST_P(BooleanFlag, AcceptsOnlyTheFourSpellings) {
+    Config cfg;
+    std::string err;
+    const ArgsResult r = parse(GetParam().args, cfg, err);
+    if (GetParam().ok) {
+        ASSERT_EQ(r, ArgsResult::kOk) << err;
+        EXPECT_EQ(cfg.http_stats, GetParam().want);
+    } else {
+        ASSERT_EQ(r, ArgsResult::kError);
+        EXPECT_NE(err.find("--http-stats"), std::string::npos) << err;
+        EXPECT_EQ(err.find('\n'), std::string::npos) << "one line: " << err;
+    }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, BooleanFlag,
+    ::testing::Values(
+        BoolCase{"Bare", {"--http-stats"}, true, true}, BoolCase{"True", {"--http-stats=true"}, true, true},
+        BoolCase{"One", {"--http-stats=1"}, true, true}, BoolCase{"False", {"--http-stats=false"}, true, false},
+        BoolCase{"Zero", {"--http-stats=0"}, true, false},
+        BoolCase{"FalseAfterBare", {"--http-stats", "--http-stats=false"}, true, false},
+        BoolCase{"BareAfterFalse", {"--http-stats=0", "--http-stats"}, true, true},
+        BoolCase{"Empty", {"--http-stats="}, false}, BoolCase{"Yes", {"--http-stats=yes"}, false},
+        BoolCase{"No", {"--http-stats=no"}, false}, BoolCase{"On", {"--http-stats=on"}, false},
+        BoolCase{"Off", {"--http-stats=off"}, false}, BoolCase{"UpperTrue", {"--http-stats=TRUE"}, false},
+        BoolCase{"CapitalFalse", {"--http-stats=False"}, false}, BoolCase{"Two", {"--http-stats=2"}, false},
+        BoolCase{"PaddedZero", {"--http-stats=00"}, false}, BoolCase{"LeadingSpace", {"--http-stats= true"}, false},
+        BoolCase{"TrailingSpace", {"--http-stats=true "}, false}, BoolCase{"Typo", {"--http-stats=flase"}, false},
+        BoolCase{"SeparateFalse", {"--http-stats", "false"}, false},
+        BoolCase{"SeparateZero", {"--http-stats", "0"}, false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// ------------------------------------------------------------------ bounded numeric flags
+
+struct BoundCase {
+    const char* name;
+    std::string flag;
+    std::string value;
+    bool ok;
+    uint64_t want = 0;
+};
+
+void PrintTo(const BoundCase& c, std::ostream* os) { *os << c.name; }
+
+uint64_t field_of(const Config& cfg, const std::string& flag) {
+    if (flag == "--history-bytes") return cfg.history_bytes;
+    if (flag == "--max-channels") return cfg.max_channels;
+    if (flag == "--max-control") return cfg.max_control;
+    if (flag == "--max-message") return cfg.max_message;
+    if (flag == "--max-connections") return cfg.max_connections;
+    ADD_FAILURE() << "no field for " << flag;
+    return 0;
+}
+
+class BoundedFlag : public ::testing::TestWithParam<BoundCase> {};
+
+TEST_P(BoundedFlag, TakesOnlyItsRange) {
+    const BoundCase& c = GetParam();
+    Config cfg;
+    const uint64_t before = field_of(cfg, c.flag);
+    std::string err;
+    const ArgsResult r = parse({c.flag + "=" + c.value}, cfg, err);
+    if (c.ok) {
+        ASSERT_EQ(r, ArgsResult::kOk) << err;
+        EXPECT_EQ(field_of(cfg, c.flag), c.want);
+    } else {
+        ASSERT_EQ(r, ArgsResult::kError);
+        EXPECT_NE(err.find(c.flag), std::string::npos) << err;
+        EXPECT_EQ(field_of(cfg, c.flag), before) << "untouched on error";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Config, BoundedFlag,
+    ::testing::Values(
+        BoundCase{"HistoryBytesZero", "--history-bytes", "0", true, 0},
+        BoundCase{"HistoryBytesPlain", "--history-bytes", "4096", true, 4096},
+        BoundCase{"HistoryBytesMega", "--history-bytes", "8M", true, 8u << 20},
+        BoundCase{"HistoryBytesGiga", "--history-bytes", "1G", true, 1ull << 30},
+        BoundCase{"HistoryBytesGigaLower", "--history-bytes", "1g", true, 1ull << 30},
+        BoundCase{"HistoryBytesOverGiga", "--history-bytes", "1073741825", false},
+        BoundCase{"HistoryBytesTwoGiga", "--history-bytes", "2G", false},
+        BoundCase{"HistoryBytesOverflow", "--history-bytes", "18446744073709551616", false},
+        BoundCase{"HistoryBytesNegative", "--history-bytes", "-1", false},
+        BoundCase{"HistoryBytesEmpty", "--history-bytes", "", false},
+        BoundCase{"HistoryBytesBadSuffix", "--history-bytes", "1T", false},
+        BoundCase{"MaxChannelsOne", "--max-channels", "1", true, 1},
+        BoundCase{"MaxChannelsMax", "--max-channels", "1000000", true, 1'000'000},
+        BoundCase{"MaxChannelsZero", "--max-channels", "0", false},
+        BoundCase{"MaxChannelsOverMax", "--max-channels", "1000001", false},
+        BoundCase{"MaxChannelsNoSuffix", "--max-channels", "4K", false},
+        BoundCase{"MaxChannelsOverflow", "--max-channels", "4294967296", false},
+        BoundCase{"MaxChannelsNegative", "--max-channels", "-1", false},
+        BoundCase{"MaxControlOne", "--max-control", "1", true, 1},
+        BoundCase{"MaxControlMax", "--max-control", "1024", true, 1024},
+        BoundCase{"MaxControlZero", "--max-control", "0", false},
+        BoundCase{"MaxControlOverMax", "--max-control", "1025", false},
+        BoundCase{"MaxControlWord", "--max-control", "many", false},
+        BoundCase{"MaxMessageOne", "--max-message", "1", true, 1},
+        BoundCase{"MaxMessageGiga", "--max-message", "1G", true, 1ull << 30},
+        BoundCase{"MaxMessageGigaLower", "--max-message", "1g", true, 1ull << 30},
+        BoundCase{"MaxMessageKiloLower", "--max-message", "64k", true, 64u << 10},
+        BoundCase{"MaxMessageOverGiga", "--max-message", "1073741825", false},
+        BoundCase{"MaxMessageZero", "--max-message", "0K", false},
+        BoundCase{"MaxConnectionsMax", "--max-connections", "10000000", true, 10'000'000},
+        BoundCase{"MaxConnectionsOverMax", "--max-connections", "10000001", false}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ModeName, EveryMode) {
     EXPECT_STREQ(mode_name(Mode::kPush), "push");
