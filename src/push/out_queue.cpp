@@ -51,7 +51,9 @@ bool OutQueue::push_pong(Message* m) noexcept {
     } else if (slot_ != 0) {
         Ring* r = ring();
         uint64_t pos = r->pong - 1;  // wraps to UINT64_MAX when none: fails the test below
-        if (r->pong > r->head && (pos != r->head || head_off_ == 0)) queued = &r->slot[pos & (r->cap - 1)];
+        // Only the last frame queued (pos + 1 == head + frames_), and not while being written.
+        if (r->pong > r->head && r->pong == r->head + frames_ && (pos != r->head || head_off_ == 0))
+            queued = &r->slot[pos & (r->cap - 1)];
     }
     if (queued) {
         bytes_ = bytes_ - (*queued)->frame_size() + m->frame_size();

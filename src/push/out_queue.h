@@ -59,11 +59,12 @@ public:
         return true;
     }
 
-    // Queues a Pong like push(), except that a Pong queued by push_pong() and not yet
-    // started is replaced in place by m (RFC 6455 5.5.3: an endpoint may answer only the
-    // most recent Ping), so a Ping flood holds at most one queued Pong. A Pong that is the
-    // partly written head is started and stays; m is then appended. False when out of
-    // memory (nothing changed).
+    // Queues a Pong like push(), except that when the last frame queued is a Pong that
+    // push_pong() queued and that is not started yet, m replaces it (RFC 6455 5.5.3: an
+    // endpoint may answer only the most recent Ping), so a Ping flood holds one queued Pong.
+    // Only the last frame is replaced, so a Pong never overtakes a reply queued after an
+    // earlier one. A Pong that is the partly written head is started and stays; m is then
+    // appended. False when out of memory (nothing changed).
     [[nodiscard]] bool push_pong(Message* m) noexcept;
 
     [[nodiscard]] bool empty() const noexcept { return frames_ == 0; }

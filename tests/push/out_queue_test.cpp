@@ -208,15 +208,17 @@ TEST_F(OutQueueTest, PingFloodHoldsOnePongTheLatest) {
 
 // Behind data (a ring, not the one-frame slot): the queued Pong is replaced where it
 // stands, and frames queued after it keep their places.
-TEST_F(OutQueueTest, PongIsReplacedInPlaceAmongOtherFrames) {
+// Only a Pong at the tail is replaced: one with a reply queued behind it stays where it is,
+// so the answers keep the order of the frames they answer.
+TEST_F(OutQueueTest, OnlyTheLastQueuedPongIsReplaced) {
     std::string a = push_new(ws::Opcode::kText, "a");
-    push_new(ws::Opcode::kPong, "p1", true);
+    std::string p1 = push_new(ws::Opcode::kPong, "p1", true);
     std::string b = push_new(ws::Opcode::kText, "b");
     std::string p2;
     for (int i = 0; i < 1000; ++i) p2 = push_new(ws::Opcode::kPong, "p" + std::to_string(i + 2), true);
-    EXPECT_EQ(queue_.frames(), 3u);
-    EXPECT_EQ(queue_.bytes(), a.size() + p2.size() + b.size());
-    EXPECT_EQ(flush_all(), a + p2 + b);
+    EXPECT_EQ(queue_.frames(), 4u);
+    EXPECT_EQ(queue_.bytes(), a.size() + p1.size() + b.size() + p2.size());
+    EXPECT_EQ(flush_all(), a + p1 + b + p2);
 }
 
 // A Pong partly written is started: it must be finished, so a new one goes behind it

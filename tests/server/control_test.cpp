@@ -106,13 +106,14 @@ TEST_F(Control, StatsFieldsAndCounts) {
     auto s0 = stats(ctl_);
     ASSERT_TRUE(s0);
     EXPECT_EQ(s0->keys(), (std::vector<std::string>{"connections", "sockets", "connections_total", "channels",
-                                                    "messages_in", "messages_out", "published", "bytes_in",
-                                                    "bytes_out", "writes", "drops", "uptime_s", "rss_bytes"}));
+                                                    "control_clients", "messages_in", "messages_out", "published",
+                                                    "bytes_in", "bytes_out", "writes", "history_bytes",
+                                                    "history_evicted", "tail_dropped", "out_of_memory",
+                                                    "memory_trims", "drops", "uptime_s", "rss_bytes"}));
     const Json* drops = s0->get("drops");
     ASSERT_TRUE(drops);
     EXPECT_EQ(drops->keys(), (std::vector<std::string>{"slow_consumer", "idle_timeout", "handshake_timeout",
-                                                       "protocol_error", "http_error", "server_full", "kicked",
-                                                       "tail_overflow"}));
+                                                       "protocol_error", "http_error", "server_full", "kicked"}));
     for (const auto& [k, v] : s0->members) {
         if (k != "drops") {
             EXPECT_TRUE(v.uint()) << k << " is not a count";
@@ -232,7 +233,8 @@ TEST_F(Control, ClientsAndChannelsAsJson) {
     ASSERT_TRUE(chans) << reply;
     ASSERT_EQ(chans->items.size(), 2u);
     for (const Json& ch : chans->items) {
-        EXPECT_EQ(ch.keys(), (std::vector<std::string>{"name", "members", "last_seq", "first_kept"}));
+        EXPECT_EQ(ch.keys(), (std::vector<std::string>{"name", "members", "epoch", "last_seq", "first_kept"}));
+        EXPECT_EQ(ch.get("epoch")->text.size(), 16u);
         if (ch.get("name")->text == "news") {
             EXPECT_EQ(ch.get("members")->uint(), 2u);
             EXPECT_EQ(ch.get("last_seq")->uint(), 2u);
@@ -409,7 +411,7 @@ TEST_F(Control, ClientVanishingMidPubbPublishesNothing) {
 }
 
 TEST_F(Control, ManyControlClientsAtOnce) {
-    ASSERT_TRUE(start());
+    ASSERT_TRUE(start({"--max-control", "65"}));
     RawClient sub;
     ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/many"));
     constexpr int kClients = 64;
@@ -432,7 +434,8 @@ TEST_F(Control, ManyControlClientsAtOnce) {
         texts.insert(f->payload);
     }
     EXPECT_EQ(texts.size(), static_cast<size_t>(kClients));
-    EXPECT_EQ(cmd("CHANNELS"), "OK [{\"name\":\"many\",\"members\":1,\"last_seq\":64,\"first_kept\":1}]");
+    EXPECT_EQ(cmd("CHANNELS"), "OK [{\"name\":\"many\",\"members\":1,\"epoch\":\"" + epoch_of(ctl_, "many") +
+                                   "\",\"last_seq\":64,\"first_kept\":1}]");
 }
 
 TEST_F(Control, SocatPipesACommand) {

@@ -248,7 +248,8 @@ TEST_F(Review, BroadcastReachesEveryoneWhenOneIsASlowConsumer) {
 // Guards against: upgrade() closes the resuming client with 1008 "slow consumer", and
 // then keeps queuing the second channel's replay behind its Close frame.
 TEST_F(Review, ResumeWithLargeReplayAndAGapIsNotASlowConsumer) {
-    ASSERT_TRUE(start({"--history", "20"}));
+    // 20 MB of history: above the default budget, so it is raised for this test.
+    ASSERT_TRUE(start({"--history", "20", "--history-bytes", "64M"}));
     constexpr int kBig = 20;
     std::string payload(1000 * 1000, 'p');
     for (int i = 0; i < kBig; ++i) ASSERT_EQ(cmd("PUB a " + payload), "OK seq=" + std::to_string(i + 1) + " delivered=0");

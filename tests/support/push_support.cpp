@@ -284,6 +284,19 @@ std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch) {
     return 0;  // the server forgets a channel with no members and no history
 }
 
+std::string epoch_of(ControlConn& ctl, std::string_view ch) {
+    auto line = ctl.command("CHANNELS");
+    if (!line || line->rfind("OK ", 0) != 0) return {};
+    auto list = parse_json(std::string_view(*line).substr(3));
+    if (!list) return {};
+    for (const Json& c : list->items) {
+        const Json* name = c.get("name");
+        const Json* epoch = c.get("epoch");
+        if (name && epoch && name->text == ch) return epoch->text;
+    }
+    return {};
+}
+
 bool control(ControlConn& ctl, const ServerProcess& srv) { return ctl.connect(srv.control_path()); }
 
 std::optional<std::string> read_block(ControlConn& ctl, size_t n, int timeout_ms) {

@@ -72,6 +72,9 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 // forgets a channel with no members and no history); nullopt when CHANNELS fails.
 [[nodiscard]] std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch);
 
+// The epoch CHANNELS reports for channel ch (16 hex digits); empty when it is not listed.
+[[nodiscard]] std::string epoch_of(ControlConn& ctl, std::string_view ch);
+
 // Connects a control client to srv's control socket (false if that fails).
 [[nodiscard]] bool control(ControlConn& ctl, const ServerProcess& srv);
 
