@@ -74,7 +74,8 @@ TEST(Route, SeveralChannelsOnceEach) {
 
 TEST(Route, IdsThatOnlyLookLikeServerIds) {
     for (const char* id : {"c", "c1x", "C1", "cc1", "c-1", "client1"}) {
-        JoinPlan p = plan_join("/ws/a", std::string("id=") + id);
+        const std::string query = std::string("id=") + id;  // the plan's views point into it
+        JoinPlan p = plan_join("/ws/a", query);
         EXPECT_EQ(p.status, 0) << id << ": " << p.reason;
         EXPECT_EQ(p.id, id);
     }
