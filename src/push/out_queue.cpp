@@ -12,20 +12,23 @@ namespace wspush::push {
 bool OutQueue::push_slow(Message* m) noexcept {
     if (!relocate((slot_ & kOne) ? kMinSlots : ring()->cap * 2)) return false;
     Ring* r = ring();
-    r->slot[(r->head + frames_) & (r->cap - 1)] = m;
+    r->slot[(r->head + r->frames) & (r->cap - 1)] = m;
+    ++r->frames;
     return true;
 }
 
-// Moves the queued frames into a new ring of `cap` slots (>= frames_, a power of two).
+// Moves the queued frames into a new ring of `cap` slots (>= frames(), a power of two).
 bool OutQueue::relocate(uint64_t cap) noexcept {
     constexpr uint64_t kMaxSlots = (SIZE_MAX - sizeof(Ring)) / sizeof(Message*);
     if (cap > kMaxSlots) return false;
     auto* r = static_cast<Ring*>(mem_alloc(sizeof(Ring) + cap * sizeof(Message*)));
     if (r == nullptr) return false;
+    const uint64_t n = frames();
     r->cap = cap;
+    r->frames = n;
     r->head = 0;
     r->pong = 0;
-    for (uint64_t i = 0; i < frames_; ++i) r->slot[i] = at(i);
+    for (uint64_t i = 0; i < n; ++i) r->slot[i] = at(i);
     if (slot_ & kOne) {
         if (slot_ & kOnePong) r->pong = 1;
     } else {
@@ -51,8 +54,8 @@ bool OutQueue::push_pong(Message* m) noexcept {
     } else if (slot_ != 0) {
         Ring* r = ring();
         uint64_t pos = r->pong - 1;  // wraps to UINT64_MAX when none: fails the test below
-        // Only the last frame queued (pos + 1 == head + frames_), and not while being written.
-        if (r->pong > r->head && r->pong == r->head + frames_ && (pos != r->head || head_off_ == 0))
+        // Only the last frame queued (pos + 1 == head + frames), and not while being written.
+        if (r->pong > r->head && r->pong == r->head + r->frames && (pos != r->head || head_off_ == 0))
             queued = &r->slot[pos & (r->cap - 1)];
     }
     if (queued) {
@@ -64,34 +67,38 @@ bool OutQueue::push_pong(Message* m) noexcept {
     }
     if (!push(m)) return false;
     if (slot_ & kOne) slot_ |= kOnePong;
-    else ring()->pong = ring()->head + frames_;  // m's position + 1
+    else ring()->pong = ring()->head + ring()->frames;  // m's position + 1
     return true;
 }
 
 uint64_t OutQueue::cost_behind_head() const noexcept {
-    if (frames_ == 0) return 0;
+    if (frames() == 0) return 0;
     return cost() - (at(0)->frame_size() - head_off_) - kFrameOverhead;
 }
 
 void OutQueue::pop_head() noexcept {
     at(0)->unref();
-    if (slot_ & kOne) slot_ = 0;
-    else ++ring()->head;
-    --frames_;
+    if (slot_ & kOne) {
+        slot_ = 0;
+    } else {
+        ++ring()->head;
+        --ring()->frames;
+    }
     head_off_ = 0;
 }
 
 // After frames left: free the ring of a drained queue, shrink a mostly empty large one.
 void OutQueue::trim() noexcept {
-    if (frames_ == 0) {
+    const uint64_t n = frames();
+    if (n == 0) {
         if (slot_ != 0 && !(slot_ & kOne)) mem_free(ring());
         slot_ = 0;
         head_off_ = 0;
         return;
     }
-    if ((slot_ & kOne) || ring()->cap < kShrinkSlots || frames_ > ring()->cap / 8) return;
+    if ((slot_ & kOne) || ring()->cap < kShrinkSlots || n > ring()->cap / 8) return;
     uint64_t cap = kMinSlots;
-    while (cap < frames_ * 2) cap *= 2;
+    while (cap < n * 2) cap *= 2;
     (void)relocate(cap);  // out of memory: keep the larger ring
 }
 
@@ -99,9 +106,9 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
     constexpr uint64_t kMaxIov = 64;
     long total = 0;
     *would_block = false;
-    while (frames_ > 0) {
+    for (uint64_t queued; (queued = frames()) > 0;) {
         iovec iov[kMaxIov];
-        const uint64_t n = frames_ < kMaxIov ? frames_ : kMaxIov;
+        const uint64_t n = queued < kMaxIov ? queued : kMaxIov;
         size_t asked = 0;
         for (uint64_t i = 0; i < n; ++i) {
             const Message* m = at(i);
@@ -122,7 +129,7 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
         total += w;
         bytes_ -= static_cast<uint64_t>(w);
         size_t left = static_cast<size_t>(w);
-        while (frames_ > 0) {
+        while (frames() > 0) {
             size_t rest = at(0)->frame_size() - head_off_;
             if (left < rest) {
                 head_off_ += left;
@@ -142,23 +149,29 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
 }
 
 void OutQueue::drop_unstarted() noexcept {
-    if (frames_ == 0) return;
+    const uint64_t n = frames();
+    if (n == 0) return;
     const uint64_t keep = head_off_ != 0 ? 1 : 0;
-    for (uint64_t i = keep; i < frames_; ++i) {
+    for (uint64_t i = keep; i < n; ++i) {
         Message* m = at(i);
         bytes_ -= m->frame_size();
         m->unref();
     }
-    frames_ = keep;
     // Only a started head can be left, and that is never replaced.
-    if (slot_ & kOne) slot_ &= ~kOnePong;
-    else ring()->pong = 0;
+    if (slot_ & kOne) {
+        slot_ = keep ? slot_ & ~kOnePong : 0;
+    } else {
+        ring()->frames = keep;
+        ring()->pong = 0;
+    }
     trim();
 }
 
 void OutQueue::clear() noexcept {
-    for (uint64_t i = 0; i < frames_; ++i) at(i)->unref();
-    frames_ = 0;
+    const uint64_t n = frames();
+    for (uint64_t i = 0; i < n; ++i) at(i)->unref();
+    if (slot_ & kOne) slot_ = 0;
+    else if (slot_ != 0) ring()->frames = 0;
     bytes_ = 0;
     trim();
 }

@@ -3,13 +3,13 @@
 // No node per frame and nothing shared between queues: a queue of one frame holds the
 // message pointer in the struct itself; more frames go contiguously into a ring that the
 // queue owns. The ring doubles when full, shrinks when a flush leaves it mostly empty and
-// is freed when the queue drains, so an idle connection costs only this struct (32 bytes)
+// is freed when the queue drains, so an idle connection costs only this struct (24 bytes)
 // and the usual fan-out (one frame queued and written per loop turn) allocates nothing.
 //
 // | parameter        | value                                                       |
 // | ---------------- | ----------------------------------------------------------- |
 // | one frame        | in the struct (tagged pointer), no allocation               |
-// | first ring       | kMinSlots (4) slots + 24-byte header, at the second frame   |
+// | first ring       | kMinSlots (4) slots + 32-byte header, at the second frame   |
 // | growth           | doubling, when a push finds the ring full                   |
 // | shrink           | to 2x the frames left, when a flush or drop leaves <= 1/8   |
 // |                  | of a ring of at least kShrinkSlots (1024) slots in use      |
@@ -47,13 +47,13 @@ public:
     [[nodiscard]] bool push(Message* m) noexcept {
         if (slot_ == 0) [[likely]] {
             slot_ = reinterpret_cast<uintptr_t>(m) | kOne;
-        } else if (!(slot_ & kOne) && frames_ < ring()->cap) [[likely]] {
+        } else if (!(slot_ & kOne) && ring()->frames < ring()->cap) [[likely]] {
             Ring* r = ring();
-            r->slot[(r->head + frames_) & (r->cap - 1)] = m;
+            r->slot[(r->head + r->frames) & (r->cap - 1)] = m;
+            ++r->frames;
         } else if (!push_slow(m)) {
             return false;
         }
-        ++frames_;
         bytes_ += m->frame_size();
         m->ref();
         return true;
@@ -67,12 +67,15 @@ public:
     // appended. False when out of memory (nothing changed).
     [[nodiscard]] bool push_pong(Message* m) noexcept;
 
-    [[nodiscard]] bool empty() const noexcept { return frames_ == 0; }
-    [[nodiscard]] uint64_t frames() const noexcept { return frames_; }
+    [[nodiscard]] bool empty() const noexcept { return frames() == 0; }
+    // Frames queued: none, the one in the struct, or the ring's count.
+    [[nodiscard]] uint64_t frames() const noexcept {
+        return slot_ == 0 ? 0 : (slot_ & kOne) ? 1 : ring()->frames;
+    }
     // Wire bytes queued and not yet written.
     [[nodiscard]] uint64_t bytes() const noexcept { return bytes_; }
     // bytes() plus kFrameOverhead per queued frame.
-    [[nodiscard]] uint64_t cost() const noexcept { return bytes_ + kFrameOverhead * frames_; }
+    [[nodiscard]] uint64_t cost() const noexcept { return bytes_ + kFrameOverhead * frames(); }
     // cost() without the head frame (the part of it still unwritten and its overhead):
     // what --send-buffer judges, so that one large message on its way out does not make
     // the frames queued behind it "slow".
@@ -101,15 +104,16 @@ private:
     static constexpr uintptr_t kTags = kOne | kOnePong;
 
     struct Ring {
-        uint64_t cap;   // slots, a power of two
-        uint64_t head;  // position of the head frame; slot of position p is p & (cap - 1)
+        uint64_t cap;     // slots, a power of two
+        uint64_t frames;  // frames queued (kept here, not in the struct: idle queues stay small)
+        uint64_t head;    // position of the head frame; slot of position p is p & (cap - 1)
         uint64_t pong;  // position + 1 of the Pong push_pong() queued last; 0: none
         Message* slot[];
     };
 
     [[nodiscard]] Ring* ring() const noexcept { return reinterpret_cast<Ring*>(slot_); }
     [[nodiscard]] Message* one() const noexcept { return reinterpret_cast<Message*>(slot_ & ~kTags); }
-    // The i-th queued frame (i < frames_), head first.
+    // The i-th queued frame (i < frames()), head first.
     [[nodiscard]] Message* at(uint64_t i) const noexcept {
         if (slot_ & kOne) return one();
         return ring()->slot[(ring()->head + i) & (ring()->cap - 1)];
@@ -120,11 +124,10 @@ private:
     void trim() noexcept;
 
     uintptr_t slot_ = 0;     // 0: empty; a Message* | kOne: one frame; else the Ring*
-    uint64_t frames_ = 0;    // frames queued
     uint64_t bytes_ = 0;     // wire bytes queued, unwritten
     uint64_t head_off_ = 0;  // bytes of the head frame already written
 };
 
-static_assert(sizeof(OutQueue) == 32, "an idle connection pays only for this struct");
+static_assert(sizeof(OutQueue) == 24, "an idle connection pays only for this struct");
 
 }  // namespace wspush::push
