@@ -39,7 +39,7 @@ TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all run test asan bench static clean wsload deps fuzz-build
+.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build
 .SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
@@ -99,6 +99,16 @@ test: deps
 # The same tests, server included, under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
+
+# The push-mode server tests with every server they start run under valgrind (Debian's
+# package): an invalid read or write, or a definite leak, fails the test that started that
+# server (exit status 99, or an "ERROR SUMMARY" in its log). Tests too heavy for valgrind
+# (floods, thousands of clients) skip themselves.
+MEMCHECK_WRAPPER := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+MEMCHECK_TESTS   := Channels.*:Envelope.*:Relay.*:Control.*:Resume.*:Reliability*:Review.*:Heartbeat.*:Backpressure.*:Flood/SlowConsumer.*
+memcheck: deps
+	$(MAKE) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
+	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" $(BUILD)/wspush_tests --gtest_brief=1 --gtest_filter='$(MEMCHECK_TESTS)'
 
 # Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
 bench: $(BUILD)/wspushd $(BUILD)/wsload $(BENCH_BIN)

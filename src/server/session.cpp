@@ -18,9 +18,10 @@ namespace {
 constexpr size_t kReadBufSize = 64 * 1024;
 constexpr int kMaxReadsPerEvent = 16;     // 1 MiB per client per turn, then the next client
 constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for the peer's FIN
-// Output a client has not taken yet beyond which its Pongs coalesce. Below it every Ping
-// gets its own Pong (Autobahn's strict cases 2.10/2.11 expect one per Ping); above it the
-// client is not keeping up, and a newer Ping's Pong replaces the unsent one at the tail.
+// Output a client has not taken yet beyond which its Pongs coalesce (or half --send-buffer,
+// if less: Pongs alone must never pause a client's input). Below it every Ping gets its own
+// Pong (Autobahn's strict cases 2.10/2.11 expect one per Ping); above it the client is not
+// keeping up, and a newer Ping's Pong replaces the unsent one at the tail.
 constexpr uint64_t kPongCoalesceCost = 128 * 1024;
 
 }  // namespace
@@ -291,7 +292,7 @@ void Server::send_reply(Connection& c, push::Message* m, bool pong) {
     // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
     // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
     // Pongs coalesce once the client lags: only the latest Ping is answered then.
-    const bool coalesce = pong && c.out.cost() >= kPongCoalesceCost;
+    const bool coalesce = pong && c.out.cost() >= std::min(kPongCoalesceCost, cfg_.send_buffer / 2);
     if (!(coalesce ? c.out.push_pong(m) : c.out.push(m))) {
         out_of_memory(c);
         return;

@@ -183,12 +183,10 @@ TEST_F(Envelope, ChannelMessagesTextAndBinary) {
     ASSERT_TRUE(ctl_.send(std::string("PUBB alerts 4\n\x00\x01\x02\xff", 18)));
     EXPECT_EQ(ctl_.read_line().value_or("<timeout>"), "OK seq=2 delivered=2");
 
-    const std::string epoch = epoch_of(ctl_, "alerts");
-    ASSERT_EQ(epoch.size(), 16u);
-    EXPECT_TRUE(next_data_is(env, R"({"type":"msg","channel":"alerts","seq":1,"epoch":")" + epoch +
-                                      R"(","data":"door \"open\""})"));
-    EXPECT_TRUE(next_data_is(env, R"({"type":"msg","channel":"alerts","seq":2,"epoch":")" + epoch +
-                                      R"(","binary":true,"data":"AAEC/w=="})"));
+    std::string first, second;
+    EXPECT_TRUE(next_envelope_is(env, R"({"type":"msg","channel":"alerts","seq":1,"epoch":"*","data":"door \"open\""})", &first));
+    EXPECT_TRUE(next_envelope_is(env, R"({"type":"msg","channel":"alerts","seq":2,"epoch":"*","binary":true,"data":"AAEC/w=="})", &second));
+    EXPECT_EQ(first, second) << "one channel, one epoch";
 
     EXPECT_TRUE(next_data_is(raw, "door \"open\""));
     EXPECT_TRUE(next_data_is(raw, std::string("\x00\x01\x02\xff", 4), 0x2));
@@ -219,8 +217,7 @@ TEST_F(Envelope, NegotiatedAmongOtherOffers) {
     ASSERT_EQ(other.upgrade("/ws/x", "Sec-WebSocket-Protocol: chat\r\n", &head), 101);
     EXPECT_EQ(head.find("Sec-WebSocket-Protocol"), std::string::npos) << "nothing chosen: " << head;
     EXPECT_EQ(cmd("PUB x hi"), "OK seq=1 delivered=2");
-    EXPECT_TRUE(next_data_is(c, R"({"type":"msg","channel":"x","seq":1,"epoch":")" + epoch_of(ctl_, "x") +
-                                    R"(","data":"hi"})"));
+    EXPECT_TRUE(next_envelope_is(c, R"({"type":"msg","channel":"x","seq":1,"epoch":"*","data":"hi"})"));
     EXPECT_TRUE(next_data_is(other, "hi"));
 }
 

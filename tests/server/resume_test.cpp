@@ -99,8 +99,7 @@ TEST_F(Resume, OlderThanHistoryGivesGapThenWhatIsKept) {
     ASSERT_NO_FATAL_FAILURE(publish("feed", 1, 10));
     RawClient env;
     ASSERT_TRUE(subscribe(env, srv_.port(), "/ws/feed?since=2", true));
-    EXPECT_TRUE(next_data_is(env, R"({"type":"gap","channel":"feed","epoch":")" + epoch_of(ctl_, "feed") +
-                                      R"(","since":2,"first":6})"));
+    EXPECT_TRUE(next_envelope_is(env, R"({"type":"gap","channel":"feed","epoch":"*","since":2,"first":6})"));
     ASSERT_NO_FATAL_FAILURE(expect_seqs(env, "feed", 6, 10));
     ASSERT_NO_FATAL_FAILURE(publish("feed", 11, 11));
     ASSERT_NO_FATAL_FAILURE(expect_seqs(env, "feed", 11, 11));
@@ -133,8 +132,7 @@ TEST_F(Resume, BeyondTheLastSeqIsAGap) {
     ASSERT_NO_FATAL_FAILURE(publish("feed", 1, 3));
     RawClient env;
     ASSERT_TRUE(subscribe(env, srv_.port(), "/ws/feed?since=10", true));
-    EXPECT_TRUE(next_data_is(env, R"({"type":"gap","channel":"feed","epoch":")" + epoch_of(ctl_, "feed") +
-                                      R"(","since":10,"first":1})"));
+    EXPECT_TRUE(next_envelope_is(env, R"({"type":"gap","channel":"feed","epoch":"*","since":10,"first":1})"));
     ASSERT_NO_FATAL_FAILURE(expect_seqs(env, "feed", 1, 3));
     RawClient raw;
     ASSERT_TRUE(raw.connect(srv_.port()));
@@ -156,8 +154,7 @@ TEST_F(Resume, AfterARestartTheClientIsToldToResync) {
     ASSERT_NO_FATAL_FAILURE(publish("feed", 1, 1));
     RawClient env;
     ASSERT_TRUE(subscribe(env, srv_.port(), "/ws/feed?since=3", true));
-    EXPECT_TRUE(next_data_is(env, R"({"type":"gap","channel":"feed","epoch":")" + epoch_of(ctl_, "feed") +
-                                      R"(","since":3,"first":1})"));
+    EXPECT_TRUE(next_envelope_is(env, R"({"type":"gap","channel":"feed","epoch":"*","since":3,"first":1})"));
     ASSERT_NO_FATAL_FAILURE(expect_seqs(env, "feed", 1, 1));
 }
 

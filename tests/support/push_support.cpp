@@ -4,6 +4,9 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <poll.h>
+
+#include "support/process_info.h"
 
 namespace wspush::testing {
 namespace {
@@ -231,6 +234,23 @@ std::optional<Frame> read_data(RawClient& c, int timeout_ms) {
     return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult next_envelope_is(RawClient& c, std::string_view want, std::string* epoch, int timeout_ms) {
+    auto f = read_data(c, timeout_ms);
+    if (!f) return ::testing::AssertionFailure() << "no data frame (timeout, EOF or Close)";
+    constexpr std::string_view kKey = "\"epoch\":\"";
+    std::string got = f->payload;
+    size_t at = got.find(kKey);
+    if (at == std::string::npos) return ::testing::AssertionFailure() << "no epoch in " << got;
+    at += kKey.size();
+    std::string e = got.substr(at, 16);
+    if (e.size() != 16 || e.find_first_not_of("0123456789abcdef") != std::string::npos || got.compare(at + 16, 1, "\"") != 0)
+        return ::testing::AssertionFailure() << "epoch is not 16 lowercase hex digits: " << got;
+    got.replace(at, 16, "*");
+    if (got != want) return ::testing::AssertionFailure() << "got " << f->payload << ", want " << want;
+    if (epoch) *epoch = e;
+    return ::testing::AssertionSuccess();
+}
+
 std::optional<Json> read_json(RawClient& c, int timeout_ms) {
     auto f = read_data(c, timeout_ms);
     if (!f) return std::nullopt;
@@ -263,11 +283,12 @@ std::optional<uint64_t> stat(ControlConn& ctl, std::string_view path) {
     return at->uint();
 }
 
-bool wait_until(const std::function<bool()>& check, int timeout_ms) {
+bool wait_until(const std::function<bool()>& check, int timeout_ms, int pause_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     for (;;) {
         if (check()) return true;
         if (std::chrono::steady_clock::now() >= deadline) return false;
+        if (pause_ms > 0) poll(nullptr, 0, pause_ms);
     }
 }
 
@@ -353,8 +374,7 @@ void PushServerTest::TearDown() {
         EXPECT_EQ(srv_.stop(SIGTERM), 0) << "exit status after SIGTERM";
     }
     std::string log = srv_.log();
-    for (const char* report : {"AddressSanitizer", "LeakSanitizer", "runtime error:"})
-        EXPECT_EQ(log.find(report), std::string::npos) << log;
+    EXPECT_EQ(memory_error_report(log), "") << log;
 }
 
 std::string PushServerTest::cmd(std::string_view line) { return ctl_.command(line).value_or("<timeout>"); }

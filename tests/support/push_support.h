@@ -53,6 +53,11 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 [[nodiscard]] ::testing::AssertionResult next_data_is(RawClient& c, std::string_view payload, uint8_t opcode = 0x1,
                                                       int timeout_ms = 5000);
 
+// Whether the next data frame on c is the envelope `want`, in which `"epoch":"*"` stands
+// for the channel's epoch (16 lowercase hex digits); the epoch seen goes to *epoch.
+[[nodiscard]] ::testing::AssertionResult next_envelope_is(RawClient& c, std::string_view want,
+                                                          std::string* epoch = nullptr, int timeout_ms = 5000);
+
 // The next data frame parsed as JSON; nullopt on timeout, EOF, Close or bad JSON.
 [[nodiscard]] std::optional<Json> read_json(RawClient& c, int timeout_ms = 5000);
 
@@ -64,9 +69,10 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 // One STATS figure by dotted path ("drops.idle_timeout"); nullopt when missing.
 [[nodiscard]] std::optional<uint64_t> stat(ControlConn& ctl, std::string_view path);
 
-// Re-evaluates `check` (which should itself wait, e.g. a control round trip) until it is
-// true or timeout_ms have passed. True if it became true.
-[[nodiscard]] bool wait_until(const std::function<bool()>& check, int timeout_ms = 5000);
+// Re-evaluates `check` until it is true or timeout_ms have passed, pausing pause_ms between
+// evaluations (0: check should itself wait, e.g. a control round trip). True if it became
+// true.
+[[nodiscard]] bool wait_until(const std::function<bool()>& check, int timeout_ms = 5000, int pause_ms = 0);
 
 // The member count CHANNELS reports for channel ch (0 when it is not listed: the server
 // forgets a channel with no members and no history); nullopt when CHANNELS fails.
@@ -108,8 +114,8 @@ private:
 };
 
 // A fixture owning a server (push mode unless the arguments say otherwise) and one control
-// connection to it. At the end the server must exit 0 on SIGTERM with no sanitizer report
-// in its log.
+// connection to it. At the end the server must exit 0 on SIGTERM with no sanitizer or
+// valgrind report in its log (valgrind's --error-exitcode makes the exit status non-zero too).
 class PushServerTest : public ::testing::Test {
 protected:
     void TearDown() override;

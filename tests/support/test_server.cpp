@@ -1,15 +1,19 @@
 #include "support/test_server.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -54,6 +58,21 @@ bool send_fully(int fd, std::string_view bytes) {
 
 // ---------------------------------------------------------------- ServerProcess
 
+const std::vector<std::string>& ServerProcess::wrapper() {
+    static const std::vector<std::string> words = [] {
+        std::vector<std::string> out;
+        const char* env = getenv("WSPUSHD_WRAPPER");
+        std::string_view rest = env ? env : "";
+        while (!rest.empty()) {
+            size_t sp = rest.find(' ');
+            if (sp != 0) out.emplace_back(rest.substr(0, sp));
+            rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp + 1);
+        }
+        return out;
+    }();
+    return words;
+}
+
 ServerProcess::~ServerProcess() {
     if (pid_ > 0) stop(SIGKILL, 5000);
     if (err_fd_ >= 0) ::close(err_fd_);
@@ -91,17 +110,18 @@ bool ServerProcess::start(std::vector<std::string> args) {
     pid_ = fork();
     if (pid_ == 0) {
         dup2(pipefd[1], 2);
+        std::vector<std::string> words = wrapper();
+        words.push_back(WSPUSHD_BIN);
+        words.insert(words.end(), args.begin(), args.end());
         std::vector<char*> argv;
-        std::string bin = WSPUSHD_BIN;
-        argv.push_back(bin.data());
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& w : words) argv.push_back(w.data());
         argv.push_back(nullptr);
-        execv(bin.c_str(), argv.data());
+        execvp(argv[0], argv.data());
         _exit(127);
     }
     ::close(pipefd[1]);
     err_fd_ = pipefd[0];
-    auto deadline = Clock::now() + std::chrono::seconds(10);
+    auto deadline = Clock::now() + std::chrono::seconds(wrapped() ? 60 : 10);
     while (Clock::now() < deadline) {
         size_t at = log_.find("listening on ");
         if (at != std::string::npos) {
@@ -151,6 +171,7 @@ bool ServerProcess::wait_log(std::string_view needle, int timeout_ms) {
 
 int ServerProcess::stop(int sig, int timeout_ms) {
     if (pid_ <= 0) return -1;
+    if (wrapped()) timeout_ms = std::max(timeout_ms, 60000);  // valgrind's leak check at exit
     kill(pid_, sig);
     auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     int status = 0;
@@ -198,7 +219,11 @@ void RawClient::close() {
     fd_ = -1;
 }
 
-bool RawClient::connect(uint16_t port, const char* host) {
+bool RawClient::connect(uint16_t port, const char* host) { return connect_to(port, host, 0); }
+
+bool RawClient::connect_small_window(uint16_t port, int bytes) { return connect_to(port, "127.0.0.1", bytes); }
+
+bool RawClient::connect_to(uint16_t port, const char* host, int rcvbuf) {
     close();
     buf_.clear();
     eof_ = false;
@@ -223,6 +248,7 @@ bool RawClient::connect(uint16_t port, const char* host) {
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     timeval tv{5, 0};
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
         close();
         return false;
@@ -232,6 +258,17 @@ bool RawClient::connect(uint16_t port, const char* host) {
 
 bool RawClient::send_all(std::string_view bytes) {
     return send_fully(fd_, bytes);
+}
+
+bool RawClient::wait_acked(int timeout_ms) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        int unacked = 0;
+        if (ioctl(fd_, SIOCOUTQ, &unacked) != 0) return false;
+        if (unacked == 0) return true;
+        if (Clock::now() >= deadline) return false;
+        poll(nullptr, 0, 1);
+    }
 }
 
 bool RawClient::send_bytewise(std::string_view bytes) {
@@ -403,6 +440,8 @@ void ControlConn::close() {
 
 bool ControlConn::connect(const std::string& path) {
     close();
+    eof_ = false;
+    buf_.clear();
     fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
@@ -427,10 +466,13 @@ std::optional<std::string> ControlConn::read_line(int timeout_ms) {
             buf_.erase(0, lf + 1);
             return line;
         }
-        if (fd_ < 0 || !wait_readable(fd_, remaining_ms(deadline))) return std::nullopt;
+        if (fd_ < 0 || eof_ || !wait_readable(fd_, remaining_ms(deadline))) return std::nullopt;
         char tmp[65536];
         ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-        if (n <= 0) return std::nullopt;
+        if (n <= 0) {
+            eof_ = true;
+            return std::nullopt;
+        }
         buf_.append(tmp, static_cast<size_t>(n));
     }
 }
@@ -446,7 +488,10 @@ bool ControlConn::wait_eof(int timeout_ms) {
         if (fd_ < 0 || !wait_readable(fd_, remaining_ms(deadline))) return false;
         char tmp[4096];
         ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-        if (n <= 0) return true;
+        if (n <= 0) {
+            eof_ = true;
+            return true;
+        }
         buf_.append(tmp, static_cast<size_t>(n));
     }
 }

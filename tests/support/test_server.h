@@ -10,9 +10,17 @@
 
 namespace wspush::testing {
 
-// A wspushd child process. The binary is WSPUSHD_BIN (the build's own, sanitized or not).
+// A wspushd child process. The binary is WSPUSHD_BIN (the build's own, sanitized or not),
+// started through the command in the environment variable WSPUSHD_WRAPPER when it is set
+// (words split at spaces, e.g. "valgrind --error-exitcode=99": `make memcheck`).
 class ServerProcess {
 public:
+    // The wrapper command's words; empty when WSPUSHD_WRAPPER is unset or empty.
+    static const std::vector<std::string>& wrapper();
+    // Whether servers run under a wrapper (slower start and exit; resident memory and CPU
+    // time are the wrapper's). Heavy tests skip themselves then.
+    static bool wrapped() { return !wrapper().empty(); }
+
     ServerProcess() = default;
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
@@ -20,15 +28,17 @@ public:
 
     // Starts the server with `args`; adds --listen 127.0.0.1:0 unless args has --listen, and
     // a fresh --control path under /tmp unless args has --control (push/relay modes).
-    // Waits up to 10 s for the "listening on" line. False (with log() telling why) on failure.
+    // Waits up to 10 s (60 s under a wrapper) for the "listening on" line. False (with log()
+    // telling why) on failure.
     bool start(std::vector<std::string> args);
     [[nodiscard]] uint16_t port() const { return port_; }
     [[nodiscard]] const std::string& control_path() const { return control_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
     // Everything the server wrote to stderr so far.
     std::string log();
-    // Sends sig and waits up to timeout_ms for exit. Returns the exit code, 128+signal when
-    // killed by a signal, or -1 on timeout (then it is SIGKILLed).
+    // Sends sig and waits up to timeout_ms (at least 60 s under a wrapper) for exit. Returns
+    // the exit code, 128+signal when killed by a signal, or -1 on timeout (then it is
+    // SIGKILLed).
     int stop(int sig = 15, int timeout_ms = 10000);
     // Waits until the log contains `needle` (bounded). True if it appeared.
     bool wait_log(std::string_view needle, int timeout_ms = 5000);
@@ -62,10 +72,16 @@ public:
     RawClient& operator=(const RawClient&) = delete;
 
     bool connect(uint16_t port, const char* host = "127.0.0.1");
+    // Connects with a receive buffer of `bytes` set before the handshake, so the window the
+    // client offers stays that small: what the server sends it backs up in the server.
+    bool connect_small_window(uint16_t port, int bytes = 4096);
     void close();
     [[nodiscard]] int fd() const { return fd_; }
 
     bool send_all(std::string_view bytes);
+    // Waits (bounded) until everything sent has been acknowledged by the peer's kernel, i.e.
+    // sits in the server's receive queue. False on timeout.
+    bool wait_acked(int timeout_ms = 5000);
     // Sends one byte per write (TCP_NODELAY), to exercise every split point on the server.
     bool send_bytewise(std::string_view bytes);
 
@@ -95,6 +111,7 @@ public:
     bool wait_eof(int timeout_ms = 5000);
 
 private:
+    bool connect_to(uint16_t port, const char* host, int rcvbuf);
     bool fill(int timeout_ms);  // reads more into buf_; false on timeout/EOF
     int fd_ = -1;
     bool eof_ = false;
@@ -105,6 +122,7 @@ private:
 class ControlConn {
 public:
     ~ControlConn();
+    [[nodiscard]] int fd() const { return fd_; }
     bool connect(const std::string& path);
     bool send(std::string_view bytes);
     // Next line without its \n; nullopt on timeout/EOF.
@@ -112,10 +130,13 @@ public:
     // send(cmd + "\n") then read_line().
     std::optional<std::string> command(std::string_view cmd, int timeout_ms = 5000);
     bool wait_eof(int timeout_ms = 5000);
+    // Whether a read met EOF or a reset (read_line's nullopt then is not a timeout).
+    [[nodiscard]] bool eof() const { return eof_; }
     void close();
 
 private:
     int fd_ = -1;
+    bool eof_ = false;
     std::string buf_;
 };
 
