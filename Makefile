@@ -25,6 +25,9 @@ TEST_CXXFLAGS := $(CXXSTD) $(WARN) $(OPT) -Isrc -Itools -Itests \
   -DWSPUSHD_BIN=\"$(abspath $(BUILD))/wspushd\" \
   -DWSLOAD_BIN=\"$(abspath $(BUILD))/wsload\"
 
+# The builds behind test/asan/memcheck run on every core unless -j was given.
+PARALLEL   := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc))
+
 SRC_ALL    := $(shell find src -name '*.cpp' | sort)
 SRC_ASM    := $(shell find src -name '*.S' | sort)
 SRC_LIB    := $(filter-out src/main.cpp,$(SRC_ALL))
@@ -93,7 +96,7 @@ deps:
 
 # Build and run every test (unit, conformance over loopback, interop, browser).
 test: deps
-	$(MAKE) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
+	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	$(BUILD)/wspush_tests --gtest_brief=1
 
 # The same tests, server included, under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -107,7 +110,7 @@ asan:
 MEMCHECK_WRAPPER := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 MEMCHECK_TESTS   := Channels.*:Envelope.*:Relay.*:Control.*:Resume.*:Reliability*:Review.*:Heartbeat.*:Backpressure.*:Flood/SlowConsumer.*
 memcheck: deps
-	$(MAKE) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
+	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" $(BUILD)/wspush_tests --gtest_brief=1 --gtest_filter='$(MEMCHECK_TESTS)'
 
 # Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
