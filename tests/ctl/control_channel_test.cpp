@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <string>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -214,6 +217,37 @@ TEST_F(ControlChannelTest, RefusesClientsPastTheCap) {
     EXPECT_EQ(got, "ERR too many control clients\n");
     for (int fd : fds) close(fd);
     ASSERT_TRUE(turn_until([&] { return channel_.clients() == 0; }));
+}
+
+// The socket file is 0600, but a directory or a mode changed by hand may still let another
+// user connect: the kernel's word on the peer (SO_PEERCRED) decides.
+TEST_F(ControlChannelTest, RefusesAnotherUser) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to connect as another user";
+    ASSERT_EQ(chmod(path_.c_str(), 0666), 0);
+    int sv[2];
+    ASSERT_EQ(pipe(sv), 0);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // As nobody: connect, report what the server said through the pipe.
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        int fd = connect_client();
+        char buf[64] = {};
+        pollfd p{fd, POLLIN, 0};
+        ssize_t n = poll(&p, 1, 5000) == 1 ? recv(fd, buf, sizeof buf - 1, 0) : 0;
+        ssize_t w = write(sv[1], buf, n > 0 ? static_cast<size_t>(n) : 0);
+        _exit(w >= 0 ? 0 : 3);
+    }
+    close(sv[1]);
+    ASSERT_TRUE(turn_until([&] { return channel_.refused_total() == 1; }));
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    char got[64] = {};
+    ssize_t n = read(sv[0], got, sizeof got - 1);
+    close(sv[0]);
+    EXPECT_EQ(std::string(got, n > 0 ? static_cast<size_t>(n) : 0), "ERR permission denied\n");
+    EXPECT_EQ(channel_.clients(), 0u);
 }
 
 TEST_F(ControlChannelTest, QuitAnswersThenCloses) {
