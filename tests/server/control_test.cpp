@@ -398,7 +398,8 @@ TEST_F(Control, OverlongLineGetsOneErr) {
     EXPECT_EQ(cmd("PUB long again"), "OK seq=2 delivered=0") << "no second ERR in between";
     auto rss = stat(other, "rss_bytes");
     ASSERT_TRUE(rss);
-    EXPECT_LT(*rss, 64u << 20) << "the long line was buffered";
+    // Under valgrind the resident memory is mostly valgrind's own.
+    if (!ServerProcess::wrapped()) EXPECT_LT(*rss, 64u << 20) << "the long line was buffered";
 }
 
 TEST_F(Control, ClientVanishingMidPubbPublishesNothing) {
