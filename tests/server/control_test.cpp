@@ -399,7 +399,9 @@ TEST_F(Control, OverlongLineGetsOneErr) {
     auto rss = stat(other, "rss_bytes");
     ASSERT_TRUE(rss);
     // Under valgrind the resident memory is mostly valgrind's own.
-    if (!ServerProcess::wrapped()) EXPECT_LT(*rss, 64u << 20) << "the long line was buffered";
+    if (!ServerProcess::wrapped()) {
+        EXPECT_LT(*rss, 64u << 20) << "the long line was buffered";
+    }
 }
 
 TEST_F(Control, ClientVanishingMidPubbPublishesNothing) {
