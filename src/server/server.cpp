@@ -33,7 +33,6 @@ constexpr uint64_t kTagClient = 4;
 constexpr uint64_t kTagControl = 5;
 constexpr uint64_t kTagMask = 7;
 
-constexpr size_t kReadBufSize = 64 * 1024;
 constexpr int kMaxEvents = 256;
 constexpr uint32_t kShutdownMs = 3000;   // SIGTERM: time to flush the 1001 Close frames
 constexpr uint32_t kFdReserve = 64;      // descriptors kept for listeners, logs, the spare
@@ -75,7 +74,6 @@ Server::Server(const Config& cfg)
                            .history_bytes = cfg.history_bytes,
                            .max_channels = cfg.max_channels,
                            .epoch_base = epoch_base()}) {
-    constexpr std::string_view kEnvelopeProtocol = "wspush.v1";
     for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
     if (cfg_.mode != Mode::kEcho &&
         std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())

@@ -24,6 +24,9 @@
 
 namespace wspush::server {
 
+inline constexpr size_t kReadBufSize = 64 * 1024;                // the loop's one read buffer
+inline constexpr std::string_view kEnvelopeProtocol = "wspush.v1";  // the JSON envelope
+
 // Connections sharing a client id given with ?id=.
 struct NamedId {
     std::string name;

@@ -15,7 +15,6 @@
 namespace wspush::server {
 namespace {
 
-constexpr size_t kReadBufSize = 64 * 1024;
 constexpr int kMaxReadsPerEvent = 16;     // 1 MiB per client per turn, then the next client
 constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for the peer's FIN
 // Output a client has not taken yet beyond which its Pongs coalesce (or half --send-buffer,

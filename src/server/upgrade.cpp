@@ -8,12 +8,6 @@
 #include "server/server.h"
 
 namespace wspush::server {
-namespace {
-
-constexpr std::string_view kEnvelopeProtocol = "wspush.v1";
-
-}  // namespace
-
 bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view path,
                      std::string_view query, const char (&accept)[28]) {
     const bool envelope = protocol == kEnvelopeProtocol;
