@@ -80,6 +80,9 @@ private:
     void enter_closing(Connection& c);
     // An allocation for c failed: Close 1011 if it is open, else condemn it. The server goes on.
     void out_of_memory(Connection& c);
+    // Queues m on c, taking over the caller's reference (m may be null: a failed allocation).
+    // False, with c handled by out_of_memory(), when m is null or the queue cannot grow.
+    [[nodiscard]] bool queue_owned(Connection& c, push::Message* m);
     void relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n);
     void on_bytes(Connection& c, uint8_t* p, size_t n);
     void on_http_bytes(Connection& c, uint8_t* p, size_t n);

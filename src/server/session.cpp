@@ -311,15 +311,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
         if (n > 2) memcpy(payload + 2, reason.data(), n - 2);  // data() may be null when empty
     }
     enter_closing(c);
-    push::Message* m = push::Message::make(ws::Opcode::kClose, payload, n);
-    if (m == nullptr || !c.out.push(m)) {
-        if (m) m->unref();
-        ++stats_.out_of_memory;
-        condemn(c);
-        return;
-    }
-    m->unref();
-    schedule_flush(c);
+    if (queue_owned(c, push::Message::make(ws::Opcode::kClose, payload, n))) schedule_flush(c);
 }
 
 void Server::enter_closing(Connection& c) {
@@ -334,6 +326,13 @@ void Server::enter_closing(Connection& c) {
         c.in->unref();
         c.in = nullptr;
     }
+}
+
+bool Server::queue_owned(Connection& c, push::Message* m) {
+    const bool ok = m != nullptr && c.out.push(m);
+    if (m) m->unref();
+    if (!ok) out_of_memory(c);
+    return ok;
 }
 
 void Server::out_of_memory(Connection& c) {
@@ -362,13 +361,7 @@ void Server::reply_body(Connection& c, std::string_view type, std::string_view b
 }
 
 void Server::respond(Connection& c, push::Message* raw) {
-    if (raw == nullptr || !c.out.push(raw)) {
-        if (raw) raw->unref();
-        ++stats_.out_of_memory;
-        condemn(c);
-        return;
-    }
-    raw->unref();
+    if (!queue_owned(c, raw)) return;
     enter_closing(c);
     flush(c);
 }

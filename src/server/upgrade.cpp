@@ -34,14 +34,7 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
 
     char resp[512];
     size_t rn = http::write_upgrade_response(resp, sizeof resp, accept, protocol);
-    push::Message* m = push::Message::make_raw(resp, rn);
-    if (m == nullptr || !c.out.push(m)) {
-        if (m) m->unref();
-        ++stats_.out_of_memory;
-        condemn(c);
-        return false;
-    }
-    m->unref();
+    if (!queue_owned(c, push::Message::make_raw(resp, rn))) return false;
     c.state = ConnState::kOpen;
     ++stats_.clients;
     if (envelope) c.set(kFlagEnvelope);
@@ -89,13 +82,8 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
         // Single-threaded: nothing is published between this replay and the join, so the
         // client sees every message after `since` exactly once, in order.
         if (w.resume && !hub_.replay(*ch, w.since, replay_one)) {
-            push::Message* g = hub_.gap_notice(*ch, w.since.seq);
-            if (g == nullptr || !c.out.push(g)) {  // part of the catch-up: not held to the cap
-                if (g) g->unref();
-                out_of_memory(c);
-                return false;
-            }
-            g->unref();
+            // Part of the catch-up, like the replay: not held to the cap.
+            if (!queue_owned(c, hub_.gap_notice(*ch, w.since.seq))) return false;
             hub_.replay_all(*ch, replay_one);
         }
         if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
