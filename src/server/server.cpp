@@ -293,7 +293,6 @@ void Server::refuse_out_of_descriptors() {
     }
     if (spare_fd_ < 0) accept_retry_at_ = now_ms_ + kAcceptRetryMs;
     stats_.drop_server_full += refused;
-    ++stats_.accept_out_of_fds;
     refused_unlogged_ += refused;
     // One line a second at most, however many are refused (a storm must not flood the log).
     if (now_ms_ >= refused_log_at_) {

@@ -7,7 +7,6 @@ namespace wspush::server {
 struct Stats {
     uint64_t connections_total = 0;  // accepted TCP connections
     uint32_t clients = 0;            // open WebSocket connections
-    uint32_t sockets = 0;            // client sockets of any state
     uint64_t messages_in = 0;
     uint64_t messages_out = 0;       // frames queued to clients (data, not control)
     uint64_t bytes_in = 0;
@@ -22,7 +21,6 @@ struct Stats {
     uint64_t drop_http_error = 0;
     uint64_t drop_server_full = 0;
     uint64_t drop_kicked = 0;
-    uint64_t accept_out_of_fds = 0;  // times accept found no descriptor left
     uint64_t memory_trims = 0;       // times idle memory was given back
     uint64_t out_of_memory = 0;      // allocations that failed (the client was closed)
 };
