@@ -12,37 +12,22 @@ B=$2
 ROUNDS=${3:-2}
 WSLOAD=${WSLOAD:-build/wsload}
 TMP=$(mktemp -d /tmp/wspush-compare.XXXXXX)
-PID=
-cleanup() {
-    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=tools/bench/server.sh
+source "$(dirname "$0")/server.sh"
 
-# run BIN MODE LOAD-ARGS...: starts BIN in MODE, runs wsload LOAD-ARGS against it, prints
-# the summary figures that matter for a comparison.
+# run BIN MODE LOAD-ARGS...: starts BIN in MODE, runs wsload LOAD-ARGS against it (PORT and
+# CTL in them stand for its port and control socket), prints the figures that matter here.
 run() {
-    local bin=$1 mode=$2
+    SERVER=$1
+    local mode=$2
     shift 2
-    rm -f "$TMP/ctl.sock"
-    taskset -c 0 "$bin" --listen 127.0.0.1:0 --mode "$mode" --max-message 64M --control "$TMP/ctl.sock" \
-        2>"$TMP/server.log" &
-    PID=$!
-    local port=
-    for _ in $(seq 1 200); do
-        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/server.log" | cut -d: -f2 || true)
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "server did not start: $(cat "$TMP/server.log")" >&2; exit 1; }
+    start_server --mode "$mode" --max-message 64M
     local args=("$@")
-    args=("${args[@]//PORT/$port}")
+    args=("${args[@]//PORT/$PORT}")
     args=("${args[@]//CTL/$TMP/ctl.sock}")
-    taskset -c 1 "$WSLOAD" "${args[@]}" --pid "$PID" 2>/dev/null |
+    taskset -c 1 "$WSLOAD" "${args[@]}" --pid "$SRV_PID" 2>/dev/null |
         tr ' ' '\n' | grep -E '^(msgs_per_s|deliveries_per_s|handshakes_per_s|cpu_us_per_msg|missing)=' | tr '\n' ' '
-    kill "$PID"
-    wait "$PID" 2>/dev/null || true
-    PID=
+    stop_server
 }
 
 for load in "echo 32 B, 16 in flight|echo|echo --url ws://127.0.0.1:PORT/ -c 100 -k 16 -s 32 -d 3s" \

@@ -13,35 +13,10 @@ REPS=${REPS:-3}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/wspush-bench.XXXXXX)
-SRV_CPU=0
 LOAD_CPU=1
 if [ "$(nproc)" -lt 2 ]; then LOAD_CPU=0; fi
-SRV_PID=
-cleanup() {
-    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# start_server ARGS...: starts wspushd on 127.0.0.1:0 pinned to SRV_CPU; sets SRV_PID, PORT.
-start_server() {
-    rm -f "$TMP/ctl.sock"
-    taskset -c $SRV_CPU "$SERVER" --listen 127.0.0.1:0 --control "$TMP/ctl.sock" "$@" \
-        2>"$TMP/server.log" &
-    SRV_PID=$!
-    for _ in $(seq 1 200); do
-        PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/server.log" | cut -d: -f2 || true)
-        [ -n "$PORT" ] && return 0
-        sleep 0.05
-    done
-    echo "server did not start: $(cat "$TMP/server.log")" >&2
-    exit 1
-}
-stop_server() {
-    kill "$SRV_PID"
-    wait "$SRV_PID" || true
-    SRV_PID=
-}
+# shellcheck source=tools/bench/server.sh
+source "$(dirname "$0")/server.sh"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # field KEY LINE: the value of key=value in a wsload summary line.
 field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }

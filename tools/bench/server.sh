@@ -1,0 +1,30 @@
+# Sourced by the benchmark scripts: start and stop one wspushd pinned to a core, and clean up
+# on exit. Needs TMP (a scratch directory the script owns) and SERVER (the binary to run).
+SRV_CPU=${SRV_CPU:-0}
+SRV_PID=
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start_server ARGS...: starts $SERVER on 127.0.0.1:0 pinned to SRV_CPU with its control
+# socket at $TMP/ctl.sock; sets SRV_PID and PORT (waits up to 10 s for the listening line).
+start_server() {
+    rm -f "$TMP/ctl.sock"
+    taskset -c "$SRV_CPU" "$SERVER" --listen 127.0.0.1:0 --control "$TMP/ctl.sock" "$@" \
+        2>"$TMP/server.log" &
+    SRV_PID=$!
+    for _ in $(seq 1 200); do
+        PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/server.log" | cut -d: -f2 || true)
+        [ -n "$PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "server did not start: $(cat "$TMP/server.log")" >&2
+    exit 1
+}
+stop_server() {
+    kill "$SRV_PID"
+    wait "$SRV_PID" || true
+    SRV_PID=
+}
