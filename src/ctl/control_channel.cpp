@@ -16,6 +16,14 @@ namespace {
 constexpr size_t kLineSlack = 256;         // a command line may be max-message plus this
 constexpr size_t kKeepBuffer = 64 * 1024;  // larger idle buffers are given back
 
+// Tells a TAIL reader how many messages it missed (and starts counting again).
+void append_dropped(ControlClient& cc) {
+    char line[48];
+    int n = snprintf(line, sizeof line, "DROPPED %llu\n", static_cast<unsigned long long>(cc.tail_dropped));
+    cc.out.append(line, static_cast<size_t>(n));
+    cc.tail_dropped = 0;
+}
+
 // Gives a drained buffer's memory back when it grew past what an idle client needs.
 void release_if_large(std::string& s) noexcept {
     if (s.empty() && s.capacity() > kKeepBuffer) std::string().swap(s);
@@ -222,10 +230,7 @@ void ControlChannel::write_output(ControlClient& cc) noexcept {
         }
         // Everything written. Tell a TAIL reader what it missed before anything else.
         if (cc.tail_dropped) {
-            char line[48];
-            int n = snprintf(line, sizeof line, "DROPPED %llu\n", static_cast<unsigned long long>(cc.tail_dropped));
-            cc.out.append(line, static_cast<size_t>(n));
-            cc.tail_dropped = 0;
+            append_dropped(cc);
             continue;
         }
         if (cc.stalled) {
@@ -269,12 +274,7 @@ void ControlChannel::tail(std::string_view client_id, ws::Opcode op, std::string
             ++tail_dropped_total_;
             return;
         }
-        if (cc.tail_dropped) {
-            char line[48];
-            int n = snprintf(line, sizeof line, "DROPPED %llu\n", static_cast<unsigned long long>(cc.tail_dropped));
-            cc.out.append(line, static_cast<size_t>(n));
-            cc.tail_dropped = 0;
-        }
+        if (cc.tail_dropped) append_dropped(cc);
         cc.out.append(head, static_cast<size_t>(hn));
         cc.out.append(data);
         cc.out += '\n';

@@ -80,6 +80,13 @@ private:
     void enter_closing(Connection& c);
     // An allocation for c failed: Close 1011 if it is open, else condemn it. The server goes on.
     void out_of_memory(Connection& c);
+    // Queues m (taking a reference), counts it if it is data and schedules the flush; with
+    // coalesce_pong, a Pong replaces an unsent one at the tail. False, with c handled by
+    // out_of_memory(), when the queue cannot grow.
+    [[nodiscard]] bool enqueue(Connection& c, push::Message* m, bool coalesce_pong);
+    // Appends p[0..n) to c.in (a partial head or message), creating it with room for at least
+    // `room` bytes. False, with c handled by out_of_memory(), when memory runs out.
+    [[nodiscard]] bool append_in(Connection& c, const uint8_t* p, size_t n, size_t room);
     // Queues m on c, taking over the caller's reference (m may be null: a failed allocation).
     // False, with c handled by out_of_memory(), when m is null or the queue cannot grow.
     [[nodiscard]] bool queue_owned(Connection& c, push::Message* m);

@@ -36,13 +36,7 @@ struct FrameEvents final : ws::FrameSink {
             srv.on_message(conn, op, p, n, nullptr);  // whole in one read: no copy
             return;
         }
-        if (conn.in == nullptr) conn.in = push::Message::make_buffer(std::max<size_t>(n, 4096));
-        push::Message* grown = conn.in ? push::Message::append(conn.in, p, n) : nullptr;
-        if (grown == nullptr) {
-            srv.out_of_memory(conn);
-            return;
-        }
-        conn.in = grown;
+        if (!srv.append_in(conn, p, n, 4096)) return;
         if (end) {
             push::Message* m = conn.in;
             conn.in = nullptr;
@@ -115,11 +109,8 @@ void Server::read_client(Connection& c, bool drain) {
 
 void Server::on_peer_eof(Connection& c) {
     // The peer finished sending (or vanished). Hand over whatever is queued, then close: at
-    // once if nothing is left, else when it drains (or the linger ends).
-    if (c.state == ConnState::kLingering) {
-        condemn(c);
-        return;
-    }
+    // once if nothing is left (always so once lingering), else when it drains (or the linger
+    // ends).
     if (!c.out.empty()) flush(c);
     if (c.state == ConnState::kDead) return;
     if (c.out.empty() || c.state == ConnState::kLingering) {
@@ -149,26 +140,15 @@ void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
     size_t last = 0;
     if (c.in) {
         last = c.in->payload_size();
-        push::Message* grown = push::Message::append(c.in, p, n);
-        if (grown == nullptr) {
-            out_of_memory(c);
-            return;
-        }
-        c.in = grown;
+        if (!append_in(c, p, n, 0)) return;
         buf = c.in->payload();
         len = c.in->payload_size();
     }
     http::ParseResult r = http::parse_request(reinterpret_cast<const char*>(buf), len, last, req);
     switch (r.status) {
         case http::ParseStatus::kNeedMore:
-            if (c.in == nullptr) {
-                push::Message* m = push::Message::make_buffer(std::max<size_t>(n, 1024));
-                c.in = m ? push::Message::append(m, p, n) : nullptr;
-                if (c.in == nullptr) {
-                    if (m) m->unref();
-                    out_of_memory(c);
-                }
-            }
+            // Keep what came for the next read (already kept if c.in was growing).
+            if (buf == p) (void)append_in(c, p, n, 1024);
             return;
         case http::ParseStatus::kError:
             reply_http(c, r.http_status, r.reason);
@@ -277,7 +257,19 @@ bool Server::send(Connection& c, push::Message* m) {
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return false;
     }
-    if (!c.out.push(m)) {
+    return enqueue(c, m, false);
+}
+
+void Server::send_reply(Connection& c, push::Message* m, bool pong) {
+    if (c.state != ConnState::kOpen) return;
+    // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
+    // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
+    // Pongs coalesce once the client lags: only the latest Ping is answered then.
+    (void)enqueue(c, m, pong && c.out.cost() >= std::min(kPongCoalesceCost, cfg_.send_buffer / 2));
+}
+
+bool Server::enqueue(Connection& c, push::Message* m, bool coalesce_pong) {
+    if (!(coalesce_pong ? c.out.push_pong(m) : c.out.push(m))) {
         out_of_memory(c);
         return false;
     }
@@ -286,18 +278,15 @@ bool Server::send(Connection& c, push::Message* m) {
     return true;
 }
 
-void Server::send_reply(Connection& c, push::Message* m, bool pong) {
-    if (c.state != ConnState::kOpen) return;
-    // No slow-consumer verdict here: replies grow only as fast as the peer sends, and
-    // read_client() stops reading a peer whose replies pile up (TCP pushes back on it).
-    // Pongs coalesce once the client lags: only the latest Ping is answered then.
-    const bool coalesce = pong && c.out.cost() >= std::min(kPongCoalesceCost, cfg_.send_buffer / 2);
-    if (!(coalesce ? c.out.push_pong(m) : c.out.push(m))) {
-        out_of_memory(c);
-        return;
+bool Server::append_in(Connection& c, const uint8_t* p, size_t n, size_t room) {
+    if (c.in == nullptr) c.in = push::Message::make_buffer(std::max(n, room));
+    push::Message* grown = c.in ? push::Message::append(c.in, p, n) : nullptr;
+    if (grown == nullptr) {
+        out_of_memory(c);  // c.in, if any, is still c's and goes with it
+        return false;
     }
-    if (m->opcode() == ws::Opcode::kText || m->opcode() == ws::Opcode::kBinary) ++stats_.messages_out;
-    schedule_flush(c);
+    c.in = grown;
+    return true;
 }
 
 void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
@@ -353,10 +342,15 @@ void Server::reply_http(Connection& c, uint16_t status, std::string_view reason)
 void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
     char head[512];
     size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
-    // An unsealed buffer goes out as the raw bytes appended to it: no second copy.
-    push::Message* m = push::Message::make_buffer(hn + body.size());
-    if (m) m = push::Message::append(m, head, hn);
-    if (m && !head_only) m = push::Message::append(m, body.data(), body.size());
+    // An unsealed buffer goes out as the raw bytes written into it: no second copy. It is
+    // sized for both parts, so they are written in place.
+    const size_t bn = head_only ? 0 : body.size();
+    push::Message* m = push::Message::make_buffer(hn + bn);
+    if (m) {
+        memcpy(m->payload(), head, hn);
+        if (bn) memcpy(m->payload() + hn, body.data(), bn);
+        m->extend(hn + bn);
+    }
     respond(c, m);
 }
 

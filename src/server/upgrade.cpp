@@ -161,11 +161,8 @@ void Server::deliver_replay(Connection& c, push::Publication& pub) {
     // --send-buffer (which bounds how far a live client may fall behind); the history
     // budget bounds it instead.
     push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
-    if (m == nullptr || !c.out.push(m)) {
-        out_of_memory(c);
-        return;
-    }
-    ++stats_.messages_out;
+    if (m == nullptr) out_of_memory(c);
+    else (void)enqueue(c, m, false);
 }
 
 }  // namespace wspush::server
