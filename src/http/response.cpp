@@ -71,17 +71,26 @@ private:
 std::string_view status_text(uint16_t status) noexcept {
     switch (status) {
         case 101: return "Switching Protocols";
+        case 100: return "Continue";
         case 200: return "OK";
+        case 204: return "No Content";
+        case 401: return "Unauthorized";
         case 400: return "Bad Request";
         case 403: return "Forbidden";
         case 404: return "Not Found";
         case 405: return "Method Not Allowed";
         case 410: return "Gone";
+        case 411: return "Length Required";
+        case 413: return "Content Too Large";
+        case 415: return "Unsupported Media Type";
+        case 417: return "Expectation Failed";
+        case 429: return "Too Many Requests";
         case 408: return "Request Timeout";
         case 426: return "Upgrade Required";
         case 431: return "Request Header Fields Too Large";
         case 500: return "Internal Server Error";
         case 503: return "Service Unavailable";
+        case 501: return "Not Implemented";
         case 505: return "HTTP Version Not Supported";
         default: return "Unknown";
     }
@@ -115,6 +124,18 @@ size_t write_ok_head(char* out, size_t cap, std::string_view content_type,
                      size_t content_length) noexcept {
     Writer w(out, cap);
     w.status_line(200).header("Content-Type", content_type).length_and_close(content_length);
+    return w.put(kCrlf).done();
+}
+
+size_t write_head(char* out, size_t cap, const ResponseHead& h) noexcept {
+    Writer w(out, cap);
+    w.status_line(h.status);
+    if (!h.content_type.empty()) w.header("Content-Type", h.content_type);
+    w.put("Content-Length: ").put_uint(h.content_length).put(kCrlf);
+    w.header("Connection", h.keep_alive ? "keep-alive" : "close");
+    if (!h.allow.empty()) w.header("Allow", h.allow);
+    if (h.retry_after_s) w.put("Retry-After: ").put_uint(h.retry_after_s).put(kCrlf);
+    if (!h.authenticate.empty()) w.header("WWW-Authenticate", h.authenticate);
     return w.put(kCrlf).done();
 }
 

@@ -53,8 +53,10 @@ Message* build_text(std::initializer_list<std::string_view> head, size_t body, F
 
 }  // namespace
 
-Message* make_envelope(std::string_view channel, uint64_t epoch, uint64_t seq, const Message& raw) noexcept {
-    constexpr std::string_view kHead = R"({"type":"msg","channel":")";
+Message* make_envelope(std::string_view channel, uint64_t epoch, uint64_t seq, const Message& raw,
+                       std::string_view type) noexcept {
+    constexpr std::string_view kType = R"({"type":")";
+    constexpr std::string_view kHead = R"(","channel":")";
     constexpr std::string_view kSeq = R"(","seq":)";
     constexpr std::string_view kEpoch = R"(,"epoch":")";
     constexpr std::string_view kText = R"(","data":")";
@@ -68,11 +70,16 @@ Message* make_envelope(std::string_view channel, uint64_t epoch, uint64_t seq, c
     format_epoch(epoch, ep);
     const size_t body = binary ? codec::base64_encoded_size(data.size()) : json_escaped_size(data);
     return build_text(
-        {kHead, channel, kSeq, {digits, ndigits}, kEpoch, {ep, kEpochChars}, binary ? kBinary : kText}, body,
+        {kType, type, kHead, channel, kSeq, {digits, ndigits}, kEpoch, {ep, kEpochChars}, binary ? kBinary : kText}, body,
         [&](char* at) {
             return binary ? at + codec::base64_encode(raw.payload(), data.size(), at) : json_escape_to(at, data);
         },
         {kTail});
+}
+
+Message* make_direct_envelope(std::string_view kind, std::string_view text) noexcept {
+    return build_text({R"({"type":")", kind, R"(","data":")"}, json_escaped_size(text),
+                      [&](char* at) { return json_escape_to(at, text); }, {R"("})"});
 }
 
 Message* make_gap_notice(std::string_view channel, uint64_t epoch, uint64_t since, uint64_t first) noexcept {

@@ -82,6 +82,11 @@ void Message::consume(size_t n) noexcept {
     end_ -= n;
 }
 
+void Message::truncate(size_t n) noexcept {
+    assert(n <= payload_size());
+    end_ = kHeaderRoom + n;
+}
+
 void Message::unref() noexcept {
     assert(refs_ > 0);
     if (--refs_ == 0) {

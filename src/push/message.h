@@ -33,6 +33,8 @@ public:
     void seal(ws::Opcode op) noexcept;
     // Drops the first n payload bytes of an unsealed buffer (a consumed HTTP head).
     void consume(size_t n) noexcept;
+    // Keeps only the first n payload bytes of an unsealed buffer (n <= payload_size()).
+    void truncate(size_t n) noexcept;
 
     void ref() noexcept { ++refs_; }
     // Drops a reference; frees the message with the last one.

@@ -4,20 +4,12 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "push/envelope.h"
 #include "push/names.h"
 #include "server/server.h"
 
 namespace wspush::server {
 namespace {
-
-push::Message* direct_envelope(std::string_view kind, std::string_view data) {
-    std::string json = "{\"type\":\"";
-    json += kind;
-    json += "\",\"data\":\"";
-    push::json_escape(json, data);
-    json += "\"}";
-    return push::Message::make(ws::Opcode::kText, json.data(), json.size());
-}
 
 uint64_t resident_bytes() {
     FILE* f = fopen("/proc/self/statm", "r");
@@ -76,34 +68,10 @@ void Server::publish(const ctl::Command& cmd, std::string_view payload, std::str
     out += line;
 }
 
-template <class F>
-void Server::for_each_with_id(std::string_view id, F&& f) {
-    if (push::is_server_id(id)) {
-        // Anonymous: c<serial>, unique for the process. Walk the live connections (their
-        // number, not the descriptor limit, is the cost); `?id=` can never take this form.
-        uint64_t serial = 0;
-        for (char ch : id.substr(1)) serial = serial * 10 + static_cast<uint64_t>(ch - '0');
-        for (size_t i = live_.size(); i-- > 0;) {
-            Connection& c = conns_[live_[i]];
-            if (c.state == ConnState::kOpen && !c.has(kFlagNamed) && c.serial == serial) {
-                f(c);
-                return;
-            }
-        }
-        return;
-    }
-    auto it = ids_.find(std::string(id));
-    if (it == ids_.end()) return;
-    // A copy: closing one of them takes it off the list (and the last one frees it).
-    std::vector<int32_t> fds = it->second->fds;
-    for (int32_t fd : fds)
-        if (conns_[fd].state == ConnState::kOpen) f(conns_[fd]);
-}
-
 void Server::send_direct(const ctl::Command& cmd, std::string& out) {
     const bool to_all = cmd.verb == ctl::Verb::kBroadcast;
     push::Message* raw = push::Message::make(ws::Opcode::kText, cmd.text.data(), cmd.text.size());
-    push::Message* env = direct_envelope(to_all ? "broadcast" : "direct", cmd.text);
+    push::Message* env = push::make_direct_envelope(to_all ? "broadcast" : "direct", cmd.text);
     if (raw == nullptr || env == nullptr) {
         if (raw) raw->unref();
         if (env) env->unref();
@@ -207,7 +175,21 @@ std::string Server::stats_json() const {
              (ull)stats_.drop_handshake_timeout, (ull)stats_.drop_protocol_error, (ull)stats_.drop_http_error,
              (ull)stats_.drop_server_full, (ull)stats_.drop_kicked, (ull)((now_ms_ - start_ms_) / 1000),
              (ull)resident_bytes());
-    return buf;
+    std::string out = buf;
+    out.pop_back();  // the closing brace: the webhook's figures follow
+    out += ",\"webhook\":{\"requests\":" + std::to_string(stats_.webhook_requests) +
+           ",\"errors\":" + std::to_string(stats_.webhook_errors) + ",\"robots\":{";
+    for (size_t i = 0; i < robots_.size(); ++i) {
+        const RobotRuntime& rt = robots_[i];
+        snprintf(buf, sizeof buf,
+                 "%s\"%s\":{\"accepted\":%llu,\"throttled\":%llu,\"digested\":%llu,\"refused\":%llu,"
+                 "\"digest_pending\":%llu}",
+                 i ? "," : "", cfg_.robots[i].name.c_str(), (ull)rt.accepted, (ull)rt.throttled, (ull)rt.digested,
+                 (ull)rt.refused, (ull)rt.digest.count());
+        out += buf;
+    }
+    out += "}}}";
+    return out;
 }
 
 std::string Server::metrics_text() const {
@@ -246,6 +228,22 @@ std::string Server::metrics_text() const {
     for (auto& [reason, v] : drops) {
         snprintf(line, sizeof line, "wspush_drops_total{reason=\"%s\"} %llu\n", reason, (unsigned long long)v);
         out += line;
+    }
+    gauge("webhook_requests_total", "counter", "Webhook requests answered.", stats_.webhook_requests);
+    gauge("webhook_errors_total", "counter", "Webhook requests answered with a non-zero errcode.",
+          stats_.webhook_errors);
+    if (!robots_.empty())
+        out += "# HELP wspush_robot_messages_total Webhook messages per robot, by result.\n"
+               "# TYPE wspush_robot_messages_total counter\n";
+    for (size_t i = 0; i < robots_.size(); ++i) {
+        const RobotRuntime& rt = robots_[i];
+        const std::pair<const char*, uint64_t> results[] = {
+            {"accepted", rt.accepted}, {"throttled", rt.throttled}, {"digested", rt.digested}, {"refused", rt.refused}};
+        for (auto& [result, v] : results) {
+            snprintf(line, sizeof line, "wspush_robot_messages_total{robot=\"%s\",result=\"%s\"} %llu\n",
+                     cfg_.robots[i].name.c_str(), result, (unsigned long long)v);
+            out += line;
+        }
     }
     gauge("uptime_seconds", "gauge", "Seconds since start.", (now_ms_ - start_ms_) / 1000);
     gauge("resident_memory_bytes", "gauge", "Resident set size.", resident_bytes());

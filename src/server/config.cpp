@@ -146,6 +146,26 @@ constexpr Flag kFlags[] = {
     {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats and GET /metrics",
      .def = "false", .expect = "true, false, 1 or 0", .set = set_bool<&Config::http_stats>,
      .boolean = true},
+    {.syntax = "--robot 'TOKEN CHANNEL [OPTION=VALUE...]'",
+     .help = "a webhook robot (repeatable): its token, its channel (or a pattern such as "
+             "sensors.* for /push and /send), and name=, secret=, keywords=, allow=, rate=, "
+             "throttle=, overflow= (README, \"Webhook\")",
+     .def = "none", .expect = "a robot spec",
+     .set = [](std::string_view v, Config& c) { c.robot_specs.emplace_back(v); return true; }},
+    {.syntax = "--robots FILE", .help = "more robots, one spec a line, # comments (repeatable)",
+     .def = "none", .expect = "a file name",
+     .set = [](std::string_view v, Config& c) {
+         if (v.empty()) return false;
+         c.robot_files.emplace_back(v);
+         return true;
+     }},
+    {.syntax = "--robot-max-body BYTES", .help = "largest webhook body, 1 to 64M; larger gets 460101/413",
+     .def = "20000", .expect = "a size from 1 to 64M", .set = set_size<&Config::robot_max_body, 1, 64 << 20>},
+    {.syntax = "--body-timeout DUR", .help = "close a webhook request whose body is not in by then",
+     .def = "10s", .expect = "a duration such as 10s or 500ms", .set = set_duration<&Config::body_timeout_ms>},
+    {.syntax = "--keepalive-timeout DUR", .help = "close an idle kept-alive HTTP connection after this",
+     .def = "15s", .expect = "a duration such as 15s or 500ms",
+     .set = set_duration<&Config::keepalive_timeout_ms>},
     // Handled before the table is searched; listed here for --help.
     {.syntax = "--help", .help = "this text", .def = "", .expect = "", .set = nullptr},
 };
@@ -274,6 +294,35 @@ bool parse_listen(std::string_view s, std::string& host, uint16_t& port) {
     return true;
 }
 
+namespace {
+
+// --robot values first, then --robots files, each numbered in that order; then the table as
+// a whole (unique tokens and names).
+bool load_robot_table(Config& cfg, std::string& err) {
+    cfg.robots.clear();
+    for (const std::string& spec : cfg.robot_specs) {
+        robot::Robot r;
+        if (!robot::parse_robot(spec, cfg.robots.size() + 1, r, err)) {
+            err = "--robot: " + err;
+            return false;
+        }
+        cfg.robots.push_back(std::move(r));
+    }
+    for (const std::string& path : cfg.robot_files) {
+        if (!robot::load_robots(path, cfg.robots, err)) {
+            err = "--robots: " + err;
+            return false;
+        }
+    }
+    if (!robot::check_robots(cfg.robots, err)) {
+        err = "robots: " + err;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
     std::string_view bare_boolean;  // the previous argument, if a boolean flag without "="
     for (int i = 1; i < argc; ++i) {
@@ -312,7 +361,7 @@ ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
             return ArgsResult::kError;
         }
     }
-    return ArgsResult::kOk;
+    return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;
 }
 
 }  // namespace wspush::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "robot/robot.h"
 
 namespace wspush::server {
 
@@ -35,6 +36,13 @@ struct Config {
     uint32_t handshake_timeout_ms = 10'000;
     uint64_t send_buffer = 1u << 20;
     bool http_stats = false;
+    // Webhook (POST /robot/send, /push/<channel>, /send/<id>).
+    std::vector<std::string> robot_specs;  // --robot values, in order
+    std::vector<std::string> robot_files;  // --robots files, in order
+    std::vector<robot::Robot> robots;      // both, parsed by parse_args
+    uint64_t robot_max_body = 20'000;
+    uint32_t body_timeout_ms = 10'000;
+    uint32_t keepalive_timeout_ms = 15'000;
 };
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kError };

@@ -14,6 +14,9 @@
 //                                                                            to the peer's EOF
 //   kDead       no     no               no             no             yes    open until reap
 //
+// A connection in kHttp that served a plain (not upgrade) request owns an HttpSession for
+// keep-alive and request bodies; leaving kHttp (upgrade, enter_closing, condemn) frees it.
+//
 // Server::condemn() is the only way to kDead: it takes the connection off every list at that
 // moment and drops its output. Server::reap() closes the descriptor and resets the slot after
 // the loop turn's flush, so a connection that is on the stack when it is condemned (inside a
@@ -32,6 +35,7 @@
 namespace wspush::server {
 
 struct NamedId;
+struct HttpSession;
 
 enum class ConnState : uint8_t {
     kFree = 0,   // slot unused (a zero page reads as kFree)
@@ -61,7 +65,10 @@ struct Connection {
     push::OutQueue out;
     push::Message* in = nullptr;        // partial request head or message being assembled
     push::Subscription sub;             // first channel
-    push::Subscription* more = nullptr; // further channels (nmore of them)
+    union {
+        push::Subscription* more = nullptr;  // kOpen: further channels (nmore of them)
+        HttpSession* http;                   // kHttp: set once it served a plain request
+    };
     union {
         uint64_t serial = 0;            // server-assigned id c<serial>: never repeats
         NamedId* named;                 // kFlagNamed: the ?id= this connection shares

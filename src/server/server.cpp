@@ -79,6 +79,7 @@ Server::Server(const Config& cfg)
         std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())
         protocol_views_.push_back(kEnvelopeProtocol);
     for (const std::string& o : cfg_.origins) origin_views_.push_back(o);
+    init_robots();
 }
 
 Server::~Server() {
@@ -181,6 +182,7 @@ int Server::loop_timeout() const {
     };
     until(trim_at_);
     until(accept_retry_at_);
+    until(digest_at_);
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -193,6 +195,7 @@ int Server::run() {
         reap();
         if (stopping_ && (live_.empty() || now_ms_ >= stop_deadline_)) break;
         if (trim_at_ && now_ms_ >= trim_at_) trim_memory();
+        if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
         int n = reactor_.wait(evs, kMaxEvents, loop_timeout());
         now_ms_ = base::monotonic_ms();
         for (int i = 0; i < n; ++i) dispatch(evs[i]);
@@ -345,9 +348,14 @@ void Server::on_timer(base::TimerNode& t) {
     Connection& c = owner_of(t);
     switch (c.state) {
         case ConnState::kHttp:
-            // Slowloris: the request head did not complete in time.
+            if (c.http && !c.http->in_body && c.in == nullptr) {
+                condemn(c);  // an idle kept-alive connection: RFC 9112 9.3, closed quietly
+                break;
+            }
+            // Slowloris: the request head (or a webhook body) did not complete in time.
             ++stats_.drop_handshake_timeout;
-            reply_http(c, 408, "request head not received in time");
+            reply_http(c, 408, c.http && c.http->in_body ? "request body not received in time"
+                                                         : "request head not received in time");
             break;
         case ConnState::kOpen: heartbeat(c); break;
         case ConnState::kClosing:
@@ -419,6 +427,7 @@ void Server::condemn(Connection& c) {
         c.in->unref();
         c.in = nullptr;
     }
+    if (c.state == ConnState::kHttp) end_http_session(c);
     c.state = ConnState::kDead;
     dead_.push_back(c.fd);
     // A burst that ended, or the last client gone: give memory back once things settle.

@@ -2,6 +2,8 @@
 //
 // server.cpp    the loop, accept, signals, timers, the close path (condemn/reap), memory trim
 // session.cpp   a client's bytes: HTTP head, upgrade, frames, output and closing
+// exchange.cpp  plain HTTP: pages, request bodies, keep-alive and pipelining
+// webhook.cpp   what POST /robot/send, /push/<channel> and /send/<id> do
 // commands.cpp  control commands against channels and connections, STATS and METRICS
 #pragma once
 #include <cstddef>
@@ -16,9 +18,15 @@
 #include "ctl/control_channel.h"
 #include "http/request_parser.h"
 #include "net/reactor.h"
+#include "http/response.h"
 #include "push/hub.h"
+#include "push/names.h"
+#include "robot/card.h"
+#include "robot/limiter.h"
+#include "robot/robot.h"
 #include "server/config.h"
 #include "server/connection.h"
+#include "server/http_session.h"
 #include "server/route.h"
 #include "server/stats.h"
 
@@ -26,6 +34,28 @@ namespace wspush::server {
 
 inline constexpr size_t kReadBufSize = 64 * 1024;                // the loop's one read buffer
 inline constexpr std::string_view kEnvelopeProtocol = "wspush.v1";  // the JSON envelope
+
+// A webhook request's answer: {"errcode":N,"errmsg":"..."<extra>} with this HTTP status.
+struct WebhookReply {
+    uint16_t status = 200;
+    int32_t errcode = 0;
+    std::string errmsg = "ok";
+    std::string extra;           // more members, each starting with ','
+    uint32_t retry_after_s = 0;  // 0: no Retry-After
+    bool challenge = false;      // 401: WWW-Authenticate: Bearer
+};
+
+// A robot's limiter, digest and counters (cfg.robots[i] is robots_[i]'s robot).
+struct RobotRuntime {
+    RobotRuntime(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms) : limiter(rate, window_ms, throttle_ms) {}
+    robot::Limiter limiter;   // on the server's monotonic clock
+    robot::Digest digest;
+    uint64_t digest_due = 0;  // monotonic ms when a non-empty digest goes out
+    uint64_t accepted = 0;    // pushed at once
+    uint64_t throttled = 0;   // arrived over the rate (then digested or refused)
+    uint64_t digested = 0;    // accepted into the digest
+    uint64_t refused = 0;     // answered with a non-zero errcode
+};
 
 // Connections sharing a client id given with ?id=.
 struct NamedId {
@@ -95,6 +125,46 @@ private:
     void on_http_bytes(Connection& c, uint8_t* p, size_t n);
     // Handles a complete request head; returns false when the connection is done (error).
     bool on_request(Connection& c, const http::Request& req);
+
+    // --- plain HTTP (exchange.cpp) ---
+    // Serves the requests buffered in c.in, in order, until one is incomplete, the
+    // connection closes or its unread responses reach their cap. `last`: the buffer's
+    // length when its head was last scanned (parse_request's last_len).
+    void serve_http(Connection& c, size_t last);
+    // A complete head that is not an upgrade: answers it, or starts reading its body.
+    void begin_request(Connection& c, const http::Request& req, size_t head_len);
+    // Decodes the buffered body bytes; when the body is complete, answers the request.
+    // True when the next request may be served from c.in.
+    bool read_body(Connection& c);
+    // After an answer that kept the connection: drops the request's `used` bytes from c.in
+    // and arms the keep-alive or next-head deadline.
+    void next_request(Connection& c, size_t used);
+    void end_http_session(Connection& c);
+    void answer_page(Connection& c, const http::Request& req);
+    // Queues a response with `body` (or only its head); keeps the connection when the request
+    // allowed it, else closes after it.
+    void reply(Connection& c, http::ResponseHead head, std::string_view body, bool head_only = false);
+    // What read_client() lets a client leave unread before it stops reading from it.
+    [[nodiscard]] uint64_t input_cap(const Connection& c) const noexcept;
+
+    // --- the webhook (webhook.cpp) ---
+    void init_robots();
+    // The checks a webhook request's head allows (token, route, source address, signature,
+    // Content-Type). False with `out` set when refused.
+    bool check_webhook_head(Connection& c, const http::Request& req, WebhookReply& out);
+    // Performs a webhook request whose body is complete.
+    WebhookReply webhook(Connection& c, const http::Request& req, std::string_view body);
+    WebhookReply robot_send(const robot::Robot& r, RobotRuntime& rt, std::string_view body);
+    WebhookReply send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body);
+    WebhookReply too_large(HttpRoute route);
+    // Publishes data on ch (and tells the card's mentioned clients that are not members).
+    // False when out of memory.
+    bool publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const robot::Card* card,
+                    uint64_t* seq, uint64_t* delivered);
+    void mention(push::Channel& ch, uint64_t seq, std::string_view data, const std::vector<std::string>& ids);
+    // Pushes the digests whose throttle is over.
+    void flush_digests();
+    void reply_webhook(Connection& c, const WebhookReply& w);
     bool upgrade(Connection& c, std::string_view protocol, std::string_view path,
                  std::string_view query, const char (&accept)[28]);
     // Joins the planned channels, replaying history first where a since= asks. False (and
@@ -108,7 +178,6 @@ private:
     void on_frames(Connection& c, uint8_t* p, size_t n);
     void on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole);
     void reply_http(Connection& c, uint16_t status, std::string_view reason);
-    void reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only);
     // Queues a final HTTP response (takes the reference to `raw`), then closes after it.
     void respond(Connection& c, push::Message* raw);
     // Queues a server-originated frame (push, heartbeat); a client whose backlog is over
@@ -167,6 +236,8 @@ private:
     std::vector<int32_t> ready_list_;  // kFlagReady
     std::vector<int32_t> dead_;        // kDead, reaped after the turn
     std::unordered_map<std::string, NamedId*> ids_;
+    std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
+    uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer
     push::Message* ping_ = nullptr;  // the heartbeat Ping, shared by every connection
@@ -180,5 +251,29 @@ private:
     size_t trim_sockets_ = 0;        // sockets at the last trim (or the high-water since)
     bool stopping_ = false;
 };
+
+template <class F>
+void Server::for_each_with_id(std::string_view id, F&& f) {
+    if (push::is_server_id(id)) {
+        // Anonymous: c<serial>, unique for the process. Walk the live connections (their
+        // number, not the descriptor limit, is the cost); `?id=` can never take this form.
+        uint64_t serial = 0;
+        for (char ch : id.substr(1)) serial = serial * 10 + static_cast<uint64_t>(ch - '0');
+        for (size_t i = live_.size(); i-- > 0;) {
+            Connection& c = conns_[live_[i]];
+            if (c.state == ConnState::kOpen && !c.has(kFlagNamed) && c.serial == serial) {
+                f(c);
+                return;
+            }
+        }
+        return;
+    }
+    auto it = ids_.find(std::string(id));
+    if (it == ids_.end()) return;
+    // A copy: closing one of them takes it off the list (and the last one frees it).
+    std::vector<int32_t> fds = it->second->fds;
+    for (int32_t fd : fds)
+        if (conns_[fd].state == ConnState::kOpen) f(conns_[fd]);
+}
 
 }  // namespace wspush::server

@@ -77,10 +77,16 @@ void Server::on_client_event(Connection& c, uint32_t events) {
 }
 
 void Server::read_client(Connection& c, bool drain) {
+    if (c.state == ConnState::kHttp && c.http && c.http->resume) {
+        // Its output drained: serve the requests it pipelined before reading more.
+        c.http->resume = false;
+        serve_http(c, 0);
+        if (c.state == ConnState::kDead || c.has(kFlagInputPaused)) return;
+    }
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
-        if (c.state == ConnState::kOpen && c.out.cost() >= cfg_.send_buffer) {
-            // Backpressure on input: a peer that does not read its echoes/pongs is not read
-            // either until they drain (flush() resumes it).
+        if ((c.state == ConnState::kOpen || c.state == ConnState::kHttp) && c.out.cost() >= input_cap(c)) {
+            // Backpressure on input: a peer that does not read its echoes/pongs (or HTTP
+            // responses) is not read either until they drain (flush() resumes it).
             c.set(kFlagInputPaused);
             return;
         }
@@ -133,61 +139,7 @@ void Server::on_bytes(Connection& c, uint8_t* p, size_t n) {
     }
 }
 
-void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
-    http::Request req;
-    uint8_t* buf = p;
-    size_t len = n;
-    size_t last = 0;
-    if (c.in) {
-        last = c.in->payload_size();
-        if (!append_in(c, p, n, 0)) return;
-        buf = c.in->payload();
-        len = c.in->payload_size();
-    }
-    http::ParseResult r = http::parse_request(reinterpret_cast<const char*>(buf), len, last, req);
-    switch (r.status) {
-        case http::ParseStatus::kNeedMore:
-            // Keep what came for the next read (already kept if c.in was growing).
-            if (buf == p) (void)append_in(c, p, n, 1024);
-            return;
-        case http::ParseStatus::kError:
-            reply_http(c, r.http_status, r.reason);
-            return;
-        case http::ParseStatus::kDone: break;
-    }
-    // The head buffer must outlive the request's views and the early frame bytes behind it.
-    push::Message* head = c.in;
-    c.in = nullptr;
-    if (on_request(c, req) && c.state == ConnState::kOpen && len > r.consumed)
-        on_frames(c, buf + r.consumed, len - r.consumed);
-    if (head) head->unref();
-}
-
 bool Server::on_request(Connection& c, const http::Request& req) {
-    if (!http::wants_upgrade(req)) {
-        if (req.method != "GET" && req.method != "HEAD") {
-            reply_http(c, 405, "only GET is served here");
-            return false;
-        }
-        std::string_view path = req.target.substr(0, req.target.find('?'));
-        if (cfg_.mode == Mode::kEcho) {
-            reply_http(c, 426, "this endpoint speaks WebSocket only");
-            return false;
-        }
-        bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
-        if (path == "/" || path == "/index.html") {
-            reply_body(c, "text/html; charset=utf-8", demo_page(), head_only);
-        } else if (cfg_.http_stats && path == "/stats") {
-            reply_body(c, "application/json", stats_json(), head_only);
-        } else if (cfg_.http_stats && path == "/metrics") {
-            reply_body(c, "text/plain; version=0.0.4", metrics_text(), head_only);
-        } else if (path.starts_with("/ws/")) {
-            reply_http(c, 426, "upgrade to WebSocket to join a channel");
-        } else {
-            reply_http(c, 404, "no such page");
-        }
-        return false;
-    }
     http::HandshakeOptions opt{protocol_views_, origin_views_};
     http::Handshake hs = http::check_upgrade(req, opt);
     if (hs.status != 101) {
@@ -304,6 +256,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
 }
 
 void Server::enter_closing(Connection& c) {
+    if (c.state == ConnState::kHttp) end_http_session(c);
     if (c.state == ConnState::kOpen) {
         --stats_.clients;
         leave_channels(c);
@@ -339,21 +292,6 @@ void Server::reply_http(Connection& c, uint16_t status, std::string_view reason)
     respond(c, push::Message::make_raw(buf, n));
 }
 
-void Server::reply_body(Connection& c, std::string_view type, std::string_view body, bool head_only) {
-    char head[512];
-    size_t hn = http::write_ok_head(head, sizeof head, type, body.size());
-    // An unsealed buffer goes out as the raw bytes written into it: no second copy. It is
-    // sized for both parts, so they are written in place.
-    const size_t bn = head_only ? 0 : body.size();
-    push::Message* m = push::Message::make_buffer(hn + bn);
-    if (m) {
-        memcpy(m->payload(), head, hn);
-        if (bn) memcpy(m->payload() + hn, body.data(), bn);
-        m->extend(hn + bn);
-    }
-    respond(c, m);
-}
-
 void Server::respond(Connection& c, push::Message* raw) {
     if (!queue_owned(c, raw)) return;
     enter_closing(c);
@@ -370,7 +308,7 @@ void Server::flush(Connection& c) {
     }
     stats_.bytes_out += static_cast<uint64_t>(w);
     if (would_block) c.clear(kFlagWritable);
-    if (c.has(kFlagInputPaused) && c.out.cost() < cfg_.send_buffer) {
+    if (c.has(kFlagInputPaused) && c.out.cost() < input_cap(c)) {
         c.clear(kFlagInputPaused);
         schedule_read(c);
     }

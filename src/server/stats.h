@@ -23,6 +23,8 @@ struct Stats {
     uint64_t drop_kicked = 0;
     uint64_t memory_trims = 0;       // times idle memory was given back
     uint64_t out_of_memory = 0;      // allocations that failed (the client was closed)
+    uint64_t webhook_requests = 0;   // webhook requests answered (POST /robot/send, /push, /send)
+    uint64_t webhook_errors = 0;     // ... with a non-zero errcode
 };
 
 }  // namespace wspush::server

@@ -1,0 +1,33 @@
+// A kept-alive plain-HTTP connection's request in progress (webhook POSTs, pages): exists
+// only on connections that sent a request other than a WebSocket upgrade, from then until
+// they leave kHttp.
+//
+// The request's bytes stay in the connection's `in` buffer: [head][decoded body][raw bytes
+// not decoded yet]. The body is decoded in place (chunked framing removed) as it arrives, so
+// a body is held once, bounded by --robot-max-body plus one read.
+#pragma once
+#include <cstdint>
+
+#include "http/body.h"
+
+namespace wspush::server {
+
+enum class HttpRoute : uint8_t {
+    kPage,   // GET/HEAD/OPTIONS of the demo page, /stats, /metrics, ...
+    kRobot,  // POST /robot/send?access_token=...
+    kPush,   // POST /push/<channel>
+    kSend,   // POST /send/<client-id>
+};
+
+struct HttpSession {
+    http::BodyDecoder body;
+    uint32_t head_len = 0;     // bytes of the current request's head at the front of `in`
+    uint32_t payload = 0;      // body bytes decoded so far, right after the head
+    int32_t robot = -1;        // the robot the request's token named
+    HttpRoute route = HttpRoute::kPage;
+    bool in_body = false;      // the head is in; reading its body
+    bool keep_alive = false;   // the current request lets the connection stay open
+    bool resume = false;       // requests were left buffered while output was over its cap
+};
+
+}  // namespace wspush::server

@@ -1,0 +1,360 @@
+// What a webhook request does: POST /robot/send (the group robots' API), POST /push/<channel>
+// and POST /send/<client-id> (Bearer tokens). Checks that need only the head run before the
+// body is read (check_webhook_head); the rest once it is in (webhook). Robot replies are
+// HTTP 200 with the robots' errcode, as existing robot clients expect; /push and /send
+// answer with the HTTP status that fits and the same JSON.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <sys/socket.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "codec/utf8.h"
+#include "http/query.h"
+#include "http/response.h"
+#include "push/envelope.h"
+#include "push/names.h"
+#include "robot/card.h"
+#include "robot/signature.h"
+#include "server/server.h"
+
+namespace wspush::server {
+namespace {
+
+// The media type of a Content-Type value, lowercased, and whether its charset (if any) is
+// UTF-8. RFC 9110 8.3.1: type and subtype are case-insensitive, so is the charset name.
+struct MediaType {
+    std::string type;
+    bool utf8 = true;
+};
+
+MediaType media_type(std::string_view v) {
+    MediaType m;
+    std::string_view t = v.substr(0, v.find(';'));
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    for (char ch : t) m.type += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    std::string_view rest = v.find(';') == std::string_view::npos ? std::string_view() : v.substr(v.find(';') + 1);
+    while (!rest.empty()) {
+        std::string_view p = rest.substr(0, rest.find(';'));
+        rest = rest.find(';') == std::string_view::npos ? std::string_view() : rest.substr(rest.find(';') + 1);
+        while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
+        size_t eq = p.find('=');
+        if (eq == std::string_view::npos || !http::iequals(p.substr(0, eq), "charset")) continue;
+        std::string_view cs = p.substr(eq + 1);
+        while (!cs.empty() && (cs.back() == ' ' || cs.back() == '\t')) cs.remove_suffix(1);
+        if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') cs = cs.substr(1, cs.size() - 2);
+        m.utf8 = http::iequals(cs, "utf-8") || http::iequals(cs, "utf8");
+    }
+    return m;
+}
+
+// The opcode a /push or /send body goes out as, from its Content-Type; kContinuation
+// (never a data opcode) when the type is not one we push.
+ws::Opcode push_opcode(const http::Request& req) {
+    MediaType m = media_type(req.header("Content-Type"));
+    if (m.type == "application/octet-stream") return ws::Opcode::kBinary;
+    if ((m.type.starts_with("text/") || m.type == "application/json") && m.utf8) return ws::Opcode::kText;
+    return ws::Opcode::kContinuation;
+}
+
+WebhookReply fail(HttpRoute route, uint16_t status, robot::ErrCode code, std::string msg) {
+    WebhookReply r;
+    r.status = route == HttpRoute::kRobot ? 200 : status;  // the robots answer 200 to all
+    r.errcode = code;
+    r.errmsg = std::move(msg);
+    r.challenge = status == 401;
+    return r;
+}
+
+// The token of a request: ?access_token= (robot API) or "Authorization: Bearer" (/push,
+// /send). False with *err set when it is missing or ambiguous.
+bool token_of(const http::Request& req, HttpRoute route, std::string& token, WebhookReply* err) {
+    if (route == HttpRoute::kRobot) {
+        std::string_view raw;
+        size_t n = http::find_param(http::query_of(req.target), "access_token", &raw);
+        if (n != 1) {
+            *err = fail(route, 401, robot::kUnknownToken, n ? "access_token given more than once" : "access_token is missing");
+            return false;
+        }
+        token.resize(raw.size());
+        http::Decoded d = http::percent_decode(raw, token.data(), token.size());
+        token.resize(d.len);
+        return true;
+    }
+    std::string_view auth = req.header("Authorization");
+    if (req.count_header("Authorization") != 1 || auth.size() < 7 || !http::iequals(auth.substr(0, 7), "Bearer ")) {
+        *err = fail(route, 401, robot::kUnknownToken, "Authorization: Bearer <token> is missing");
+        return false;
+    }
+    auth.remove_prefix(7);
+    while (!auth.empty() && auth.front() == ' ') auth.remove_prefix(1);
+    token.assign(auth);
+    return true;
+}
+
+bool has_keyword(const robot::Robot& r, std::string_view text) {
+    return std::any_of(r.keywords.begin(), r.keywords.end(),
+                       [&](const std::string& k) { return text.find(k) != std::string_view::npos; });
+}
+
+std::string rate_words(const robot::Robot& r) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u s", r.rate, r.window_ms / 1000);
+    return buf;
+}
+
+}  // namespace
+
+void Server::init_robots() {
+    robots_.clear();
+    robots_.reserve(cfg_.robots.size());
+    for (const robot::Robot& r : cfg_.robots) robots_.emplace_back(r.rate, r.window_ms, r.throttle_ms);
+}
+
+bool Server::check_webhook_head(Connection& c, const http::Request& req, WebhookReply& out) {
+    HttpSession& s = *c.http;
+    std::string token;
+    if (!token_of(req, s.route, token, &out)) return false;
+    const ptrdiff_t idx = robot::find_robot(cfg_.robots, token);
+    if (idx < 0) {
+        out = fail(s.route, 401, robot::kUnknownToken, "token is not exist");
+        return false;
+    }
+    s.robot = static_cast<int32_t>(idx);
+    const robot::Robot& r = cfg_.robots[static_cast<size_t>(idx)];
+    auto refuse = [&](uint16_t status, robot::ErrCode code, std::string msg) {
+        ++robots_[static_cast<size_t>(idx)].refused;
+        out = fail(s.route, status, code, std::move(msg));
+        return false;
+    };
+    const std::string_view path = http::path_of(req.target);
+    const std::string_view name = path.substr(std::min<size_t>(path.size(), 6));  // after /push/ or /send/
+    if (s.route == HttpRoute::kRobot && r.is_pattern())
+        return refuse(400, robot::kPatternRobot, "this token covers a channel pattern: POST /push/<channel>");
+    if (s.route != HttpRoute::kRobot && !push::valid_name(name))
+        return refuse(404, robot::kBadField, s.route == HttpRoute::kPush ? "not a channel name" : "not a client id");
+    if (s.route == HttpRoute::kPush && !r.covers(name))
+        return refuse(403, robot::kNotAllowed, "this token does not cover channel " + std::string(name));
+    if (!r.allow.empty()) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        const bool known = getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+        if (!known || std::none_of(r.allow.begin(), r.allow.end(),
+                                   [&](const robot::AddressRange& a) { return robot::range_contains(a, peer); })) {
+            char text[64];
+            robot::format_address(peer, text);
+            return refuse(403, robot::kSecurity, std::string("ip ") + text + " not in whitelist");
+        }
+    }
+    if (!r.secret.empty()) {
+        robot::SignCheck k = robot::check_signature(http::query_of(req.target), r.secret, base::realtime_ms());
+        if (k != robot::SignCheck::kOk) return refuse(403, robot::kSecurity, robot::describe(k));
+    }
+    if (s.route == HttpRoute::kRobot) {
+        MediaType m = media_type(req.header("Content-Type"));
+        if (m.type != "application/json" || !m.utf8)
+            return refuse(415, robot::kBadContentType, "Content-Type must be application/json (charset utf-8)");
+    } else if (push_opcode(req) == ws::Opcode::kContinuation ||
+               (s.route == HttpRoute::kSend && push_opcode(req) == ws::Opcode::kBinary)) {
+        return refuse(415, robot::kBadContentType,
+                      s.route == HttpRoute::kSend ? "Content-Type must be text/* or application/json (UTF-8)"
+                                                  : "Content-Type must be text/*, application/json (UTF-8) or "
+                                                    "application/octet-stream");
+    }
+    return true;
+}
+
+WebhookReply Server::too_large(HttpRoute route) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "body is over %llu bytes", static_cast<unsigned long long>(cfg_.robot_max_body));
+    return fail(route, 413, robot::kTooLarge, msg);
+}
+
+WebhookReply Server::webhook(Connection& c, const http::Request& req, std::string_view body) {
+    const HttpSession& s = *c.http;
+    const robot::Robot& r = cfg_.robots[static_cast<size_t>(s.robot)];
+    RobotRuntime& rt = robots_[static_cast<size_t>(s.robot)];
+    if (s.route == HttpRoute::kRobot) return robot_send(r, rt, body);
+    const std::string_view name = http::path_of(req.target).substr(6);
+    const ws::Opcode op = push_opcode(req);
+    if (op == ws::Opcode::kText && !codec::utf8_valid(body)) {
+        ++rt.refused;
+        return fail(s.route, 400, robot::kBadJson, "body is not UTF-8");
+    }
+    if (!rt.limiter.admit(now_ms_)) {
+        ++rt.throttled;
+        ++rt.refused;
+        WebhookReply w = fail(s.route, 429, robot::kTooFast, rate_words(r));
+        w.retry_after_s = rt.limiter.retry_after_s(now_ms_);
+        return w;
+    }
+    if (s.route == HttpRoute::kSend) return send_to_id(r, rt, name, body);
+    push::Channel* ch = hub_.channel(name);
+    uint64_t seq = 0, delivered = 0;
+    if (ch == nullptr || !publish_to(*ch, op, body, nullptr, &seq, &delivered)) {
+        ++rt.refused;
+        return fail(s.route, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
+    }
+    ++rt.accepted;
+    WebhookReply w;
+    w.extra = ",\"seq\":" + std::to_string(seq) + ",\"delivered\":" + std::to_string(delivered);
+    return w;
+}
+
+WebhookReply Server::robot_send(const robot::Robot& r, RobotRuntime& rt, std::string_view body) {
+    robot::Card card;
+    robot::CardError err;
+    if (!robot::parse_card(body, r.name, base::realtime_ms(), &card, &err)) {
+        ++rt.refused;
+        return fail(HttpRoute::kRobot, 400, err.code, std::move(err.message));
+    }
+    if (!r.keywords.empty() && !has_keyword(r, card.search_text)) {
+        ++rt.refused;
+        return fail(HttpRoute::kRobot, 400, robot::kSecurity, "keywords not in content");
+    }
+    if (!rt.limiter.admit(now_ms_)) {
+        ++rt.throttled;
+        if (r.overflow == robot::Overflow::kRefuse) {
+            ++rt.refused;
+            WebhookReply w = fail(HttpRoute::kRobot, 429, robot::kTooFast, rate_words(r));
+            w.retry_after_s = rt.limiter.retry_after_s(now_ms_);
+            return w;
+        }
+        // Accepted into the digest: the caller must not retry (nothing is duplicated).
+        if (rt.digest.empty())
+            rt.digest_due = std::max<uint64_t>(rt.limiter.throttled_until(),
+                                              now_ms_ + 1000ull * rt.limiter.retry_after_s(now_ms_));
+        rt.digest.add(base::realtime_ms(), card.summary);
+        ++rt.digested;
+        if (digest_at_ == 0 || rt.digest_due < digest_at_) digest_at_ = rt.digest_due;
+        WebhookReply w;
+        w.extra = ",\"digest\":true";
+        return w;
+    }
+    push::Channel* ch = hub_.channel(r.channel);
+    uint64_t seq = 0, delivered = 0;
+    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card, &seq, &delivered)) {
+        ++rt.refused;
+        return fail(HttpRoute::kRobot, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
+    }
+    ++rt.accepted;
+    return {};
+}
+
+bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const robot::Card* card,
+                        uint64_t* seq, uint64_t* delivered) {
+    const uint64_t before = stats_.messages_out;
+    push::PublishResult r = hub_.publish(ch, op, data.data(), data.size(), nullptr,
+                                         [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
+    if (!r.ok) {
+        ++stats_.out_of_memory;
+        return false;
+    }
+    ++stats_.published;
+    *seq = r.seq;
+    if (card && !card->mention_ids.empty()) mention(ch, r.seq, data, card->mention_ids);
+    *delivered = stats_.messages_out - before;
+    return true;
+}
+
+void Server::mention(push::Channel& ch, uint64_t seq, std::string_view data, const std::vector<std::string>& ids) {
+    // Mentioned clients that did not join the channel get the message too, as a "mention"
+    // (members already have it; the card's "at" tells them).
+    push::Message* raw = push::Message::make(ws::Opcode::kText, data.data(), data.size());
+    push::Message* env = raw ? push::make_envelope(ch.name(), ch.epoch, seq, *raw, "mention") : nullptr;
+    if (env == nullptr) {
+        if (raw) raw->unref();
+        ++stats_.out_of_memory;
+        LOG_WARN("robot mention: out of memory; %zu id(s) not told", ids.size());
+        return;
+    }
+    for (const std::string& id : ids) {
+        if (!push::valid_name(id) || push::is_server_id(id)) continue;  // no client can have it
+        for_each_with_id(id, [&](Connection& c) {
+            for (size_t i = 0; i < c.channel_count(); ++i)
+                if (c.subscription(i).channel == &ch) return;
+            send(c, c.has(kFlagEnvelope) ? env : raw);
+        });
+    }
+    raw->unref();
+    env->unref();
+}
+
+WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body) {
+    // Only clients in a channel the token covers: a token for sensors.* cannot reach a client
+    // that joined nothing of it.
+    push::Message* raw = push::Message::make(ws::Opcode::kText, body.data(), body.size());
+    push::Message* env = raw ? push::make_direct_envelope("direct", body) : nullptr;
+    if (env == nullptr) {
+        if (raw) raw->unref();
+        ++stats_.out_of_memory;
+        ++rt.refused;
+        return fail(HttpRoute::kSend, 503, robot::kUnavailable, "out of memory");
+    }
+    size_t n = 0;
+    for_each_with_id(id, [&](Connection& c) {
+        for (size_t i = 0; i < c.channel_count(); ++i) {
+            if (!r.covers(c.subscription(i).channel->name())) continue;
+            n += send(c, c.has(kFlagEnvelope) ? env : raw);
+            return;
+        }
+    });
+    raw->unref();
+    env->unref();
+    ++rt.accepted;
+    WebhookReply w;
+    w.extra = ",\"delivered\":" + std::to_string(n);
+    return w;
+}
+
+void Server::flush_digests() {
+    digest_at_ = 0;
+    for (size_t i = 0; i < robots_.size(); ++i) {
+        RobotRuntime& rt = robots_[i];
+        if (rt.digest.empty()) continue;
+        if (now_ms_ < rt.digest_due || rt.limiter.throttled(now_ms_)) {
+            rt.digest_due = std::max(rt.digest_due, rt.limiter.throttled_until());
+        } else {
+            const robot::Robot& r = cfg_.robots[i];
+            std::string title, text;
+            rt.digest.render(r.name, title, text);
+            const std::string payload =
+                robot::digest_payload(r.name, base::realtime_ms(), title, text, rt.digest.count(),
+                                      rt.digest.first_ms(), rt.digest.last_ms(), rt.digest.omitted());
+            push::Channel* ch = hub_.channel(r.channel);
+            uint64_t seq = 0, delivered = 0;
+            if (ch && publish_to(*ch, ws::Opcode::kText, payload, nullptr, &seq, &delivered)) {
+                LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
+                         static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(seq));
+                rt.digest.clear();
+                continue;
+            }
+            // Kept, not lost: tried again in a second.
+            LOG_WARN("robot %s: digest not pushed (%s); retrying", r.name.c_str(),
+                     ch ? "out of memory" : "too many channels");
+            rt.digest_due = now_ms_ + 1000;
+        }
+        if (digest_at_ == 0 || rt.digest_due < digest_at_) digest_at_ = rt.digest_due;
+    }
+}
+
+void Server::reply_webhook(Connection& c, const WebhookReply& w) {
+    std::string body = "{\"errcode\":" + std::to_string(w.errcode) + ",\"errmsg\":\"";
+    push::json_escape(body, w.errmsg);
+    body += '"';
+    body += w.extra;
+    body += '}';
+    ++stats_.webhook_requests;
+    if (w.errcode != robot::kOk) {
+        ++stats_.webhook_errors;
+        LOG_DEBUG("fd %d: webhook %u %d %s", c.fd, w.status, w.errcode, w.errmsg.c_str());
+    }
+    http::ResponseHead head = http::ok_head("application/json; charset=utf-8");
+    head.status = w.status;
+    head.retry_after_s = w.retry_after_s;
+    if (w.challenge) head.authenticate = "Bearer";
+    reply(c, head, body);
+}
+
+}  // namespace wspush::server
