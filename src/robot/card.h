@@ -7,9 +7,11 @@
 //    "robot":"NAME","time":<Unix ms>}
 // with the msgtype's own object as the robots define it (text{content}; link{title,text,
 // messageUrl,picUrl}; markdown{title,text}; actionCard{title,text,singleTitle,singleURL} or
-// {title,text,btns[{title,actionURL}],btnOrientation}; feedCard{links[{title,messageURL,
-// picURL}]}); optional fields only when given; unknown fields dropped. "at" only when the
-// body had one. A digest card adds "digest":{"count":N,"first":ms,"last":ms,"omitted":K}.
+// {title,text,btns[{title,actionURL}]}, then btnOrientation,hideAvatar ("0"/"1" strings);
+// feedCard{links[{title,messageURL,picURL}]}); optional fields only when given; unknown
+// fields dropped. "at" only when the body had one, with each of its members only when
+// given, and an id already named earlier (atUserIds before atMobiles) dropped. A digest
+// card adds "digest":{"count":N,"first":ms,"last":ms,"omitted":K} after "markdown".
 #pragma once
 #include <cstdint>
 #include <string>
