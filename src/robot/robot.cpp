@@ -283,7 +283,8 @@ ptrdiff_t find_robot(const std::vector<Robot>& robots, std::string_view token) n
     for (size_t i = 0; i < robots.size(); ++i) {
         const codec::Sha256Digest have = codec::sha256(robots[i].token);
         // Branch-free select of the first match: no early exit, no data-dependent jump.
-        const ptrdiff_t take = -static_cast<ptrdiff_t>(base::equal_ct(want.data(), have.data(), want.size()) & (found < 0));
+        const bool match = base::equal_ct(want.data(), have.data(), want.size());
+        const ptrdiff_t take = -static_cast<ptrdiff_t>(match & (found < 0));  // all ones or zero
         found = (found & ~take) | (static_cast<ptrdiff_t>(i) & take);
     }
     return found;
