@@ -237,6 +237,11 @@ void Server::reply(Connection& c, http::ResponseHead head, std::string_view body
 
 void Server::answer_page(Connection& c, const http::Request& req) {
     const std::string_view path = http::path_of(req.target);
+    if (route_of(path) != HttpRoute::kPage) {  // the webhook's paths, with no robot configured
+        c.http->keep_alive = false;
+        reply_http(c, 404, "no robot is configured (--robot, --robots)");
+        return;
+    }
     const bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
     if (req.method == "OPTIONS") {
         reply(c, http::allow_head(204, "GET, HEAD, OPTIONS"), {});

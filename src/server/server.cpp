@@ -195,13 +195,14 @@ int Server::run() {
         reap();
         if (stopping_ && (live_.empty() || now_ms_ >= stop_deadline_)) break;
         if (trim_at_ && now_ms_ >= trim_at_) trim_memory();
-        if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
         int n = reactor_.wait(evs, kMaxEvents, loop_timeout());
         now_ms_ = base::monotonic_ms();
         for (int i = 0; i < n; ++i) dispatch(evs[i]);
         read_ready();
         if (accept_retry_at_ && now_ms_ >= accept_retry_at_) on_accept();
         wheel_.expire(now_ms_, [this](base::TimerNode& t) { on_timer(t); });
+        // Before the turn's flush, like everything that queues frames.
+        if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
     }
     LOG_INFO("stopped");
     return 0;
