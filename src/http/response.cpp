@@ -131,7 +131,8 @@ size_t write_head(char* out, size_t cap, const ResponseHead& h) noexcept {
     Writer w(out, cap);
     w.status_line(h.status);
     if (!h.content_type.empty()) w.header("Content-Type", h.content_type);
-    w.put("Content-Length: ").put_uint(h.content_length).put(kCrlf);
+    // RFC 9110 8.6: never in a 1xx or 204.
+    if (h.status >= 200 && h.status != 204) w.put("Content-Length: ").put_uint(h.content_length).put(kCrlf);
     w.header("Connection", h.keep_alive ? "keep-alive" : "close");
     if (!h.allow.empty()) w.header("Allow", h.allow);
     if (h.retry_after_s) w.put("Retry-After: ").put_uint(h.retry_after_s).put(kCrlf);

@@ -100,7 +100,8 @@ bool has_keyword(const robot::Robot& r, std::string_view text) {
 
 std::string rate_words(const robot::Robot& r) {
     char buf[96];
-    snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u s", r.rate, r.window_ms / 1000);
+    if (r.window_ms % 1000 == 0) snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u s", r.rate, r.window_ms / 1000);
+    else snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u ms", r.rate, r.window_ms);
     return buf;
 }
 

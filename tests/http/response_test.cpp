@@ -157,6 +157,43 @@ TEST(Response, NamesEveryStatusWeSend) {
     EXPECT_EQ(status_text(402), "Unknown");
 }
 
+std::string head_of(const ResponseHead& h) {
+    char buf[512];
+    return std::string(buf, write_head(buf, sizeof buf, h));
+}
+
+TEST(Response, WriteHeadExactBytes) {
+    ResponseHead json = ok_head("application/json; charset=utf-8");
+    json.content_length = 27;
+    json.keep_alive = true;
+    EXPECT_EQ(head_of(json),
+              "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 27\r\n"
+              "Connection: keep-alive\r\n\r\n");
+    ResponseHead busy = ok_head("application/json");
+    busy.status = 429;
+    busy.retry_after_s = 600;
+    busy.content_length = 2;
+    EXPECT_EQ(head_of(busy),
+              "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+              "Connection: close\r\nRetry-After: 600\r\n\r\n");
+    ResponseHead who = ok_head("application/json");
+    who.status = 401;
+    who.authenticate = "Bearer";
+    EXPECT_EQ(head_of(who),
+              "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+              "Connection: close\r\nWWW-Authenticate: Bearer\r\n\r\n");
+}
+
+TEST(Response, NoContentLengthIn204) {
+    // RFC 9110 8.6: a 204 (or 1xx) must not carry Content-Length.
+    ResponseHead h = allow_head(204, "POST, OPTIONS");
+    h.keep_alive = true;
+    EXPECT_EQ(head_of(h), "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\nAllow: POST, OPTIONS\r\n\r\n");
+    EXPECT_EQ(head_of(allow_head(405, "POST, OPTIONS")),
+              "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\nAllow: POST, OPTIONS\r\n\r\n");
+    EXPECT_EQ(kContinue, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
 TEST(Response, AcceptsNullBufferWithZeroCap) {
     EXPECT_EQ(write_error_response(nullptr, 0, 400, "x"), 0u);
     EXPECT_EQ(write_upgrade_response(nullptr, 0, kAccept, "chat"), 0u);
