@@ -11,6 +11,7 @@
 #include "support/browser.h"
 #include "support/push_support.h"
 #include "support/test_server.h"
+#include "support/webhook_support.h"
 
 namespace wspush::testing {
 namespace {
@@ -47,8 +48,8 @@ protected:
 
     // Starts the server and the browser, opens the page on kChannel (plus `query`) and waits
     // until it is connected.
-    void open_page(const std::string& query = "") {
-        ASSERT_TRUE(srv_.start({"--mode", "push"})) << srv_.log();
+    void open_page(const std::string& query = "", std::vector<std::string> args = {"--mode", "push"}) {
+        ASSERT_TRUE(srv_.start(args)) << srv_.log();
         ASSERT_TRUE(browser_.start()) << browser_.error();
         ASSERT_TRUE(browser_.open("http://127.0.0.1:" + std::to_string(srv_.port()) + "/?channel=" + kChannel +
                                   query))
@@ -264,6 +265,52 @@ TEST_F(RobotPage, HighlightsCardsThatMentionTheViewer) {
     EXPECT_EQ(browser_.eval(resume), before);
     ASSERT_NO_FATAL_FAILURE(show(kAtNobody));  // seq 6 still counts as new
     EXPECT_TRUE(last("li.firstChild.textContent").ends_with("#6"));
+}
+
+// The whole path: DingTalk-style bodies POSTed with curl to /robot/send, rendered on the page;
+// a robot of another channel mentioning the viewer reaches it as a highlighted mention.
+TEST_F(RobotPage, CardsPostedWithCurlThroughTheWebhook) {
+    if (!curl_available()) GTEST_SKIP() << "curl not installed";
+    ASSERT_NO_FATAL_FAILURE(open_page("&id=bob", {"--robot", "page-token-0001 robots name=monitor",
+                                                  "--robot", "other-token-001 alerts name=pager"}));
+    const std::string send = "/robot/send?access_token=page-token-0001";
+    auto post = [&](const std::string& target, const std::string& body) {
+        HttpReply r = curl_post(srv_.port(), target, body);
+        ASSERT_EQ(r.errcode(), 0) << body << " -> " << r.body;
+        ++shown_;
+        ASSERT_TRUE(browser_.wait_true(kItems + ".length === " + std::to_string(shown_), kWaitMs)) << body;
+    };
+    ASSERT_NO_FATAL_FAILURE(post(send, R"({"msgtype":"text","text":{"content":"backup done"}})"));
+    EXPECT_EQ(last("li.lastChild.className"), "card text");
+    EXPECT_EQ(all(".robot"), "monitor");
+    ASSERT_NO_FATAL_FAILURE(post(send, R"({"msgtype":"link","link":{"title":"Build 42","text":"passed",)"
+                                       R"("messageUrl":"https://ci.example/42","picUrl":"https://ci.example/p.png"}})"));
+    EXPECT_EQ(last("li.lastChild.className"), "card link");
+    EXPECT_EQ(all("a[href]", "href"), "https://ci.example/42");
+    EXPECT_EQ(all("img", "src"), "https://ci.example/p.png");
+    ASSERT_NO_FATAL_FAILURE(post(send, R"({"msgtype":"markdown","markdown":{"title":"Deploy","text":)"
+                                       R"("#### v2 live\n- **api**\n- [notes](javascript:window.__pwned=1)\n)"
+                                       R"(<script>window.__pwned=2</script>"}})"));
+    EXPECT_EQ(all("h4"), "v2 live");
+    EXPECT_EQ(all("li strong"), "api");
+    EXPECT_EQ(all("a[href]"), "") << "no link for javascript:";
+    EXPECT_EQ(all("script"), "");
+    ASSERT_NO_FATAL_FAILURE(post(send, R"({"msgtype":"actionCard","actionCard":{"title":"Vote","text":"ship?",)"
+                                       R"("btnOrientation":"1","btns":[{"title":"Yes","actionURL":"https://e.x/y"},)"
+                                       R"({"title":"No","actionURL":"https://e.x/n"}]}})"));
+    EXPECT_EQ(last("li.lastChild.className"), "card actionCard");
+    ASSERT_NO_FATAL_FAILURE(post(send, R"({"msgtype":"feedCard","feedCard":{"links":[{"title":"A",)"
+                                       R"("messageURL":"https://a.example/"},{"title":"B","messageURL":"https://b.example/"}]}})"));
+    EXPECT_EQ(last("li.lastChild.className"), "card feedCard");
+    // Another robot's channel, naming bob: the page did not join "alerts", yet shows it.
+    ASSERT_NO_FATAL_FAILURE(post("/robot/send?access_token=other-token-001",
+                                 R"({"msgtype":"text","text":{"content":"bob: db-7 down"},"at":{"atUserIds":["bob"]}})"));
+    EXPECT_EQ(last("li.className"), "mention card");
+    EXPECT_TRUE(last("li.firstChild.textContent").ends_with("@alerts #1")) << last("li.firstChild.textContent");
+    EXPECT_EQ(browser_.eval("String(window.__pwned)"), "undefined");
+    if (const char* png = std::getenv("WSPUSH_SCREENSHOT")) {
+        std::ofstream(std::string(png) + ".webhook.png", std::ios::binary) << browser_.screenshot();
+    }
 }
 
 TEST_F(RobotPage, HighlightsOnlyMentionsOfEveryoneWithoutAnId) {
