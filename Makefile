@@ -133,6 +133,7 @@ FUZZ_CXXFLAGS := $(CXXSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
 FUZZ_BIN      := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.cpp))
 FUZZ_SRC_json_fuzz := src/json/json.cpp src/codec/utf8.cpp
 FUZZ_SRC_body_fuzz := src/http/body.cpp src/http/request_parser.cpp
+FUZZ_SRC_card_fuzz := src/robot/card.cpp src/json/json.cpp src/codec/utf8.cpp src/push/names.cpp
 
 fuzz-build:
 	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz-build: $(FUZZ_CXX) not found (apt-get install clang-14 libfuzzer-14-dev)"; exit 1; }
