@@ -93,25 +93,27 @@ bool parse_u64(std::string_view s, uint64_t& out) noexcept {
     return ec == std::errc() && p == s.data() + s.size();
 }
 
-// A duration as the server's flags write it: "500ms", "60s", "10m", "1h", or plain seconds
-// "60". At most kMaxDurationMs.
+// Duration units, longest suffix first so that "ms" is not read as "m".
+struct Unit {
+    std::string_view suffix;
+    uint32_t ms;
+};
+constexpr Unit kUnits[] = {
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60'000},
+    {"h", 3'600'000},
+    {"", 1000},  // plain seconds
+};
+
+// A duration as the server's flags write it ("500ms", "60s", "10m", "60"), and hours ("1h").
+// At most kMaxDurationMs. Written here, not taken from server/config: robot sits below it.
 bool parse_duration(std::string_view s, uint32_t& out) noexcept {
-    uint64_t mult = 1000;
-    if (s.ends_with("ms")) {
-        mult = 1;
-        s.remove_suffix(2);
-    } else if (s.ends_with("s")) {
-        s.remove_suffix(1);
-    } else if (s.ends_with("m")) {
-        mult = 60'000;
-        s.remove_suffix(1);
-    } else if (s.ends_with("h")) {
-        mult = 3'600'000;
-        s.remove_suffix(1);
-    }
+    const Unit* u = kUnits;
+    while (!s.ends_with(u->suffix)) ++u;  // the last suffix always matches
     uint64_t v;
-    if (!parse_u64(s, v) || v > kMaxDurationMs / mult) return false;
-    out = static_cast<uint32_t>(v * mult);
+    if (!parse_u64(s.substr(0, s.size() - u->suffix.size()), v) || v > kMaxDurationMs / u->ms) return false;
+    out = static_cast<uint32_t>(v * u->ms);
     return true;
 }
 

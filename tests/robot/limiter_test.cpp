@@ -121,6 +121,18 @@ std::vector<std::string> items(const std::string& text) {
     return out;
 }
 
+struct Rendered {
+    std::string title, text;
+    std::vector<std::string> items;
+};
+
+Rendered render(const Digest& d, std::string_view name = "r") {
+    Rendered out;
+    d.render(name, out.title, out.text);
+    out.items = items(out.text);
+    return out;
+}
+
 TEST(Digest, EmptyAtFirst) {
     Digest d;
     EXPECT_TRUE(d.empty());
@@ -136,38 +148,35 @@ TEST(Digest, ThousandAddsKeepTwentyLines) {
     EXPECT_EQ(d.omitted(), 980u);
     EXPECT_EQ(d.first_ms(), kT0);
     EXPECT_EQ(d.last_ms(), kT0 + 999'000);
-    std::string title, text;
-    d.render("ops", title, text);
-    EXPECT_NE(title.find("ops"), std::string::npos) << title;
-    EXPECT_NE(title.find("1000"), std::string::npos) << title;
-    EXPECT_NE(text.find("1000 messages"), std::string::npos) << text;
-    const std::vector<std::string> kept = items(text);
+    const Rendered out = render(d, "ops");
+    EXPECT_NE(out.title.find("ops"), std::string::npos) << out.title;
+    EXPECT_NE(out.title.find("1000"), std::string::npos) << out.title;
+    EXPECT_NE(out.text.find("1000 messages"), std::string::npos) << out.text;
+    const std::vector<std::string>& kept = out.items;
     ASSERT_EQ(kept.size(), Digest::kMaxLines);
     EXPECT_EQ(kept.front(), "message 0");
     EXPECT_EQ(kept.back(), "message 19");
-    EXPECT_NE(text.find("... and 980 more"), std::string::npos) << text;
-    EXPECT_LE(text.size(), 4096u);
+    EXPECT_NE(out.text.find("... and 980 more"), std::string::npos) << out.text;
+    EXPECT_LE(out.text.size(), 4096u);
 }
 
 TEST(Digest, TimesInUtc) {
     Digest d;
     d.add(1'577'262'236'757, "a");
     d.add(1'577'265'836'000, "b");
-    std::string title, text;
-    d.render("r", title, text);
-    EXPECT_NE(text.find("2019-12-25 08:23:56 UTC"), std::string::npos) << text;
-    EXPECT_NE(text.find("2019-12-25 09:23:56 UTC"), std::string::npos) << text;
-    EXPECT_EQ(text.find("more"), std::string::npos) << text;
-    EXPECT_NE(text.find("2 messages"), std::string::npos) << text;
+    const Rendered out = render(d);
+    EXPECT_NE(out.text.find("2019-12-25 08:23:56 UTC"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("2019-12-25 09:23:56 UTC"), std::string::npos) << out.text;
+    EXPECT_EQ(out.text.find("more"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("2 messages"), std::string::npos) << out.text;
 }
 
 TEST(Digest, SingularCount) {
     Digest d;
     d.add(kT0, "only");
-    std::string title, text;
-    d.render("r", title, text);
-    EXPECT_NE(text.find("1 message "), std::string::npos) << text;
-    EXPECT_EQ(items(text), std::vector<std::string>{"only"});
+    const Rendered out = render(d);
+    EXPECT_NE(out.text.find("1 message "), std::string::npos) << out.text;
+    EXPECT_EQ(out.items, std::vector<std::string>{"only"});
 }
 
 TEST(Digest, LinesCutOnUtf8Boundaries) {
@@ -185,9 +194,8 @@ TEST(Digest, LinesCutOnUtf8Boundaries) {
     std::string han40;
     for (int i = 0; i < 41; ++i) han40 += han;  // 123 bytes: 40 characters fit
     d.add(kT0, han40);
-    std::string title, text;
-    d.render("r", title, text);
-    const std::vector<std::string> kept = items(text);
+    const Rendered out = render(d);
+    const std::vector<std::string>& kept = out.items;
     ASSERT_EQ(kept.size(), 6u);
     EXPECT_EQ(kept[0], a119);
     EXPECT_EQ(kept[1], a118 + e);
@@ -195,7 +203,7 @@ TEST(Digest, LinesCutOnUtf8Boundaries) {
     EXPECT_EQ(kept[3], std::string(117, 'a'));
     EXPECT_EQ(kept[4], std::string(116, 'a') + emoji);
     EXPECT_EQ(kept[5], han40.substr(0, 120));
-    EXPECT_TRUE(codec::utf8_valid(text));
+    EXPECT_TRUE(codec::utf8_valid(out.text));
     EXPECT_EQ(d.omitted(), 0u);
 }
 
@@ -203,9 +211,8 @@ TEST(Digest, NewlinesBecomeSpaces) {
     Digest d;
     d.add(kT0, "one\ntwo\r\nthree");
     d.add(kT0, "\n- injected item");
-    std::string title, text;
-    d.render("r", title, text);
-    const std::vector<std::string> kept = items(text);
+    const Rendered out = render(d);
+    const std::vector<std::string>& kept = out.items;
     ASSERT_EQ(kept.size(), 2u);
     EXPECT_EQ(kept[0], "one two  three");
     EXPECT_EQ(kept[1], "\\- injected item");
@@ -233,9 +240,8 @@ TEST(Digest, EscapesMarkdown) {
     };
     Digest d;
     for (const Case& c : cases) d.add(kT0, c.in);
-    std::string title, text;
-    d.render("r", title, text);
-    const std::vector<std::string> kept = items(text);
+    const Rendered out = render(d);
+    const std::vector<std::string>& kept = out.items;
     ASSERT_EQ(kept.size(), std::size(cases));
     for (size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(kept[i], cases[i].out) << cases[i].in;
 }
@@ -243,29 +249,27 @@ TEST(Digest, EscapesMarkdown) {
 TEST(Digest, RobotNameEscapedInText) {
     Digest d;
     d.add(kT0, "x");
-    std::string title, text;
-    d.render("ci_bot", title, text);
-    EXPECT_NE(text.find("ci\\_bot"), std::string::npos) << text;
-    EXPECT_NE(title.find("ci_bot"), std::string::npos) << title;
+    const Rendered out = render(d, "ci_bot");
+    EXPECT_NE(out.text.find("ci\\_bot"), std::string::npos) << out.text;
+    EXPECT_NE(out.title.find("ci_bot"), std::string::npos) << out.title;
 }
 
 TEST(Digest, RenderBoundedForWorstCaseLines) {
     Digest d;
     for (int i = 0; i < 1000; ++i) d.add(kT0, std::string(200, '*'));
     EXPECT_EQ(d.omitted(), 980u);
-    std::string title, text;
-    d.render("r", title, text);
-    EXPECT_LE(text.size(), 4096u);
-    EXPECT_LE(title.size(), 200u);
+    const Rendered out = render(d);
+    EXPECT_LE(out.text.size(), 4096u);
+    EXPECT_LE(out.title.size(), 200u);
     // Lines that did not fit are counted with the omitted ones, none are lost.
-    const std::vector<std::string> kept = items(text);
+    const std::vector<std::string>& kept = out.items;
     EXPECT_GT(kept.size(), 0u);
     EXPECT_LT(kept.size(), Digest::kMaxLines);
     std::string escaped;
     for (size_t i = 0; i < Digest::kMaxLineBytes; ++i) escaped += "\\*";
     for (const std::string& k : kept) EXPECT_EQ(k, escaped);
     const std::string more = "... and " + std::to_string(1000 - kept.size()) + " more";
-    EXPECT_NE(text.find(more), std::string::npos) << text;
+    EXPECT_NE(out.text.find(more), std::string::npos) << out.text;
 }
 
 TEST(Digest, ClearStartsOver) {
@@ -278,10 +282,9 @@ TEST(Digest, ClearStartsOver) {
     d.add(kT0 + 5000, "new");
     EXPECT_EQ(d.first_ms(), kT0 + 5000);
     EXPECT_EQ(d.last_ms(), kT0 + 5000);
-    std::string title, text;
-    d.render("r", title, text);
-    EXPECT_EQ(items(text), std::vector<std::string>{"new"});
-    EXPECT_EQ(text.find("old"), std::string::npos) << text;
+    const Rendered out = render(d);
+    EXPECT_EQ(out.items, std::vector<std::string>{"new"});
+    EXPECT_EQ(out.text.find("old"), std::string::npos) << out.text;
 }
 
 }  // namespace
