@@ -46,6 +46,19 @@ TEST(Limiter, ThrottleLastsExactlyThrottleMs) {
     EXPECT_EQ(l.throttled_until(), until + 5000);
 }
 
+// A throttle shorter than the window: what was admitted before it no longer counts after it.
+TEST(Limiter, LogStartsEmptyAfterThrottle) {
+    Limiter l(2, 60'000, 1000);
+    EXPECT_TRUE(l.admit(kT0));
+    EXPECT_TRUE(l.admit(kT0 + 1));
+    EXPECT_FALSE(l.admit(kT0 + 10));
+    EXPECT_FALSE(l.admit(kT0 + 1009));
+    EXPECT_TRUE(l.admit(kT0 + 1010));
+    EXPECT_TRUE(l.admit(kT0 + 1011));
+    EXPECT_FALSE(l.admit(kT0 + 1012));
+    EXPECT_EQ(l.throttled_until(), kT0 + 2012);
+}
+
 TEST(Limiter, SlidingWindowIsExactAtItsEdges) {
     Limiter l(3, 1000, 0);  // no throttle: over-rate messages are simply refused
     EXPECT_TRUE(l.admit(kT0));
