@@ -20,7 +20,7 @@ namespace wspush::robot {
 namespace {
 
 constexpr uint32_t kMaxDurationMs = 24 * 3'600'000;  // rate= window and throttle= cap
-constexpr size_t kMaxShown = 40;                        // bytes of a bad value quoted back
+constexpr size_t kMaxShown = 40;                     // bytes of a bad value quoted back
 constexpr std::string_view kBlanks = " \t\r\n\v\f";
 
 // Sets err and returns false, for "return fail(err, ...)".
@@ -152,37 +152,51 @@ bool parse_rate(std::string_view v, Robot& r, std::string& err) {
     if (slash == std::string_view::npos || !parse_u64(v.substr(0, slash), count) || count < 1 ||
         count > kMaxRate || !parse_duration(v.substr(slash + 1), window) || window == 0)
         return fail(err, "rate: want N/DURATION with N 1.." + std::to_string(kMaxRate) +
-                     " and DURATION 1ms..24h (\"20/60s\"), got " + shown(v));
+                             " and DURATION 1ms..24h (\"20/60s\"), got " + shown(v));
     r.rate = static_cast<uint32_t>(count);
     r.window_ms = window;
     return true;
 }
 
-bool parse_option(std::string_view key, std::string_view v, Robot& r, std::string& err) {
-    if (key == "name") {
-        if (!push::valid_name(v)) return fail(err, "name: want 1..64 of [A-Za-z0-9_.-], got " + shown(v));
-        r.name.assign(v);
-    } else if (key == "secret") {
-        if (v.empty()) return fail(err, "secret: empty");
-        r.secret.assign(v);
-    } else if (key == "keywords") {
-        return parse_keywords(v, r, err);
-    } else if (key == "allow") {
-        return parse_allow(v, r, err);
-    } else if (key == "rate") {
-        return parse_rate(v, r, err);
-    } else if (key == "throttle") {
-        if (!parse_duration(v, r.throttle_ms))
-            return fail(err, "throttle: want a duration 0..24h (\"10m\"), got " + shown(v));
-    } else if (key == "overflow") {
-        if (v == "digest") r.overflow = Overflow::kDigest;
-        else if (v == "refuse") r.overflow = Overflow::kRefuse;
-        else return fail(err, "overflow: want digest or refuse, got " + shown(v));
-    }
+bool parse_name(std::string_view v, Robot& r, std::string& err) {
+    if (!push::valid_name(v)) return fail(err, "name: want 1..64 of [A-Za-z0-9_.-], got " + shown(v));
+    r.name.assign(v);
     return true;
 }
 
-constexpr std::string_view kOptions[] = {"name", "secret", "keywords", "allow", "rate", "throttle", "overflow"};
+bool parse_secret(std::string_view v, Robot& r, std::string& err) {
+    if (v.empty()) return fail(err, "secret: empty");
+    r.secret.assign(v);
+    return true;
+}
+
+bool parse_throttle(std::string_view v, Robot& r, std::string& err) {
+    if (parse_duration(v, r.throttle_ms)) return true;
+    return fail(err, "throttle: want a duration 0..24h (\"10m\"), got " + shown(v));
+}
+
+bool parse_overflow(std::string_view v, Robot& r, std::string& err) {
+    if (v == "digest") r.overflow = Overflow::kDigest;
+    else if (v == "refuse") r.overflow = Overflow::kRefuse;
+    else return fail(err, "overflow: want digest or refuse, got " + shown(v));
+    return true;
+}
+
+struct Option {
+    std::string_view key;
+    bool (*parse)(std::string_view value, Robot& r, std::string& err);
+};
+
+// Every NAME=VALUE option; parse_robot allows each at most once.
+constexpr Option kOptions[] = {
+    {.key = "name", .parse = parse_name},
+    {.key = "secret", .parse = parse_secret},
+    {.key = "keywords", .parse = parse_keywords},  // a,b: each must occur in the message
+    {.key = "allow", .parse = parse_allow},        // CIDR,...: source addresses
+    {.key = "rate", .parse = parse_rate},          // N/DURATION
+    {.key = "throttle", .parse = parse_throttle},  // DURATION, 0: none
+    {.key = "overflow", .parse = parse_overflow},  // digest|refuse
+};
 constexpr size_t kOptionCount = std::size(kOptions);
 
 }  // namespace
@@ -203,7 +217,7 @@ bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& e
     if (token.empty()) return fail(err, "missing token");
     if (!valid_token(token))
         return fail(err, "token: want " + std::to_string(kMinTokenLength) + ".." + std::to_string(kMaxTokenLength) +
-                     " of [A-Za-z0-9_.~-]");
+                             " of [A-Za-z0-9_.~-]");
     r.token.assign(token);
     // Not quoted back: a spec with its fields swapped would show the token here.
     const std::string_view channel = next_field(spec);
@@ -217,12 +231,13 @@ bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& e
         const size_t eq = field.find('=');
         if (eq == std::string_view::npos) return fail(err, "unexpected field (options are NAME=VALUE)");
         const std::string_view key = field.substr(0, eq);
-        const size_t which = static_cast<size_t>(std::find(kOptions, kOptions + kOptionCount, key) - kOptions);
+        size_t which = 0;
+        while (which < kOptionCount && kOptions[which].key != key) ++which;
         if (which == kOptionCount)
             return fail(err, showable_key(key) ? "unknown option " + std::string(key) : "unknown option");
         if (seen[which]) return fail(err, "option " + std::string(key) + " given twice");
         seen[which] = true;
-        if (!parse_option(key, field.substr(eq + 1), r, err)) return false;
+        if (!kOptions[which].parse(field.substr(eq + 1), r, err)) return false;
     }
     if (r.name.empty()) r.name = "robot" + std::to_string(index);
     out = std::move(r);
