@@ -30,15 +30,7 @@ size_t utf8_cut(std::string_view s, size_t max) noexcept {
 
 // Bytes that mean something in markdown; a backslash before ASCII punctuation always stands
 // for the punctuation itself (CommonMark 2.4), so escaping one too many is harmless.
-bool markdown_special(char c) noexcept {
-    switch (c) {
-        case '\\': case '`': case '*': case '_': case '[': case ']':
-        case '#': case '<': case '>': case '|': case '~':
-            return true;
-        default:
-            return false;
-    }
-}
+bool markdown_special(char c) noexcept { return std::string_view("\\`*_[]#<>|~").find(c) != std::string_view::npos; }
 
 // Appends one summary line escaped so that it stays the text of one list item: no inline
 // markup, and nothing at its start that reads as a block ("- ", "+ ", "1. ", "2) ", "===").

@@ -20,7 +20,7 @@ namespace wspush::robot {
 namespace {
 
 constexpr uint32_t kMaxDurationMs = 24 * 3'600'000;  // rate= window and throttle= cap
-constexpr size_t kMaxShown = 40;                        // bytes of a bad value quoted back
+constexpr size_t kMaxShown = 40;                     // bytes of a bad value quoted back
 constexpr std::string_view kBlanks = " \t\r\n\v\f";
 
 // Sets err and returns false, for "return fail(err, ...)".
@@ -93,25 +93,27 @@ bool parse_u64(std::string_view s, uint64_t& out) noexcept {
     return ec == std::errc() && p == s.data() + s.size();
 }
 
-// A duration as the server's flags write it: "500ms", "60s", "10m", "1h", or plain seconds
-// "60". At most kMaxDurationMs.
+// Duration units, longest suffix first so that "ms" is not read as "m".
+struct Unit {
+    std::string_view suffix;
+    uint32_t ms;
+};
+constexpr Unit kUnits[] = {
+    {"ms", 1},
+    {"s", 1000},
+    {"m", 60'000},
+    {"h", 3'600'000},
+    {"", 1000},  // plain seconds
+};
+
+// A duration as the server's flags write it ("500ms", "60s", "10m", "60"), and hours ("1h").
+// At most kMaxDurationMs. Written here, not taken from server/config: robot sits below it.
 bool parse_duration(std::string_view s, uint32_t& out) noexcept {
-    uint64_t mult = 1000;
-    if (s.ends_with("ms")) {
-        mult = 1;
-        s.remove_suffix(2);
-    } else if (s.ends_with("s")) {
-        s.remove_suffix(1);
-    } else if (s.ends_with("m")) {
-        mult = 60'000;
-        s.remove_suffix(1);
-    } else if (s.ends_with("h")) {
-        mult = 3'600'000;
-        s.remove_suffix(1);
-    }
+    const Unit* u = kUnits;
+    while (!s.ends_with(u->suffix)) ++u;  // the last suffix always matches
     uint64_t v;
-    if (!parse_u64(s, v) || v > kMaxDurationMs / mult) return false;
-    out = static_cast<uint32_t>(v * mult);
+    if (!parse_u64(s.substr(0, s.size() - u->suffix.size()), v) || v > kMaxDurationMs / u->ms) return false;
+    out = static_cast<uint32_t>(v * u->ms);
     return true;
 }
 
@@ -150,37 +152,51 @@ bool parse_rate(std::string_view v, Robot& r, std::string& err) {
     if (slash == std::string_view::npos || !parse_u64(v.substr(0, slash), count) || count < 1 ||
         count > kMaxRate || !parse_duration(v.substr(slash + 1), window) || window == 0)
         return fail(err, "rate: want N/DURATION with N 1.." + std::to_string(kMaxRate) +
-                     " and DURATION 1ms..24h (\"20/60s\"), got " + shown(v));
+                             " and DURATION 1ms..24h (\"20/60s\"), got " + shown(v));
     r.rate = static_cast<uint32_t>(count);
     r.window_ms = window;
     return true;
 }
 
-bool parse_option(std::string_view key, std::string_view v, Robot& r, std::string& err) {
-    if (key == "name") {
-        if (!push::valid_name(v)) return fail(err, "name: want 1..64 of [A-Za-z0-9_.-], got " + shown(v));
-        r.name.assign(v);
-    } else if (key == "secret") {
-        if (v.empty()) return fail(err, "secret: empty");
-        r.secret.assign(v);
-    } else if (key == "keywords") {
-        return parse_keywords(v, r, err);
-    } else if (key == "allow") {
-        return parse_allow(v, r, err);
-    } else if (key == "rate") {
-        return parse_rate(v, r, err);
-    } else if (key == "throttle") {
-        if (!parse_duration(v, r.throttle_ms))
-            return fail(err, "throttle: want a duration 0..24h (\"10m\"), got " + shown(v));
-    } else if (key == "overflow") {
-        if (v == "digest") r.overflow = Overflow::kDigest;
-        else if (v == "refuse") r.overflow = Overflow::kRefuse;
-        else return fail(err, "overflow: want digest or refuse, got " + shown(v));
-    }
+bool parse_name(std::string_view v, Robot& r, std::string& err) {
+    if (!push::valid_name(v)) return fail(err, "name: want 1..64 of [A-Za-z0-9_.-], got " + shown(v));
+    r.name.assign(v);
     return true;
 }
 
-constexpr std::string_view kOptions[] = {"name", "secret", "keywords", "allow", "rate", "throttle", "overflow"};
+bool parse_secret(std::string_view v, Robot& r, std::string& err) {
+    if (v.empty()) return fail(err, "secret: empty");
+    r.secret.assign(v);
+    return true;
+}
+
+bool parse_throttle(std::string_view v, Robot& r, std::string& err) {
+    if (parse_duration(v, r.throttle_ms)) return true;
+    return fail(err, "throttle: want a duration 0..24h (\"10m\"), got " + shown(v));
+}
+
+bool parse_overflow(std::string_view v, Robot& r, std::string& err) {
+    if (v == "digest") r.overflow = Overflow::kDigest;
+    else if (v == "refuse") r.overflow = Overflow::kRefuse;
+    else return fail(err, "overflow: want digest or refuse, got " + shown(v));
+    return true;
+}
+
+struct Option {
+    std::string_view key;
+    bool (*parse)(std::string_view value, Robot& r, std::string& err);
+};
+
+// Every NAME=VALUE option; parse_robot allows each at most once.
+constexpr Option kOptions[] = {
+    {.key = "name", .parse = parse_name},
+    {.key = "secret", .parse = parse_secret},
+    {.key = "keywords", .parse = parse_keywords},  // a,b: each must occur in the message
+    {.key = "allow", .parse = parse_allow},        // CIDR,...: source addresses
+    {.key = "rate", .parse = parse_rate},          // N/DURATION
+    {.key = "throttle", .parse = parse_throttle},  // DURATION, 0: none
+    {.key = "overflow", .parse = parse_overflow},  // digest|refuse
+};
 constexpr size_t kOptionCount = std::size(kOptions);
 
 }  // namespace
@@ -201,7 +217,7 @@ bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& e
     if (token.empty()) return fail(err, "missing token");
     if (!valid_token(token))
         return fail(err, "token: want " + std::to_string(kMinTokenLength) + ".." + std::to_string(kMaxTokenLength) +
-                     " of [A-Za-z0-9_.~-]");
+                             " of [A-Za-z0-9_.~-]");
     r.token.assign(token);
     // Not quoted back: a spec with its fields swapped would show the token here.
     const std::string_view channel = next_field(spec);
@@ -215,12 +231,13 @@ bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& e
         const size_t eq = field.find('=');
         if (eq == std::string_view::npos) return fail(err, "unexpected field (options are NAME=VALUE)");
         const std::string_view key = field.substr(0, eq);
-        const size_t which = static_cast<size_t>(std::find(kOptions, kOptions + kOptionCount, key) - kOptions);
+        size_t which = 0;
+        while (which < kOptionCount && kOptions[which].key != key) ++which;
         if (which == kOptionCount)
             return fail(err, showable_key(key) ? "unknown option " + std::string(key) : "unknown option");
         if (seen[which]) return fail(err, "option " + std::string(key) + " given twice");
         seen[which] = true;
-        if (!parse_option(key, field.substr(eq + 1), r, err)) return false;
+        if (!kOptions[which].parse(field.substr(eq + 1), r, err)) return false;
     }
     if (r.name.empty()) r.name = "robot" + std::to_string(index);
     out = std::move(r);

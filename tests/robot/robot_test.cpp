@@ -279,33 +279,25 @@ TEST_F(RobotSpec, SecretKeepsEqualsSigns) {
 }
 
 TEST_F(RobotSpec, Covers) {
+    struct Case {
+        const char* pattern;
+        const char* channel;
+        bool covered;
+    };
+    const Case cases[] = {
+        {"*", "a", true},          {"*", "a.b.c", true},
+        {"a.*", "a.x", true},      {"a.*", "a.x.y", true},    {"a.*", "a", false},
+        {"a.*", "a.", false},      {"a.*", "ab.x", false},    {"a.*", "b.a.x", false},
+        {"a.*", "A.x", false},     {"a.b.*", "a.b.c", true},  {"a.b.*", "a.bc", false},
+        {"a.b.*", "a.c.d", false}, {"news", "news", true},    {"news", "news.x", false},
+        {"news", "new", false},    {"news", "newsy", false},
+    };
     Robot r;
-    r.channel = "*";
-    EXPECT_TRUE(r.is_pattern());
-    EXPECT_TRUE(r.covers("a"));
-    EXPECT_TRUE(r.covers("a.b.c"));
-
-    r.channel = "a.*";
-    EXPECT_TRUE(r.is_pattern());
-    EXPECT_TRUE(r.covers("a.x"));
-    EXPECT_TRUE(r.covers("a.x.y"));
-    EXPECT_FALSE(r.covers("a"));
-    EXPECT_FALSE(r.covers("a."));
-    EXPECT_FALSE(r.covers("ab.x"));
-    EXPECT_FALSE(r.covers("b.a.x"));
-    EXPECT_FALSE(r.covers("A.x"));
-
-    r.channel = "a.b.*";
-    EXPECT_TRUE(r.covers("a.b.c"));
-    EXPECT_FALSE(r.covers("a.bc"));
-    EXPECT_FALSE(r.covers("a.c.d"));
-
-    r.channel = "news";
-    EXPECT_FALSE(r.is_pattern());
-    EXPECT_TRUE(r.covers("news"));
-    EXPECT_FALSE(r.covers("news.x"));
-    EXPECT_FALSE(r.covers("new"));
-    EXPECT_FALSE(r.covers("newsy"));
+    for (const Case& c : cases) {
+        r.channel = c.pattern;
+        EXPECT_EQ(r.covers(c.channel), c.covered) << c.pattern << " " << c.channel;
+        EXPECT_EQ(r.is_pattern(), std::string_view(c.pattern).ends_with('*')) << c.pattern;
+    }
 }
 
 TEST_F(RobotSpec, SkipsCommentsAndBlankLinesAndNumbersFromExisting) {
