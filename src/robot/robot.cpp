@@ -291,20 +291,28 @@ bool check_robots(const std::vector<Robot>& robots, std::string& err) {
     return true;
 }
 
-ptrdiff_t find_robot(const std::vector<Robot>& robots, std::string_view token) noexcept {
-    // Hashing both sides makes every comparison 32 bytes, whatever the lengths. Each robot's
-    // digest is computed here (about a microsecond each) rather than stored, so a Robot stays
-    // a plain value that callers may build and edit.
+std::vector<codec::Sha256Digest> token_digests(const std::vector<Robot>& robots) {
+    std::vector<codec::Sha256Digest> out;
+    out.reserve(robots.size());
+    for (const Robot& r : robots) out.push_back(codec::sha256(r.token));
+    return out;
+}
+
+ptrdiff_t find_token(const std::vector<codec::Sha256Digest>& digests, std::string_view token) noexcept {
+    // Hashing both sides makes every comparison 32 bytes, whatever the lengths.
     const codec::Sha256Digest want = codec::sha256(token);
     ptrdiff_t found = -1;
-    for (size_t i = 0; i < robots.size(); ++i) {
-        const codec::Sha256Digest have = codec::sha256(robots[i].token);
+    for (size_t i = 0; i < digests.size(); ++i) {
         // Branch-free select of the first match: no early exit, no data-dependent jump.
-        const bool match = base::equal_ct(want.data(), have.data(), want.size());
+        const bool match = base::equal_ct(want.data(), digests[i].data(), want.size());
         const ptrdiff_t take = -static_cast<ptrdiff_t>(match & (found < 0));  // all ones or zero
         found = (found & ~take) | (static_cast<ptrdiff_t>(i) & take);
     }
     return found;
+}
+
+ptrdiff_t find_robot(const std::vector<Robot>& robots, std::string_view token) {
+    return find_token(token_digests(robots), token);
 }
 
 }  // namespace wspush::robot

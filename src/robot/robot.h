@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/sha256.h"
 #include "robot/address.h"
 
 namespace wspush::robot {
@@ -62,6 +63,11 @@ struct Robot {
 // The robot whose token equals `token`, or -1. Compares against every robot's token
 // through a fixed-size digest in constant time, so neither the position of a wrong byte
 // nor which robot matched shows in the time taken.
-[[nodiscard]] ptrdiff_t find_robot(const std::vector<Robot>& robots, std::string_view token) noexcept;
+[[nodiscard]] ptrdiff_t find_robot(const std::vector<Robot>& robots, std::string_view token);
+
+// The same lookup against digests computed once (token_digests(robots), at start): a request
+// then costs one SHA-256 and one 32-byte comparison per robot, not a hash of every token.
+[[nodiscard]] std::vector<codec::Sha256Digest> token_digests(const std::vector<Robot>& robots);
+[[nodiscard]] ptrdiff_t find_token(const std::vector<codec::Sha256Digest>& digests, std::string_view token) noexcept;
 
 }  // namespace wspush::robot

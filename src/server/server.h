@@ -237,6 +237,7 @@ private:
     std::vector<int32_t> dead_;        // kDead, reaped after the turn
     std::unordered_map<std::string, NamedId*> ids_;
     std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
+    std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer

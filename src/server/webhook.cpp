@@ -111,13 +111,14 @@ void Server::init_robots() {
     robots_.clear();
     robots_.reserve(cfg_.robots.size());
     for (const robot::Robot& r : cfg_.robots) robots_.emplace_back(r.rate, r.window_ms, r.throttle_ms);
+    token_digests_ = robot::token_digests(cfg_.robots);
 }
 
 bool Server::check_webhook_head(Connection& c, const http::Request& req, WebhookReply& out) {
     HttpSession& s = *c.http;
     std::string token;
     if (!token_of(req, s.route, token, &out)) return false;
-    const ptrdiff_t idx = robot::find_robot(cfg_.robots, token);
+    const ptrdiff_t idx = robot::find_token(token_digests_, token);
     if (idx < 0) {
         out = fail(s.route, 401, robot::kUnknownToken, "token is not exist");
         return false;

@@ -412,6 +412,12 @@ TEST_F(RobotSpec, FindRobotAmongMany) {
     EXPECT_EQ(find_robot(robots, first.substr(0, first.size() - 1)), -1);
     EXPECT_EQ(find_robot(robots, first + "0"), -1);
     EXPECT_EQ(find_robot(robots, "TOKEN-100000"), -1);
+    // The server's form: digests computed once, the same answers.
+    const auto digests = token_digests(robots);
+    ASSERT_EQ(digests.size(), robots.size());
+    for (size_t i = 0; i < robots.size(); i += 97)
+        EXPECT_EQ(find_token(digests, robots[i].token), static_cast<ptrdiff_t>(i)) << i;
+    EXPECT_EQ(find_token(digests, "TOKEN-100000"), -1);
     EXPECT_EQ(find_robot(robots, ""), -1);
     EXPECT_EQ(find_robot({}, first), -1);
 }
