@@ -141,18 +141,19 @@ hook_runs() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "n/a"}'; }
 hook_runs --via control --control "$TMP/ctl.sock" -c 8 -k 16
 CTL_RATE=$RATE
+CTL_CPU=$CPU
 row "control-socket PUB baseline, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
     "server CPU $CPU us/push; p99 ${P99} us; failed=$FAILED"
 hook_runs --token "$TOKEN" -c 8 -k 16
 KA_RATE=$RATE
 row "webhook POST /push, keep-alive, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
-    "$(ratio "$RATE" "$CTL_RATE") of the control socket; server CPU $CPU us/push; p99 ${P99} us; failed=$FAILED"
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
 hook_runs --token "$TOKEN" --no-keepalive -c 32
 row "webhook POST /push, a connection per push, 32 concurrent, 64 B" "$RATE pushes/s" \
-    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of keep-alive; server CPU $CPU us/push; p99 ${P99} us; failed=$FAILED"
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of keep-alive; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
 hook_runs --token "$TOKEN" --robot -c 8 -k 16
 row "webhook POST /robot/send (text card), keep-alive, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
-    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of /push; server CPU $CPU us/push; p99 ${P99} us; failed=$FAILED"
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of /push; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
 stop_server
 
 {
