@@ -115,5 +115,35 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"MissingColon", R"({"type" "msg"})"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(WsloadWebhookBody, PushReply) {
+    WebhookBody b;
+    ASSERT_EQ(parse_webhook_body(R"({"errcode":0,"errmsg":"ok","seq":42,"delivered":3})", b), nullptr);
+    EXPECT_EQ(b.errcode, 0u);
+    EXPECT_EQ(b.errmsg, "ok");
+    EXPECT_TRUE(b.has_seq);
+    EXPECT_EQ(b.seq, 42u);
+    EXPECT_TRUE(b.has_delivered);
+    EXPECT_EQ(b.delivered, 3u);
+}
+
+TEST(WsloadWebhookBody, RobotReplyAndErrors) {
+    WebhookBody b;
+    ASSERT_EQ(parse_webhook_body(R"({"errcode":0,"errmsg":"ok"})", b), nullptr);
+    EXPECT_FALSE(b.has_seq);
+    EXPECT_FALSE(b.has_delivered);
+    ASSERT_EQ(parse_webhook_body(R"( { "errcode" : 130101 , "errmsg":"send too fast","digest":true } )", b), nullptr);
+    EXPECT_EQ(b.errcode, 130101u);
+    EXPECT_EQ(b.errmsg, "send too fast");
+}
+
+TEST(WsloadWebhookBody, Rejects) {
+    WebhookBody b;
+    EXPECT_NE(parse_webhook_body(R"({"errmsg":"ok"})", b), nullptr) << "no errcode";
+    EXPECT_NE(parse_webhook_body(R"({"errcode":-1})", b), nullptr);
+    EXPECT_NE(parse_webhook_body(R"({"errcode":0)", b), nullptr);
+    EXPECT_NE(parse_webhook_body("", b), nullptr);
+    EXPECT_NE(parse_webhook_body(R"({"errcode":0,"seq":"1"})", b), nullptr);
+}
+
 }  // namespace
 }  // namespace wspush::wsload

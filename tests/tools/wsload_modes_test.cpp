@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/test_server.h"
 
@@ -119,6 +120,61 @@ TEST(WsloadModes, FanoutThroughARelayClient) {
     EXPECT_EQ(r.field.at("via"), "relay");
     EXPECT_EQ(r.num("delivered"), 4000);
     EXPECT_EQ(r.num("missing"), 0);
+}
+
+// The robot the webhook runs use: a rate that never throttles a short run (1000 per ms),
+// refusing rather than digesting if it ever did, so that would show as a failure.
+const std::vector<std::string> kRobotArgs = {"--robot", "wsload-tok-1 hook rate=1000/1ms throttle=0 overflow=refuse"};
+
+TEST(WsloadModes, WebhookPushesOverKeptAliveConnections) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start(kRobotArgs)) << s.log();
+    const WsloadRun r = wsload("webhook " + url(s, "/ws/hook") + " --token wsload-tok-1 -c 2 -k 8 -s 64 -d 1s --timeout 5s --pid " +
+                               std::to_string(s.pid()));
+    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.summary_lines, 1) << r.output;
+    EXPECT_EQ(r.field.at("mode"), "webhook");
+    EXPECT_EQ(r.field.at("route"), "push");
+    EXPECT_GT(r.num("ok"), 100) << r.output;
+    EXPECT_EQ(r.num("ok"), r.num("requests"));
+    EXPECT_EQ(r.num("received"), r.num("ok"));
+    EXPECT_EQ(r.num("opened"), 2);
+    EXPECT_EQ(r.num("errors"), 0);
+    EXPECT_GT(r.num("requests_per_s"), 0);
+    EXPECT_TRUE(r.field.contains("cpu_us_per_msg")) << r.output;
+}
+
+TEST(WsloadModes, WebhookRobotAndOneRequestPerConnection) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start(kRobotArgs)) << s.log();
+    const WsloadRun robot = wsload("webhook " + url(s, "/ws/hook") + " --token wsload-tok-1 --robot -c 2 -k 4 -m 300 --timeout 5s");
+    ASSERT_EQ(robot.status, 0) << robot.output;
+    EXPECT_EQ(robot.field.at("route"), "robot");
+    EXPECT_EQ(robot.num("received"), 300);
+    const WsloadRun close = wsload("webhook " + url(s, "/ws/hook") + " --token wsload-tok-1 --no-keepalive -c 4 -m 200 --timeout 5s");
+    ASSERT_EQ(close.status, 0) << close.output;
+    EXPECT_EQ(close.num("opened"), 200);
+    EXPECT_EQ(close.num("received"), 200);
+}
+
+TEST(WsloadModes, WebhookBaselineThroughTheControlSocket) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({})) << s.log();
+    const WsloadRun r = wsload("webhook " + url(s, "/ws/ctl") + " --via control --control " + s.control_path() +
+                               " -c 2 -k 8 -m 500 --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.field.at("via"), "control");
+    EXPECT_EQ(r.num("ok"), 500);
+    EXPECT_EQ(r.num("received"), 500);
+}
+
+TEST(WsloadModes, WebhookFailsOnAWrongToken) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start(kRobotArgs)) << s.log();
+    const WsloadRun r = wsload("webhook " + url(s, "/ws/hook") + " --token not-the-token -n 0 -c 1 -m 5 --timeout 2s");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_EQ(r.num("ok"), 0);
+    EXPECT_GT(r.num("errors"), 0) << r.output;
 }
 
 }  // namespace

@@ -90,8 +90,47 @@ TEST(WsloadOptions, FanoutWithoutAChannelMakesAFreshOne) {
     const Options o = parse({"--mode", "fanout", "--url", "ws://127.0.0.1:1234", "--via", "relay", "-m", "5"});
     EXPECT_EQ(o.channel, "wsload-" + std::to_string(getpid()));
     EXPECT_EQ(o.url.path, "/ws/" + o.channel);
-    EXPECT_TRUE(o.via_relay);
+    EXPECT_TRUE(o.via_relay());
     EXPECT_EQ(o.messages, 5u);
+}
+
+TEST(WsloadOptions, WebhookDefaults) {
+    const Options o = parse({"webhook", "--url", "ws://127.0.0.1:1/ws/news", "--token", "tok-12345", "-c", "8", "-k", "16"});
+    EXPECT_EQ(o.mode, Mode::kWebhook);
+    EXPECT_EQ(o.via, Via::kHttp);
+    EXPECT_EQ(o.channel, "news");
+    EXPECT_EQ(o.subscribers, 1u);
+    EXPECT_EQ(o.protocol, "wspush.v1");
+    EXPECT_TRUE(o.keepalive);
+    EXPECT_FALSE(o.robot);
+    EXPECT_EQ(o.inflight, 16u);
+    EXPECT_STREQ(mode_name(o.mode), "webhook");
+}
+
+TEST(WsloadOptions, WebhookVariants) {
+    const Options close = parse({"webhook", "--token", "tok-12345", "--no-keepalive", "-c", "32", "-n", "0"});
+    EXPECT_FALSE(close.keepalive);
+    EXPECT_EQ(close.inflight, 1u);
+    EXPECT_EQ(close.subscribers, 0u);
+    EXPECT_EQ(close.channel, "wsload-" + std::to_string(getpid()));
+    const Options robot = parse({"webhook", "--url", "ws://127.0.0.1:1/ws/alerts", "--token", "tok-12345", "--robot"});
+    EXPECT_TRUE(robot.robot);
+    const Options ctl = parse({"webhook", "--via", "control", "--control", "/tmp/c.sock", "-k", "16"});
+    EXPECT_EQ(ctl.via, Via::kControl);
+    EXPECT_EQ(ctl.control, "/tmp/c.sock");
+}
+
+TEST(WsloadOptions, WebhookRejections) {
+    EXPECT_THROW(parse({"webhook"}), UsageError) << "needs --token";
+    EXPECT_THROW(parse({"webhook", "--token", "short"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--token", "has space here"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "-n", "2"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "--via", "relay"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "--no-keepalive", "-k", "4"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--via", "control"}), UsageError) << "needs --control";
+    EXPECT_THROW(parse({"webhook", "--via", "control", "--control", "/x", "--robot"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "--url", "ws://127.0.0.1:1/push/x"}), UsageError);
+    EXPECT_THROW(parse({"fanout", "--via", "http", "--control", "/x"}), UsageError);
 }
 
 TEST(WsloadOptions, Rejections) {

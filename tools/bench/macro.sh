@@ -117,6 +117,45 @@ row "fan-out to 10k subscribers at 10 pushes/s" "p50 $(field p50_ms "$line") ms,
     "max $(field max_ms "$line") ms; server CPU $(awk -v c="$CPU_S" -v s="$SECS" 'BEGIN {printf "%.0f%%", 100*c/s}') of a core; missing=$(field missing "$line")"
 stop_server
 
+# ---------------------------------------------------------------- webhook
+# One robot whose limit never throttles these runs (1000 per 1 ms window; refused, not
+# digested, if it ever did, so that shows as failed requests). Every run has one subscriber
+# that checks it gets each push once, in order: one delivery per push in every row.
+TOKEN=wsload-bench-token
+start_server --robot "$TOKEN bench rate=1000/1ms throttle=0 overflow=refuse"
+HOOK=(--url "ws://127.0.0.1:$PORT/ws/bench" -s 64 -d 2s --pid "$SRV_PID")
+# hook_runs ARGS...: REPS runs of `wsload webhook ARGS`; sets RATE, CPU (medians), P99 and
+# FAILED (of the last run; any failure also fails the suite through set -e).
+hook_runs() {
+    local rates=() cpus=() line
+    for _ in $(seq 1 "$REPS"); do
+        line=$(load webhook "${HOOK[@]}" "$@")
+        rates+=("$(field requests_per_s "$line")")
+        cpus+=("$(field cpu_us_per_msg "$line")")
+        P99=$(field p99_us "$line")
+        FAILED=$(field failed "$line")
+    done
+    RATE=$(printf '%s\n' "${rates[@]}" | median)
+    CPU=$(printf '%s\n' "${cpus[@]}" | median)
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "n/a"}'; }
+hook_runs --via control --control "$TMP/ctl.sock" -c 8 -k 16
+CTL_RATE=$RATE
+CTL_CPU=$CPU
+row "control-socket PUB baseline, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
+    "server CPU $CPU us/push; p99 ${P99} us; failed=$FAILED"
+hook_runs --token "$TOKEN" -c 8 -k 16
+KA_RATE=$RATE
+row "webhook POST /push, keep-alive, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
+hook_runs --token "$TOKEN" --no-keepalive -c 32
+row "webhook POST /push, a connection per push, 32 concurrent, 64 B" "$RATE pushes/s" \
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of keep-alive; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
+hook_runs --token "$TOKEN" --robot -c 8 -k 16
+row "webhook POST /robot/send (text card), keep-alive, 8 conns x 16 in flight, 64 B" "$RATE pushes/s" \
+    "$(ratio "$RATE" "$CTL_RATE") of the control socket, $(ratio "$RATE" "$KA_RATE") of /push; server CPU $CPU us/push ($(ratio "$CPU" "$CTL_CPU") of PUB's); p99 ${P99} us; failed=$FAILED"
+stop_server
+
 {
     echo "| measure | figure | notes |"
     echo "| --- | --- | --- |"

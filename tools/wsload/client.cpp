@@ -202,19 +202,12 @@ void ClientLoop::queue_flush(Conn& c) {
 }
 
 void ClientLoop::flush(Conn& c) {
-    while (c.tx_off < c.tx.size()) {
-        const ssize_t n = ::send(c.fd, c.tx.data() + c.tx_off, c.tx.size() - c.tx_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c.tx_off += static_cast<size_t>(n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c.writable = false;  // EPOLLOUT (edge) will tell when there is room again
-            return;
-        } else {
-            fail(c, errno_text(errno));
-            return;
-        }
+    if (const int e = send_pending(c.fd, c.tx, c.tx_off); e == -EAGAIN) {
+        c.writable = false;  // EPOLLOUT (edge) will tell when there is room again
+        return;
+    } else if (e != 0) {
+        fail(c, errno_text(-e));
+        return;
     }
     c.tx_off = 0;
     // The request (~200 bytes) is sent once; an idle connection should not keep it.

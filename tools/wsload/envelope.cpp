@@ -137,6 +137,38 @@ private:
     size_t i_ = 0;
 };
 
+// Walks one flat JSON object: for each key, field(key, cursor) reads the value and returns
+// nullptr, or an error text, or kSkip to have a string, unsigned number, true, false or
+// null value skipped. Nested objects and arrays are not taken.
+constexpr const char* kSkip = "skip";
+
+template <class Field>
+const char* walk_object(std::string_view json, Field&& field) {
+    Cursor c(json);
+    if (!c.eat('{')) return "expected object";
+    std::string key;
+    std::string skipped;
+    if (!c.eat('}')) {
+        do {
+            if (const char* e = c.string(key)) return e;
+            if (!c.eat(':')) return "expected ':'";
+            const char* e = field(key, c);
+            if (e == kSkip) {
+                e = nullptr;
+                const char next = c.peek();
+                uint64_t ignored = 0;
+                if (next == '"') e = c.string(skipped);
+                else if (next >= '0' && next <= '9') e = c.number(ignored);
+                else if (!c.eat_word("true") && !c.eat_word("false") && !c.eat_word("null")) e = "unsupported value";
+            }
+            if (e) return e;
+        } while (c.eat(','));
+        if (!c.eat('}')) return "expected ',' or '}'";
+    }
+    if (!c.at_end()) return "trailing bytes after object";
+    return nullptr;
+}
+
 }  // namespace
 
 const char* parse_envelope(std::string_view json, Envelope& out) {
@@ -146,41 +178,47 @@ const char* parse_envelope(std::string_view json, Envelope& out) {
     out.seq = 0;
     out.has_seq = false;
     out.binary = false;
-    Cursor c(json);
-    if (!c.eat('{')) return "expected object";
-    std::string key;
-    std::string skipped;
-    if (!c.eat('}')) {
-        do {
-            if (const char* e = c.string(key)) return e;
-            if (!c.eat(':')) return "expected ':'";
-            const char next = c.peek();
-            const char* e = nullptr;
-            if (key == "type") {
-                e = c.string(out.type);
-            } else if (key == "channel") {
-                e = c.string(out.channel);
-            } else if (key == "data") {
-                e = c.string(out.data);
-            } else if (key == "seq") {
-                e = c.number(out.seq);
-                out.has_seq = e == nullptr;
-            } else if (next == '"') {
-                e = c.string(skipped);
-            } else if (next >= '0' && next <= '9') {
-                uint64_t ignored = 0;
-                e = c.number(ignored);
-            } else if (c.eat_word("true")) {
-                if (key == "binary") out.binary = true;
-            } else if (!c.eat_word("false") && !c.eat_word("null")) {
-                e = "unsupported value";
-            }
-            if (e) return e;
-        } while (c.eat(','));
-        if (!c.eat('}')) return "expected ',' or '}'";
-    }
-    if (!c.at_end()) return "trailing bytes after object";
+    const char* e = walk_object(json, [&](const std::string& key, Cursor& c) -> const char* {
+        if (key == "type") return c.string(out.type);
+        if (key == "channel") return c.string(out.channel);
+        if (key == "data") return c.string(out.data);
+        if (key == "seq") {
+            const char* err = c.number(out.seq);
+            out.has_seq = err == nullptr;
+            return err;
+        }
+        if (key == "binary" && c.eat_word("true")) {
+            out.binary = true;
+            return nullptr;
+        }
+        return kSkip;
+    });
+    if (e) return e;
     if (out.type.empty()) return "no type";
+    return nullptr;
+}
+
+const char* parse_webhook_body(std::string_view json, WebhookBody& out) {
+    out = WebhookBody{};
+    bool has_errcode = false;
+    const char* e = walk_object(json, [&](const std::string& key, Cursor& c) -> const char* {
+        if (key == "errcode") {
+            has_errcode = true;
+            return c.number(out.errcode);
+        }
+        if (key == "errmsg") return c.string(out.errmsg);
+        if (key == "seq") {
+            out.has_seq = true;
+            return c.number(out.seq);
+        }
+        if (key == "delivered") {
+            out.has_delivered = true;
+            return c.number(out.delivered);
+        }
+        return kSkip;
+    });
+    if (e) return e;
+    if (!has_errcode) return "no errcode";
     return nullptr;
 }
 

@@ -1,6 +1,7 @@
 // Parser for the wspush.v1 JSON envelope a subscriber receives:
 //   {"type":"msg","channel":"<ch>","seq":<n>,"data":"<json-escaped text>"}
-// plus the "binary":true, "direct", "broadcast" and "gap" variants (protocol.md).
+// plus the "binary":true, "direct", "broadcast" and "gap" variants (protocol.md); and the
+// webhook's reply body {"errcode":0,"errmsg":"ok","seq":<n>,"delivered":<k>}.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -23,5 +24,19 @@ struct Envelope {
 // Returns nullptr on success, else a static description of the first problem; `out` is
 // then unspecified.
 [[nodiscard]] const char* parse_envelope(std::string_view json, Envelope& out);
+
+struct WebhookBody {
+    uint64_t errcode = 0;
+    std::string errmsg;
+    uint64_t seq = 0;        // POST /push only
+    uint64_t delivered = 0;  // POST /push and /send
+    bool has_seq = false;
+    bool has_delivered = false;
+};
+
+// Parses a webhook reply body, a flat object like the envelope (unknown keys skipped). An
+// errcode is required (a negative one is an error). Returns nullptr on success, else a
+// static description of the first problem.
+[[nodiscard]] const char* parse_webhook_body(std::string_view json, WebhookBody& out);
 
 }  // namespace wspush::wsload

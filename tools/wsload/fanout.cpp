@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -17,6 +16,7 @@
 #include "wsload/envelope.h"
 #include "wsload/modes.h"
 #include "wsload/payload.h"
+#include "wsload/push_reply.h"
 #include "wsload/report.h"
 #include "wsload/seq_tracker.h"
 
@@ -26,21 +26,6 @@ namespace {
 
 constexpr int kTickMs = 20;
 constexpr uint16_t kNormal = 1000;
-
-// Parses "OK seq=<n> delivered=<k>". Returns false for anything else.
-bool parse_pub_reply(std::string_view line, uint64_t& seq, uint64_t& delivered) {
-    constexpr std::string_view kSeq = "OK seq=";
-    constexpr std::string_view kDelivered = " delivered=";
-    if (!line.starts_with(kSeq)) return false;
-    const char* p = line.data() + kSeq.size();
-    const char* end = line.data() + line.size();
-    auto r = std::from_chars(p, end, seq);
-    if (r.ec != std::errc() || std::string_view(r.ptr, static_cast<size_t>(end - r.ptr)).substr(0, kDelivered.size()) != kDelivered) {
-        return false;
-    }
-    r = std::from_chars(r.ptr + kDelivered.size(), end, delivered);
-    return r.ec == std::errc() && r.ptr == end;
-}
 
 class Fanout final : public Handler, public RawHandler {
 public:
@@ -211,7 +196,7 @@ void Fanout::on_end(Conn& c, const ConnEnd& e) {
 bool Fanout::flow_ok() const {
     const uint64_t subs = std::max<uint64_t>(subs_live_, 1);
     uint64_t lag = o_.lag;
-    if (o_.via_relay) {
+    if (o_.via_relay()) {
         lag = std::min(lag, o_.inflight);
     } else if (unanswered_ >= o_.inflight) {
         return false;
@@ -233,7 +218,7 @@ bool Fanout::all_received() const {
 void Fanout::push(uint64_t index) {
     const uint64_t now = mono_ns();
     const std::string payload = make_stamp(now, index, o_.size);
-    if (o_.via_relay) {
+    if (o_.via_relay()) {
         loop_.send(*pub_, ws::Opcode::kText, payload);
     } else {
         ctl_tx_.append("PUB ").append(o_.channel).append(" ").append(payload).append("\n");
@@ -247,7 +232,7 @@ void Fanout::push(uint64_t index) {
 void Fanout::publish() {
     if (!publishing_) return;
     const uint64_t now = loop_.now();
-    if (sent_ >= o_.messages || now >= pub_end_ || (o_.via_relay && pub_ == nullptr) || stop_requested()) {
+    if (sent_ >= o_.messages || now >= pub_end_ || (o_.via_relay() && pub_ == nullptr) || stop_requested()) {
         publishing_ = false;
         return;
     }
@@ -259,18 +244,13 @@ void Fanout::publish() {
         }
         push(sent_);
     }
-    if (!o_.via_relay) ctl_flush();
+    if (!o_.via_relay()) ctl_flush();
 }
 
 void Fanout::ctl_flush() {
-    while (ctl_off_ < ctl_tx_.size()) {
-        const ssize_t n = ::write(ctl_fd_, ctl_tx_.data() + ctl_off_, ctl_tx_.size() - ctl_off_);
-        if (n > 0) {
-            ctl_off_ += static_cast<size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (const int e = send_pending(ctl_fd_, ctl_tx_, ctl_off_); e == -EAGAIN) {
+        return;
+    } else if (e != 0) {
         errors_.add("control socket write failed");
         publishing_ = false;
         return;
@@ -319,7 +299,7 @@ void Fanout::on_ready(uint32_t events) {
 
 int Fanout::run() {
     const uint64_t timeout = static_cast<uint64_t>(o_.timeout_s * 1e9);
-    if (!o_.via_relay) {
+    if (!o_.via_relay()) {
         ctl_fd_ = connect_unix(o_.control);
         if (ctl_fd_ < 0) {
             note("cannot connect to " + o_.control + ": " + strerror(-ctl_fd_));
@@ -328,7 +308,7 @@ int Fanout::run() {
         loop_.watch(ctl_fd_, *this);
     }
     int err = 0;
-    if (o_.via_relay) {
+    if (o_.via_relay()) {
         Conn* p = loop_.open(o_.subscribers, err);
         if (!p) {
             note("cannot start the publisher: " + std::string(strerror(-err)));
@@ -344,11 +324,11 @@ int Fanout::run() {
         }
         loop_.run_once(kTickMs);
     }
-    note(std::to_string(subs_open_) + " subscribers connected" + (o_.via_relay ? " (and the publisher)" : ""));
+    note(std::to_string(subs_open_) + " subscribers connected" + (o_.via_relay() ? " (and the publisher)" : ""));
 
     cpu_.start();
     const uint64_t t_measure = mono_ns();
-    publishing_ = subs_live_ > 0 && (!o_.via_relay || pub_ != nullptr);
+    publishing_ = subs_live_ > 0 && (!o_.via_relay() || pub_ != nullptr);
     pub_end_ = loop_.now() + static_cast<uint64_t>(o_.duration_s * 1e9);
     publish();
     while (publishing_) {
@@ -373,7 +353,7 @@ int Fanout::run() {
     const double secs = t_last_rx_ > t_first_push_ ? static_cast<double>(t_last_rx_ - t_first_push_) / 1e9 : 0;
     const double push_secs = static_cast<double>(t_last_push_ - t_first_push_) / 1e9;
     Summary s(Mode::kFanout);
-    s.add("via", o_.via_relay ? "relay" : "control");
+    s.add("via", o_.via_relay() ? "relay" : "control");
     s.add("subscribers", o_.subscribers);
     s.add("connected", subs_open_);
     s.add("size", o_.size);

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
         case Mode::kEcho: return run_echo(opt);
         case Mode::kFanout: return run_fanout(opt);
         case Mode::kChurn: return run_churn(opt);
+        case Mode::kWebhook: return run_webhook(opt);
     }
     return 2;
 }

@@ -30,6 +30,18 @@ double parse_number(std::string_view flag, std::string_view s) {
     return v;
 }
 
+// Robot tokens as the server takes them: 8..128 of [A-Za-z0-9_.~-] (they go into a header
+// and a query string unescaped).
+bool valid_token(std::string_view t) noexcept {
+    if (t.size() < 8 || t.size() > 128) return false;
+    for (const char c : t) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == '~' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 bool valid_channel(std::string_view ch) noexcept {
     if (ch.empty() || ch.size() > 64) return false;
     for (const char c : ch) {
@@ -48,6 +60,7 @@ const char* mode_name(Mode m) noexcept {
         case Mode::kEcho: return "echo";
         case Mode::kFanout: return "fanout";
         case Mode::kChurn: return "churn";
+        case Mode::kWebhook: return "webhook";
     }
     return "?";
 }
@@ -135,6 +148,8 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
     bool k_set = false;
     bool m_set = false;
     bool d_set = false;
+    bool n_set = false;
+    bool via_set = false;
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         auto value = [&]() -> std::string_view {
@@ -150,12 +165,14 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             else if (m == "echo") o.mode = Mode::kEcho;
             else if (m == "fanout") o.mode = Mode::kFanout;
             else if (m == "churn") o.mode = Mode::kChurn;
+            else if (m == "webhook") o.mode = Mode::kWebhook;
             else throw UsageError("unknown mode '" + std::string(m) + "'");
             mode_set = true;
         } else if (a == "--url" || a == "-u") {
             url = value();
         } else if (a == "-n") {
             o.subscribers = parse_count(a, value());
+            n_set = true;
         } else if (a == "-c") {
             o.connections = parse_count(a, value());
         } else if (a == "-k") {
@@ -181,9 +198,17 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             o.text = true;
         } else if (a == "--via") {
             const std::string_view v = value();
-            if (v == "relay") o.via_relay = true;
-            else if (v == "control") o.via_relay = false;
-            else throw UsageError("--via: control or relay, not '" + std::string(v) + "'");
+            if (v == "relay") o.via = Via::kRelay;
+            else if (v == "control") o.via = Via::kControl;
+            else if (v == "http") o.via = Via::kHttp;
+            else throw UsageError("--via: control, relay or http, not '" + std::string(v) + "'");
+            via_set = true;
+        } else if (a == "--robot") {
+            o.robot = true;
+        } else if (a == "--no-keepalive") {
+            o.keepalive = false;
+        } else if (a == "--token") {
+            o.token = value();
         } else if (a == "--control") {
             o.control = value();
         } else if (a == "--protocol") {
@@ -200,17 +225,14 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             throw UsageError("unknown argument '" + std::string(a) + "'");
         }
     }
-    if (!mode_set) throw UsageError("no mode given (idle, echo, fanout or churn)");
+    if (!mode_set) throw UsageError("no mode given (idle, echo, fanout, churn or webhook)");
     o.url = parse_url(url);
     if (o.mode == Mode::kFanout && !d_set) o.duration_s = 30;
     if (o.duration_s <= 0) throw UsageError("--duration must be positive");
     if (o.connections == 0 || o.parallel == 0) throw UsageError("-c and --parallel must be positive");
     if (o.inflight == 0 || o.lag == 0) throw UsageError("-k and --lag must be positive");
-    if (o.mode == Mode::kFanout) {
-        if (!m_set) o.messages = 1000;
-        if (!k_set) o.inflight = 64;
-        if (o.messages == 0) throw UsageError("fanout: -m must be positive");
-        if (o.subscribers == 0) throw UsageError("fanout: -n must be positive");
+    if (o.mode == Mode::kFanout || o.mode == Mode::kWebhook) {
+        const std::string m = mode_name(o.mode);
         if (o.protocol.empty()) o.protocol = "wspush.v1";
         // The channel is the URL's /ws/<ch> segment; a URL without one gets a fresh
         // channel per run, so that its seqs start at 1.
@@ -221,18 +243,38 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             o.channel = "wsload-" + std::to_string(::getpid());
             o.url.path = "/ws/" + o.channel;
         } else {
-            throw UsageError("fanout: URL path must be /ws/<channel>");
+            throw UsageError(m + ": URL path must be /ws/<channel>");
         }
-        if (!valid_channel(o.channel)) throw UsageError("fanout: bad channel name '" + o.channel + "'");
-        if (!o.via_relay && o.control.empty()) throw UsageError("fanout: --control PATH or --via relay needed");
-        if (o.size > (uint64_t{1} << 20)) throw UsageError("fanout: -s at most 1M");
+        if (!valid_channel(o.channel)) throw UsageError(m + ": bad channel name '" + o.channel + "'");
+        if (o.size > (uint64_t{1} << 20)) throw UsageError(m + ": -s at most 1M");
+    }
+    if (o.mode == Mode::kFanout) {
+        if (!m_set) o.messages = 1000;
+        if (!k_set) o.inflight = 64;
+        if (o.messages == 0) throw UsageError("fanout: -m must be positive");
+        if (o.subscribers == 0) throw UsageError("fanout: -n must be positive");
+        if (o.via == Via::kHttp) throw UsageError("fanout: --via control or relay");
+        if (o.via == Via::kControl && o.control.empty()) throw UsageError("fanout: --control PATH or --via relay needed");
+    }
+    if (o.mode == Mode::kWebhook) {
+        if (!via_set) o.via = Via::kHttp;
+        if (!n_set) o.subscribers = 1;
+        if (o.subscribers > 1) throw UsageError("webhook: -n is 0 or 1");
+        if (o.via == Via::kRelay) throw UsageError("webhook: --via http or control");
+        if (o.via == Via::kControl && o.control.empty()) throw UsageError("webhook: --via control needs --control PATH");
+        if (o.via == Via::kControl && (o.robot || !o.keepalive))
+            throw UsageError("webhook: --robot and --no-keepalive are for --via http");
+        if (o.via == Via::kHttp && o.token.empty()) throw UsageError("webhook: --token needed");
+        if (o.via == Via::kHttp && !valid_token(o.token)) throw UsageError("webhook: bad token");
+        if (!o.keepalive && k_set && o.inflight != 1) throw UsageError("webhook: --no-keepalive sends one request per connection (-k 1)");
+        if (!o.keepalive) o.inflight = 1;
     }
     if (o.mode == Mode::kIdle && o.subscribers == 0) throw UsageError("idle: -n must be positive");
     return o;
 }
 
 const char* usage() noexcept {
-    return R"(usage: wsload <idle|echo|fanout|churn> [flags]
+    return R"(usage: wsload <idle|echo|fanout|churn|webhook> [flags]
 WebSocket load generator for wspushd; prints one summary line on stdout:
   wsload mode=<mode> key=value ...
 and exits non-zero if any check failed.
@@ -259,6 +301,16 @@ fanout  -n N -m PUSHES -s BYTES [-k K] [--lag L] [--rate R] (--control PATH | --
         latency from the CLOCK_MONOTONIC stamp in each payload.
 churn   -c C -s BYTES [-m TOTAL] [--text]
         C parallel loops of: connect, upgrade, one message and its echo, Close 1000.
+webhook -c C -k K -s BYTES [-m TOTAL] [-n 0|1] (--token TOKEN [--robot] [--no-keepalive]
+        | --via control --control PATH)
+        pushes to /ws/<channel>'s channel (without a /ws/ path, a fresh channel) over C
+        connections with K requests pipelined on each: POST /push/<channel> (Bearer
+        TOKEN, text/plain) or, --robot, POST /robot/send?access_token=TOKEN (a text card;
+        the robot's own channel must be the URL's); --no-keepalive: C connections at a time,
+        one request each (Connection: close). --via control: the same pushes as PUB lines
+        on C control-socket connections, the baseline. Every reply must be a 200 with
+        errcode 0 (or OK seq=); with -n 1 (default) one subscriber checks it gets every
+        push once, in seq order, the one each reply's seq names.
 )";
 }
 

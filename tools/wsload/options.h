@@ -11,7 +11,14 @@
 
 namespace wspush::wsload {
 
-enum class Mode : uint8_t { kIdle, kEcho, kFanout, kChurn };
+enum class Mode : uint8_t { kIdle, kEcho, kFanout, kChurn, kWebhook };
+
+// How pushes reach the server: --via.
+enum class Via : uint8_t {
+    kControl,  // PUB lines on the control socket (fanout's default)
+    kRelay,    // text messages from one more WebSocket client (fanout)
+    kHttp,     // POST /push/<channel> or /robot/send (webhook's default)
+};
 
 [[nodiscard]] const char* mode_name(Mode m) noexcept;
 
@@ -27,11 +34,13 @@ struct Url {
 struct Options {
     Mode mode = Mode::kEcho;
     Url url;
-    std::string channel;         // fanout: the channel (from /ws/<ch> in the URL)
-    uint64_t subscribers = 100;  // -n: idle connections / fanout subscribers
-    uint64_t connections = 1;    // -c: echo connections / churn parallelism
+    std::string channel;         // fanout, webhook: the channel (from /ws/<ch> in the URL)
+    uint64_t subscribers = 100;  // -n: idle connections / fanout subscribers / webhook
+                                 //     checking subscribers (0 or 1, default 1)
+    uint64_t connections = 1;    // -c: echo/webhook connections / churn parallelism
     uint64_t inflight = 1;       // -k: echo messages in flight per connection, fanout
-                                 //     unanswered PUBs (or undelivered relayed pushes)
+                                 //     unanswered PUBs (or undelivered relayed pushes),
+                                 //     webhook requests pipelined per connection
     uint64_t size = 64;          // -s: payload bytes
     uint64_t messages = 0;       // -m: echo/churn total (0: until --duration), fanout pushes
     double duration_s = 5;       // -d (fanout: 30 s, a bound on publishing -m pushes)
@@ -41,13 +50,18 @@ struct Options {
                                  //     (on average) before publishing waits
     uint64_t parallel = 256;     // --parallel: handshakes in progress at once (idle, fanout)
     bool text = false;           // --text: echo/churn send text instead of binary
-    bool via_relay = false;      // --via relay
+    Via via = Via::kControl;     // --via (webhook: kHttp unless given)
+    bool robot = false;          // --robot: webhook posts to /robot/send
+    bool keepalive = true;       // --no-keepalive: webhook opens a connection per request
+    std::string token;           // --token: webhook Bearer token or access_token
     std::string control;         // --control PATH
     std::string protocol;        // --protocol; fanout defaults to wspush.v1
     std::string hold_file;       // --hold-file PATH (idle)
     pid_t pid = 0;               // --pid: server process to read CPU time of
     uint64_t max_message = uint64_t{64} << 20;
     bool verbose = false;
+
+    [[nodiscard]] bool via_relay() const noexcept { return via == Via::kRelay; }
 };
 
 struct UsageError : std::runtime_error {

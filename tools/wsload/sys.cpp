@@ -138,6 +138,20 @@ std::optional<double> process_cpu_s(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+int send_pending(int fd, const std::string& tx, size_t& off) noexcept {
+    while (off < tx.size()) {
+        const ssize_t n = ::send(fd, tx.data() + off, tx.size() - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += static_cast<size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            return n < 0 && errno == EWOULDBLOCK ? -EAGAIN : n < 0 ? -errno : -EIO;
+        }
+    }
+    return 0;
+}
+
 bool write_all(int fd, const void* p, size_t n) noexcept {
     const char* c = static_cast<const char*>(p);
     while (n > 0) {

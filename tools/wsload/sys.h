@@ -49,6 +49,11 @@ uint64_t raise_nofile_limit() noexcept;
 // utime + stime of a process, in seconds, from /proc/PID/stat; nullopt if unreadable.
 [[nodiscard]] std::optional<double> process_cpu_s(pid_t pid);
 
+// Sends tx[off..] on a non-blocking socket (MSG_NOSIGNAL) until all is sent or the socket
+// is full, advancing off. Returns 0 when all is sent, -EAGAIN when the socket is full
+// (EPOLLOUT tells when there is room again), or another -errno.
+[[nodiscard]] int send_pending(int fd, const std::string& tx, size_t& off) noexcept;
+
 // Writes all of p[0..n) to a blocking fd. Returns false on error.
 bool write_all(int fd, const void* p, size_t n) noexcept;
 // Reads exactly n bytes from a blocking fd. Returns false on error or early EOF.
