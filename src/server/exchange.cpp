@@ -100,6 +100,9 @@ void Server::serve_http(Connection& c, size_t last) {
             return;
         }
         begin_request(c, req, r.consumed);
+        // A body that came with its head is read now, while the head's views still hold
+        // (nothing was appended to the buffer since): no second parse of the head.
+        if (c.state == ConnState::kHttp && c.http && c.http->in_body && !read_body(c, &req)) return;
     }
 }
 
@@ -162,7 +165,7 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
     }
 }
 
-bool Server::read_body(Connection& c) {
+bool Server::read_body(Connection& c, const http::Request* head) {
     HttpSession& s = *c.http;
     char* buf = reinterpret_cast<char*>(c.in->payload());
     char* body = buf + s.head_len + s.payload;  // decoded payload ends here; raw bytes follow
@@ -189,9 +192,13 @@ bool Server::read_body(Connection& c) {
     c.in->truncate(s.head_len + s.payload + rest);
     s.in_body = false;
     http::Request req;
-    http::ParseResult pr = http::parse_request(buf, s.head_len, 0, req);
-    (void)pr;  // parsed whole before: the same bytes parse the same
-    reply_webhook(c, webhook(c, req, std::string_view(buf + s.head_len, s.payload)));
+    if (head == nullptr) {
+        // The buffer may have moved since the head was parsed: parse it again (it parsed
+        // whole before, so the same bytes parse the same).
+        (void)http::parse_request(buf, s.head_len, 0, req);
+        head = &req;
+    }
+    reply_webhook(c, webhook(c, *head, std::string_view(buf + s.head_len, s.payload)));
     if (c.state != ConnState::kHttp) return false;
     next_request(c, s.head_len + s.payload);
     return true;

@@ -134,8 +134,9 @@ private:
     // A complete head that is not an upgrade: answers it, or starts reading its body.
     void begin_request(Connection& c, const http::Request& req, size_t head_len);
     // Decodes the buffered body bytes; when the body is complete, answers the request.
-    // True when the next request may be served from c.in.
-    bool read_body(Connection& c);
+    // `head`: the request's parsed head when its views still point into c.in, else null
+    // (parsed again). True when the next request may be served from c.in.
+    bool read_body(Connection& c, const http::Request* head = nullptr);
     // After an answer that kept the connection: drops the request's `used` bytes from c.in
     // and arms the keep-alive or next-head deadline.
     void next_request(Connection& c, size_t used);
