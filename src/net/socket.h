@@ -29,4 +29,8 @@ namespace wspush::net {
 // Tunes an accepted TCP socket: TCP_NODELAY (frames are whole when written).
 void tune_tcp(int fd) noexcept;
 
+// Bytes written to a TCP socket that its peer has not acknowledged yet (SIOCOUTQ): they
+// shrink as the peer reads. -1 on error.
+[[nodiscard]] long unsent_bytes(int fd) noexcept;
+
 }  // namespace wspush::net

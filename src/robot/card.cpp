@@ -373,8 +373,7 @@ bool parse_card(std::string_view body, std::string_view robot_name, uint64_t now
 }
 
 std::string digest_payload(std::string_view robot_name, uint64_t now_ms, std::string_view title,
-                           std::string_view text, uint64_t count, uint64_t first_ms, uint64_t last_ms,
-                           uint64_t omitted) {
+                           std::string_view text, const DigestFacts& facts) {
     std::string p = "{\"msgtype\":\"markdown\",\"markdown\":{";
     key(p, "title");
     quoted(p, title);
@@ -382,12 +381,22 @@ std::string digest_payload(std::string_view robot_name, uint64_t now_ms, std::st
     quoted(p, text);
     p += "},\"digest\":{";
     const std::pair<std::string_view, uint64_t> counts[] = {
-        {"count", count}, {"first", first_ms}, {"last", last_ms}, {"omitted", omitted}};
+        {"count", facts.count}, {"first", facts.first_ms}, {"last", facts.last_ms}, {"omitted", facts.omitted}};
     for (const auto& [name, v] : counts) {
         key(p, name);
         number(p, v);
     }
     p += '}';
+    if (!facts.mention_ids.empty() || facts.at_all) {
+        p += ",\"at\":{\"atUserIds\":[";
+        for (size_t i = 0; i < facts.mention_ids.size(); ++i) {
+            if (i) p += ',';
+            p += '"';
+            push::json_escape(p, facts.mention_ids[i]);
+            p += '"';
+        }
+        p += facts.at_all ? "],\"isAtAll\":true}" : "],\"isAtAll\":false}";
+    }
     stamp(p, robot_name, now_ms);
     return p;
 }

@@ -11,7 +11,8 @@
 // feedCard{links[{title,messageURL,picURL}]}); optional fields only when given; unknown
 // fields dropped. "at" only when the body had one, with each of its members only when
 // given, and an id already named earlier (atUserIds before atMobiles) dropped. A digest
-// card adds "digest":{"count":N,"first":ms,"last":ms,"omitted":K} after "markdown".
+// card adds "digest":{"count":N,"first":ms,"last":ms,"omitted":K} after "markdown", and,
+// when the digested messages mentioned anyone, "at":{"atUserIds":[...],"isAtAll":B} after it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -47,10 +48,16 @@ struct CardError {
 [[nodiscard]] bool parse_card(std::string_view body, std::string_view robot_name, uint64_t now_ms,
                               Card* out, CardError* err);
 
+// What a digest says about the messages it folds.
+struct DigestFacts {
+    uint64_t count = 0, first_ms = 0, last_ms = 0, omitted = 0;
+    std::vector<std::string> mention_ids;  // everyone they mentioned (at most kMaxMentions)
+    bool at_all = false;
+};
+
 // The client payload of a digest: a markdown card with the given title and text, plus the
-// "digest" object.
+// "digest" object and, if the digested messages mentioned anyone, "at".
 [[nodiscard]] std::string digest_payload(std::string_view robot_name, uint64_t now_ms,
-                                         std::string_view title, std::string_view text, uint64_t count,
-                                         uint64_t first_ms, uint64_t last_ms, uint64_t omitted);
+                                         std::string_view title, std::string_view text, const DigestFacts& facts);
 
 }  // namespace wspush::robot

@@ -16,7 +16,7 @@ enum ErrCode : int32_t {
     kTooFast = 130101,         // over the robot's rate (overflow=refuse); Retry-After says when
     kUnknownToken = 300001,    // no robot has this access_token / Bearer token
     kPatternRobot = 300002,    // the token covers a channel pattern: use POST /push/<channel>
-    kNotAllowed = 300003,      // /push, /send: the token does not cover that channel or client
+    kNotAllowed = 300003,      // /push: the token does not cover that channel
     kSecurity = 310000,        // signature, timestamp, keyword or source address refused
     kTooLarge = 460101,        // body over --robot-max-body
     kUnavailable = 503000,     // the server cannot take it now (memory, channel limit)

@@ -124,19 +124,30 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
     s.robot = -1;
     s.route = route_of(http::path_of(req.target));
     s.keep_alive = wants_keep_alive(req) && !stopping_;
-    if (s.route == HttpRoute::kPage || cfg_.robots.empty()) {
-        // Pages take no body; one sent anyway is not read: the connection closes after.
-        const bool has_body = req.has_header("Content-Length") ? req.header("Content-Length") != "0"
-                                                               : req.has_header("Transfer-Encoding");
-        if (has_body) s.keep_alive = false;
-        answer_page(c, req);
-        if (c.state == ConnState::kHttp) next_request(c, head_len);
+    // RFC 9110 10.1.1: an expectation we cannot meet (only 100-continue exists).
+    if (req.has_header("Expect") && !http::iequals(req.header("Expect"), "100-continue")) {
+        reply_http(c, 417, "only Expect: 100-continue is understood");
         return;
     }
-    if (req.method != "POST") {
-        const bool options = req.method == "OPTIONS";
-        if (!options) s.keep_alive = false;  // a body, if any, is not read
-        reply(c, http::allow_head(options ? 204 : 405, "POST, OPTIONS"), {});
+    const bool webhook = s.route != HttpRoute::kPage && !cfg_.robots.empty();
+    if (!webhook || req.method != "POST") {
+        // No body is read here. The framing is still checked as strictly as a webhook
+        // body's (one that could be read two ways is refused), and a request that has a
+        // body is answered with Connection: close: its body must never be taken for the next
+        // request (request smuggling).
+        http::BodyDecoder framing;
+        if (!framing.start(req, UINT64_MAX)) {
+            reply_http(c, framing.error().http_status, framing.error().reason);
+            return;
+        }
+        char none = 0;
+        if (framing.decode(&none, 0, &none).status != http::BodyStatus::kDone) s.keep_alive = false;
+        if (!webhook) {
+            answer_page(c, req);
+        } else {
+            const bool options = req.method == "OPTIONS";
+            reply(c, http::allow_head(options ? 204 : 405, "POST, OPTIONS"), {});
+        }
         if (c.state == ConnState::kHttp) next_request(c, head_len);
         return;
     }
@@ -158,8 +169,8 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
     wheel_.arm(c.timer, now_ms_ + cfg_.body_timeout_ms);
     // RFC 9110 10.1.1: the client waits for this before sending the body (it may also
     // give up waiting and send it anyway; either way the body is read next).
-    if (http::list_has_token(req.header("Expect"), "100-continue") && req.minor_version >= 1 &&
-        c.in->payload_size() == head_len) {
+    if (req.has_header("Expect") && req.minor_version >= 1 && c.in->payload_size() == head_len &&
+        req.header("Content-Length") != "0") {
         if (!queue_owned(c, push::Message::make_raw(http::kContinue.data(), http::kContinue.size()))) return;
         schedule_flush(c);
     }
@@ -244,19 +255,17 @@ void Server::reply(Connection& c, http::ResponseHead head, std::string_view body
 
 void Server::answer_page(Connection& c, const http::Request& req) {
     const std::string_view path = http::path_of(req.target);
+    const bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
     if (route_of(path) != HttpRoute::kPage) {  // the webhook's paths, with no robot configured
-        c.http->keep_alive = false;
-        reply_http(c, 404, "no robot is configured (--robot, --robots)");
+        page_error(c, 404, "no robot is configured (--robot, --robots)", head_only);
         return;
     }
-    const bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
     if (req.method == "OPTIONS") {
         reply(c, http::allow_head(204, "GET, HEAD, OPTIONS"), {});
         return;
     }
     if (req.method != "GET" && !head_only) {
-        c.http->keep_alive = false;  // a body, if any, is not read
-        reply_http(c, 405, "only GET and HEAD are served here");
+        page_error(c, 405, "only GET and HEAD are served here", false, "GET, HEAD, OPTIONS");
         return;
     }
     if (path == "/" || path == "/index.html") {
@@ -268,8 +277,19 @@ void Server::answer_page(Connection& c, const http::Request& req) {
     } else if (path.starts_with("/ws/")) {
         reply_http(c, 426, "upgrade to WebSocket to join a channel");
     } else {
-        reply_http(c, 404, "no such page");
+        page_error(c, 404, "no such page", head_only);
     }
+}
+
+void Server::page_error(Connection& c, uint16_t status, std::string_view reason, bool head_only,
+                        std::string_view allow) {
+    // A kept-alive connection survives a 404 (a browser asks for /favicon.ico).
+    http::ResponseHead h = http::ok_head("text/plain");
+    h.status = status;
+    h.allow = allow;
+    std::string body(reason);
+    body += '\n';
+    reply(c, h, body, head_only);
 }
 
 }  // namespace wspush::server

@@ -336,12 +336,20 @@ void Server::begin_shutdown() {
         listen_fd_ = -1;
     }
     accept_retry_at_ = 0;
+    // Digests hold messages already answered "ok": they go out now, before the Closes.
+    flush_digests(true);
     if (control_) control_->close_all();
     // Backwards: condemn() moves the last entry into the one it removes.
     for (size_t i = live_.size(); i-- > 0;) {
         Connection& c = conns_[live_[i]];
-        if (c.state == ConnState::kOpen) send_close(c, ws::kCloseGoingAway, "server shutting down");
-        else if (c.state == ConnState::kHttp) condemn(c);
+        if (c.state == ConnState::kOpen) {
+            send_close(c, ws::kCloseGoingAway, "server shutting down");
+        } else if (c.state == ConnState::kHttp && !c.out.empty()) {
+            enter_closing(c);  // its answers were queued: a webhook caller must get them
+            schedule_flush(c);
+        } else if (c.state == ConnState::kHttp) {
+            condemn(c);
+        }
     }
 }
 
@@ -349,6 +357,25 @@ void Server::on_timer(base::TimerNode& t) {
     Connection& c = owner_of(t);
     switch (c.state) {
         case ConnState::kHttp:
+            if (c.http && !c.out.empty()) {
+                // Answers are still going out (and its further requests wait on them): the
+                // client is slow to read, not to send. It has while it reads; one that took
+                // nothing for a whole --keepalive-timeout is not reading at all.
+                // Progress: we wrote more, or the peer acknowledged some of what the kernel
+                // holds (a small window drains the socket buffer long after our last write).
+                const long unsent = net::unsent_bytes(c.fd);
+                const bool progress = c.http->written != c.http->written_seen || c.http->unsent_seen < 0 ||
+                                      unsent < c.http->unsent_seen;
+                c.http->written_seen = c.http->written;
+                c.http->unsent_seen = unsent;
+                if (progress) {
+                    wheel_.arm(c.timer, now_ms_ + cfg_.keepalive_timeout_ms);
+                } else {
+                    ++stats_.drop_slow_consumer;
+                    condemn(c);
+                }
+                break;
+            }
             if (c.http && !c.http->in_body && c.in == nullptr) {
                 condemn(c);  // an idle kept-alive connection: RFC 9112 9.3, closed quietly
                 break;

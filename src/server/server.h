@@ -51,6 +51,8 @@ struct RobotRuntime {
     robot::Limiter limiter;   // on the server's monotonic clock
     robot::Digest digest;
     uint64_t digest_due = 0;  // monotonic ms when a non-empty digest goes out
+    std::vector<std::string> mentions;  // ids the digested messages mentioned (<= kMaxMentions)
+    bool at_all = false;                // ... and whether one of them was isAtAll
     uint64_t accepted = 0;    // pushed at once
     uint64_t throttled = 0;   // arrived over the rate (then digested or refused)
     uint64_t digested = 0;    // accepted into the digest
@@ -142,6 +144,9 @@ private:
     void next_request(Connection& c, size_t used);
     void end_http_session(Connection& c);
     void answer_page(Connection& c, const http::Request& req);
+    // A text/plain error on a plain HTTP connection that stays open if the request allows.
+    void page_error(Connection& c, uint16_t status, std::string_view reason, bool head_only,
+                    std::string_view allow = {});
     // Queues a response with `body` (or only its head); keeps the connection when the request
     // allowed it, else closes after it.
     void reply(Connection& c, http::ResponseHead head, std::string_view body, bool head_only = false);
@@ -155,16 +160,20 @@ private:
     bool check_webhook_head(Connection& c, const http::Request& req, WebhookReply& out);
     // Performs a webhook request whose body is complete.
     WebhookReply webhook(Connection& c, const http::Request& req, std::string_view body);
-    WebhookReply robot_send(const robot::Robot& r, RobotRuntime& rt, std::string_view body);
+    WebhookReply robot_send(size_t robot, std::string_view body);
+    // Folds a card that arrived over its robot's rate into the robot's digest.
+    void digest(RobotRuntime& rt, const robot::Card& card);
     WebhookReply send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body);
     WebhookReply too_large(HttpRoute route);
-    // Publishes data on ch (and tells the card's mentioned clients that are not members).
-    // False when out of memory.
-    bool publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const robot::Card* card,
+    // Publishes data on ch, and tells the mentioned clients that are not members. False when
+    // out of memory.
+    bool publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const std::vector<std::string>* mentions,
                     uint64_t* seq, uint64_t* delivered);
     void mention(push::Channel& ch, uint64_t seq, std::string_view data, const std::vector<std::string>& ids);
-    // Pushes the digests whose throttle is over.
-    void flush_digests();
+    // Pushes the digests that are due (all of them when `force`: at shutdown).
+    void flush_digests(bool force = false);
+    // Pushes robot i's digest; false (kept, retried in a second) when it cannot.
+    bool push_digest(size_t robot);
     void reply_webhook(Connection& c, const WebhookReply& w);
     bool upgrade(Connection& c, std::string_view protocol, std::string_view path,
                  std::string_view query, const char (&accept)[28]);

@@ -307,6 +307,7 @@ void Server::flush(Connection& c) {
         return;
     }
     stats_.bytes_out += static_cast<uint64_t>(w);
+    if (c.state == ConnState::kHttp && c.http) c.http->written += static_cast<uint64_t>(w);
     if (would_block) c.clear(kFlagWritable);
     if (c.has(kFlagInputPaused) && c.out.cost() < input_cap(c)) {
         c.clear(kFlagInputPaused);

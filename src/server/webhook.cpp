@@ -63,7 +63,7 @@ WebhookReply fail(HttpRoute route, uint16_t status, robot::ErrCode code, std::st
     r.status = route == HttpRoute::kRobot ? 200 : status;  // the robots answer 200 to all
     r.errcode = code;
     r.errmsg = std::move(msg);
-    r.challenge = status == 401;
+    r.challenge = status == 401 && route != HttpRoute::kRobot;
     return r;
 }
 
@@ -175,14 +175,20 @@ WebhookReply Server::too_large(HttpRoute route) {
 
 WebhookReply Server::webhook(Connection& c, const http::Request& req, std::string_view body) {
     const HttpSession& s = *c.http;
-    const robot::Robot& r = cfg_.robots[static_cast<size_t>(s.robot)];
-    RobotRuntime& rt = robots_[static_cast<size_t>(s.robot)];
-    if (s.route == HttpRoute::kRobot) return robot_send(r, rt, body);
+    const size_t i = static_cast<size_t>(s.robot);
+    const robot::Robot& r = cfg_.robots[i];
+    RobotRuntime& rt = robots_[i];
+    if (s.route == HttpRoute::kRobot) return robot_send(i, body);
     const std::string_view name = http::path_of(req.target).substr(6);
     const ws::Opcode op = push_opcode(req);
     if (op == ws::Opcode::kText && !codec::utf8_valid(body)) {
         ++rt.refused;
         return fail(s.route, 400, robot::kBadJson, "body is not UTF-8");
+    }
+    // A push that cannot be taken costs no rate.
+    if (s.route == HttpRoute::kPush && hub_.find(name) == nullptr && hub_.at_channel_limit()) {
+        ++rt.refused;
+        return fail(s.route, 503, robot::kUnavailable, "too many channels");
     }
     if (!rt.limiter.admit(now_ms_)) {
         ++rt.throttled;
@@ -204,7 +210,9 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
     return w;
 }
 
-WebhookReply Server::robot_send(const robot::Robot& r, RobotRuntime& rt, std::string_view body) {
+WebhookReply Server::robot_send(size_t i, std::string_view body) {
+    const robot::Robot& r = cfg_.robots[i];
+    RobotRuntime& rt = robots_[i];
     robot::Card card;
     robot::CardError err;
     if (!robot::parse_card(body, r.name, base::realtime_ms(), &card, &err)) {
@@ -215,6 +223,12 @@ WebhookReply Server::robot_send(const robot::Robot& r, RobotRuntime& rt, std::st
         ++rt.refused;
         return fail(HttpRoute::kRobot, 400, robot::kSecurity, "keywords not in content");
     }
+    if (hub_.find(r.channel) == nullptr && hub_.at_channel_limit()) {  // costs no rate
+        ++rt.refused;
+        return fail(HttpRoute::kRobot, 503, robot::kUnavailable, "too many channels");
+    }
+    // What was folded while throttled goes out before anything newer.
+    if (!rt.digest.empty() && now_ms_ >= rt.digest_due) (void)push_digest(i);
     if (!rt.limiter.admit(now_ms_)) {
         ++rt.throttled;
         if (r.overflow == robot::Overflow::kRefuse) {
@@ -223,20 +237,14 @@ WebhookReply Server::robot_send(const robot::Robot& r, RobotRuntime& rt, std::st
             w.retry_after_s = rt.limiter.retry_after_s(now_ms_);
             return w;
         }
-        // Accepted into the digest: the caller must not retry (nothing is duplicated).
-        if (rt.digest.empty())
-            rt.digest_due = std::max<uint64_t>(rt.limiter.throttled_until(),
-                                              now_ms_ + 1000ull * rt.limiter.retry_after_s(now_ms_));
-        rt.digest.add(base::realtime_ms(), card.summary);
-        ++rt.digested;
-        if (digest_at_ == 0 || rt.digest_due < digest_at_) digest_at_ = rt.digest_due;
+        digest(rt, card);
         WebhookReply w;
         w.extra = ",\"digest\":true";
         return w;
     }
     push::Channel* ch = hub_.channel(r.channel);
     uint64_t seq = 0, delivered = 0;
-    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card, &seq, &delivered)) {
+    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card.mention_ids, &seq, &delivered)) {
         ++rt.refused;
         return fail(HttpRoute::kRobot, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
     }
@@ -244,8 +252,27 @@ WebhookReply Server::robot_send(const robot::Robot& r, RobotRuntime& rt, std::st
     return {};
 }
 
-bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const robot::Card* card,
-                        uint64_t* seq, uint64_t* delivered) {
+void Server::digest(RobotRuntime& rt, const robot::Card& card) {
+    // Accepted into the digest: the caller must not retry (nothing is duplicated). It goes
+    // out when the throttle ends (without one: when the window lets a message pass).
+    if (rt.digest.empty()) {
+        rt.digest_due = rt.limiter.throttled(now_ms_) ? rt.limiter.throttled_until()
+                                                      : now_ms_ + 1000ull * rt.limiter.retry_after_s(now_ms_);
+        rt.mentions.clear();
+        rt.at_all = false;
+    }
+    rt.digest.add(base::realtime_ms(), card.summary);
+    // Whom the folded messages mentioned is kept (bounded) and told with the digest.
+    for (const std::string& id : card.mention_ids)
+        if (rt.mentions.size() < robot::kMaxMentions && std::find(rt.mentions.begin(), rt.mentions.end(), id) == rt.mentions.end())
+            rt.mentions.push_back(id);
+    rt.at_all = rt.at_all || card.at_all;
+    ++rt.digested;
+    if (digest_at_ == 0 || rt.digest_due < digest_at_) digest_at_ = rt.digest_due;
+}
+
+bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data,
+                        const std::vector<std::string>* mentions, uint64_t* seq, uint64_t* delivered) {
     const uint64_t before = stats_.messages_out;
     push::PublishResult r = hub_.publish(ch, op, data.data(), data.size(), nullptr,
                                          [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
@@ -255,7 +282,7 @@ bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data,
     }
     ++stats_.published;
     *seq = r.seq;
-    if (card && !card->mention_ids.empty()) mention(ch, r.seq, data, card->mention_ids);
+    if (mentions && !mentions->empty()) mention(ch, r.seq, data, *mentions);
     *delivered = stats_.messages_out - before;
     return true;
 }
@@ -310,35 +337,44 @@ WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::st
     return w;
 }
 
-void Server::flush_digests() {
+void Server::flush_digests(bool force) {
     digest_at_ = 0;
     for (size_t i = 0; i < robots_.size(); ++i) {
         RobotRuntime& rt = robots_[i];
         if (rt.digest.empty()) continue;
-        if (now_ms_ < rt.digest_due || rt.limiter.throttled(now_ms_)) {
-            rt.digest_due = std::max(rt.digest_due, rt.limiter.throttled_until());
-        } else {
-            const robot::Robot& r = cfg_.robots[i];
-            std::string title, text;
-            rt.digest.render(r.name, title, text);
-            const std::string payload =
-                robot::digest_payload(r.name, base::realtime_ms(), title, text, rt.digest.count(),
-                                      rt.digest.first_ms(), rt.digest.last_ms(), rt.digest.omitted());
-            push::Channel* ch = hub_.channel(r.channel);
-            uint64_t seq = 0, delivered = 0;
-            if (ch && publish_to(*ch, ws::Opcode::kText, payload, nullptr, &seq, &delivered)) {
-                LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
-                         static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(seq));
-                rt.digest.clear();
-                continue;
-            }
-            // Kept, not lost: tried again in a second.
-            LOG_WARN("robot %s: digest not pushed (%s); retrying", r.name.c_str(),
-                     ch ? "out of memory" : "too many channels");
-            rt.digest_due = now_ms_ + 1000;
-        }
+        if ((force || now_ms_ >= rt.digest_due) && push_digest(i)) continue;
         if (digest_at_ == 0 || rt.digest_due < digest_at_) digest_at_ = rt.digest_due;
     }
+}
+
+bool Server::push_digest(size_t i) {
+    const robot::Robot& r = cfg_.robots[i];
+    RobotRuntime& rt = robots_[i];
+    std::string title, text;
+    rt.digest.render(r.name, title, text);
+    robot::DigestFacts facts;
+    facts.count = rt.digest.count();
+    facts.first_ms = rt.digest.first_ms();
+    facts.last_ms = rt.digest.last_ms();
+    facts.omitted = rt.digest.omitted();
+    facts.mention_ids = rt.mentions;
+    facts.at_all = rt.at_all;
+    const std::string payload = robot::digest_payload(r.name, base::realtime_ms(), title, text, facts);
+    push::Channel* ch = hub_.channel(r.channel);
+    uint64_t seq = 0, delivered = 0;
+    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, &seq, &delivered)) {
+        // Kept, not lost: tried again in a second.
+        LOG_WARN("robot %s: digest of %llu message(s) not pushed (%s); retrying", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()), ch ? "out of memory" : "too many channels");
+        rt.digest_due = now_ms_ + 1000;
+        return false;
+    }
+    LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
+             static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(seq));
+    rt.digest.clear();
+    rt.mentions.clear();
+    rt.at_all = false;
+    return true;
 }
 
 void Server::reply_webhook(Connection& c, const WebhookReply& w) {

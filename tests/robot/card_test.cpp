@@ -466,13 +466,32 @@ TEST(RobotCard, MarkdownAlertSample) {
 }
 
 TEST(RobotCard, DigestPayload) {
-    const std::string p = digest_payload("bot", kNow, "3 alerts \"held\"", "- a\n- b", 3, 1000, 2000, 1);
+    DigestFacts facts;
+    facts.count = 3;
+    facts.first_ms = 1000;
+    facts.last_ms = 2000;
+    facts.omitted = 1;
+    const std::string p = digest_payload("bot", kNow, "3 alerts \"held\"", "- a\n- b", facts);
     EXPECT_EQ(p, R"({"msgtype":"markdown","markdown":{"title":"3 alerts \"held\"","text":"- a\n- b"},)"
                  R"("digest":{"count":3,"first":1000,"last":2000,"omitted":1},"robot":"bot","time":1700000000123})");
     const Json j(p);
     ASSERT_TRUE(j.ok);
     EXPECT_EQ(j.names(0), (Names{"msgtype", "markdown", "digest", "robot", "time"}));
     EXPECT_EQ(j.names(j.doc.get(0, "digest")), (Names{"count", "first", "last", "omitted"}));
+}
+
+TEST(RobotCard, DigestPayloadCarriesTheMentionsOfWhatItFolds) {
+    DigestFacts facts;
+    facts.count = 2;
+    facts.mention_ids = {"dba-oncall", "a\"b"};
+    const std::string p = digest_payload("bot", kNow, "t", "x", facts);
+    EXPECT_NE(p.find(R"("digest":{"count":2,"first":0,"last":0,"omitted":0},"at":{"atUserIds":["dba-oncall","a\"b"],"isAtAll":false},"robot":"bot")"),
+              std::string::npos)
+        << p;
+    facts.mention_ids.clear();
+    facts.at_all = true;
+    EXPECT_NE(digest_payload("bot", kNow, "t", "x", facts).find(R"("at":{"atUserIds":[],"isAtAll":true})"),
+              std::string::npos);
 }
 
 }  // namespace
