@@ -87,8 +87,7 @@ wsload: $(BUILD)/wsload
 
 # Build and start the server with defaults.
 run: $(BUILD)/wspushd
-	@echo "wspushd: ws://127.0.0.1:8080/ws/<channel>, demo page http://127.0.0.1:8080/, control socket ./wspushd.sock"
-	$(BUILD)/wspushd
+	@bash tools/run.sh $(BUILD)
 
 # Installs the missing build and test packages (Debian; as root), silent when all are there.
 deps:
