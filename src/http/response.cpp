@@ -5,8 +5,9 @@
 //   error: "HTTP/1.1 <code> <text>" / "Content-Type: text/plain" / "Content-Length: <n>" /
 //        "Connection: close" / ["Sec-WebSocket-Version: 13" for 426] / ["Allow: GET" for 405] /
 //        "" / <reason> "\n"
-//   200 head: "HTTP/1.1 200 OK" / "Content-Type: <type>" / "Content-Length: <n>" /
-//        "Connection: close" / ""
+//   other heads: "HTTP/1.1 <code> <text>" / ["Content-Type: <type>"] / ["Content-Length: <n>"
+//        (not for 1xx, 204)] / "Connection: keep-alive|close" / ["Allow: ..."] /
+//        ["Retry-After: <s>"] / ["WWW-Authenticate: ..."] / ""
 #include "http/response.h"
 
 #include <cstring>
@@ -118,13 +119,6 @@ size_t write_error_response(char* out, size_t cap, uint16_t status,
     // RFC 9110 15.5.6: a 405 MUST list the methods the resource supports.
     if (status == 405) w.header("Allow", "GET");
     return w.put(kCrlf).put(reason).put("\n").done();
-}
-
-size_t write_ok_head(char* out, size_t cap, std::string_view content_type,
-                     size_t content_length) noexcept {
-    Writer w(out, cap);
-    w.status_line(200).header("Content-Type", content_type).length_and_close(content_length);
-    return w.put(kCrlf).done();
 }
 
 size_t write_head(char* out, size_t cap, const ResponseHead& h) noexcept {

@@ -21,11 +21,6 @@ size_t write_upgrade_response(char* out, size_t cap, const char (&accept)[28],
 size_t write_error_response(char* out, size_t cap, uint16_t status,
                             std::string_view reason) noexcept;
 
-// Head of a 200 response with the given content type and length; the caller sends the body.
-// Connection: close. Returns bytes written, or 0 if cap is too small.
-size_t write_ok_head(char* out, size_t cap, std::string_view content_type,
-                     size_t content_length) noexcept;
-
 // The head of any other response (keep-alive webhooks, OPTIONS, HEAD): status line,
 // Content-Type (when set), Content-Length, Connection: keep-alive or close, then Allow and
 // Retry-After when set. The caller sends the body (none for 204 and for HEAD).

@@ -29,22 +29,29 @@ struct MediaType {
     bool utf8 = true;
 };
 
+// The part of s before the first `sep` (all of s if none); s keeps what follows it.
+std::string_view take(std::string_view& s, char sep) {
+    const size_t at = s.find(sep);
+    const std::string_view head = s.substr(0, at);
+    s = at == std::string_view::npos ? std::string_view() : s.substr(at + 1);
+    return head;
+}
+
+std::string_view trim(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
 MediaType media_type(std::string_view v) {
     MediaType m;
-    std::string_view t = v.substr(0, v.find(';'));
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    for (char ch : t) m.type += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-    std::string_view rest = v.find(';') == std::string_view::npos ? std::string_view() : v.substr(v.find(';') + 1);
-    while (!rest.empty()) {
-        std::string_view p = rest.substr(0, rest.find(';'));
-        rest = rest.find(';') == std::string_view::npos ? std::string_view() : rest.substr(rest.find(';') + 1);
-        while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-        size_t eq = p.find('=');
-        if (eq == std::string_view::npos || !http::iequals(p.substr(0, eq), "charset")) continue;
-        std::string_view cs = p.substr(eq + 1);
-        while (!cs.empty() && (cs.back() == ' ' || cs.back() == '\t')) cs.remove_suffix(1);
-        if (cs.size() >= 2 && cs.front() == '"' && cs.back() == '"') cs = cs.substr(1, cs.size() - 2);
-        m.utf8 = http::iequals(cs, "utf-8") || http::iequals(cs, "utf8");
+    for (char ch : trim(take(v, ';'))) m.type += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    while (!v.empty()) {  // parameters: name=value; only charset matters
+        std::string_view value = take(v, ';');
+        if (!http::iequals(trim(take(value, '=')), "charset")) continue;
+        value = trim(value);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        m.utf8 = http::iequals(value, "utf-8") || http::iequals(value, "utf8");
     }
     return m;
 }

@@ -127,8 +127,9 @@ INSTANTIATE_TEST_SUITE_P(
                      "Connection: close\r\n"
                      "\r\n",
                      [](char* out, size_t cap) {
-                         return write_ok_head(out, cap, "text/html; charset=utf-8",
-                                              18446744073709551615u);
+                         ResponseHead h = ok_head("text/html; charset=utf-8");
+                         h.content_length = 18446744073709551615u;
+                         return write_head(out, cap, h);
                      }},
         ResponseCase{"OkHeadEmptyBody",
                      "HTTP/1.1 200 OK\r\n"
@@ -136,7 +137,7 @@ INSTANTIATE_TEST_SUITE_P(
                      "Content-Length: 0\r\n"
                      "Connection: close\r\n"
                      "\r\n",
-                     [](char* out, size_t cap) { return write_ok_head(out, cap, "text/plain", 0); }}),
+                     [](char* out, size_t cap) { return write_head(out, cap, ok_head("text/plain")); }}),
     [](const ::testing::TestParamInfo<ResponseCase>& info) { return info.param.name; });
 
 TEST(Response, NamesEveryStatusWeSend) {
@@ -197,7 +198,7 @@ TEST(Response, NoContentLengthIn204) {
 TEST(Response, AcceptsNullBufferWithZeroCap) {
     EXPECT_EQ(write_error_response(nullptr, 0, 400, "x"), 0u);
     EXPECT_EQ(write_upgrade_response(nullptr, 0, kAccept, "chat"), 0u);
-    EXPECT_EQ(write_ok_head(nullptr, 0, "text/plain", 1), 0u);
+    EXPECT_EQ(write_head(nullptr, 0, ok_head("text/plain")), 0u);
 }
 
 }  // namespace
