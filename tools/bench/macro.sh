@@ -100,21 +100,40 @@ row "handshakes (connect, upgrade, 1 echo, close), 32 parallel" "$(printf '%s\n'
 stop_server
 
 # ---------------------------------------------------------------- fan-out
+# stat NAME: one STATS counter of the running server (over its control socket).
+stat() { echo STATS | socat -t 2 - "UNIX-CONNECT:$TMP/ctl.sock" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
+# fanout_runs LABEL ARGS...: REPS runs of `wsload fanout ARGS` (16 in flight) and one row with
+# the median rate and CPU, and the send calls behind them (STATS writes and messages_out
+# across all runs: flushes per delivery and frames per flush; a flush is one writev of up to 64
+# frames unless the socket fills).
+fanout_runs() {
+    local label=$1 w0 m0 w1 m1
+    shift
+    rates=(); cpus=()
+    w0=$(stat writes); m0=$(stat messages_out)
+    for _ in $(seq 1 "$REPS"); do
+        line=$(load fanout "$@" -n 10000 -k 16 -s 64 -m 300 --pid "$SRV_PID")
+        rates+=("$(field deliveries_per_s "$line")")
+        cpus+=("$(field cpu_us_per_msg "$line")")
+        bad="missing=$(field missing "$line") duplicated=$(field duplicated "$line") reordered=$(field reordered "$line")"
+    done
+    w1=$(stat writes); m1=$(stat messages_out)
+    row "$label" "$(printf '%s\n' "${rates[@]}" | median) deliveries/s" \
+        "server CPU $(printf '%s\n' "${cpus[@]}" | median) us/delivery; $(awk -v w=$((w1 - w0)) -v m=$((m1 - m0)) \
+        'BEGIN {printf "%.3f flushes per delivery, %.1f frames per flush", w / m, m / w}'); $bad"
+}
 start_server
-rates=(); cpus=()
-for _ in $(seq 1 "$REPS"); do
-    line=$(load fanout --url "ws://127.0.0.1:$PORT/ws/fan" --control "$TMP/ctl.sock" -n 10000 -k 16 -s 64 -m 300 --pid "$SRV_PID")
-    rates+=("$(field deliveries_per_s "$line")")
-    cpus+=("$(field cpu_us_per_msg "$line")")
-    bad="missing=$(field missing "$line") duplicated=$(field duplicated "$line") reordered=$(field reordered "$line")"
-done
-row "fan-out to 10k subscribers, 64 B, 16 pushes in flight" "$(printf '%s\n' "${rates[@]}" | median) deliveries/s" \
-    "server CPU $(printf '%s\n' "${cpus[@]}" | median) us/delivery; $bad"
+fanout_runs "fan-out to 10k subscribers, 64 B, 16 pushes in flight (control socket)" \
+    --url "ws://127.0.0.1:$PORT/ws/fan" --control "$TMP/ctl.sock"
 line=$(load fanout --url "ws://127.0.0.1:$PORT/ws/fan10" --control "$TMP/ctl.sock" -n 10000 -s 64 --rate 10 -m 100 --pid "$SRV_PID")
 CPU_S=$(field server_cpu_s "$line")
 SECS=$(field secs "$line")
 row "fan-out to 10k subscribers at 10 pushes/s" "p50 $(field p50_ms "$line") ms, p99 $(field p99_ms "$line") ms" \
     "max $(field max_ms "$line") ms; server CPU $(awk -v c="$CPU_S" -v s="$SECS" 'BEGIN {printf "%.0f%%", 100*c/s}') of a core; missing=$(field missing "$line")"
+stop_server
+start_server --mode relay
+fanout_runs "fan-out to 10k subscribers, 64 B, 16 pushes in flight (relay client)" \
+    --url "ws://127.0.0.1:$PORT/ws/fanr" --via relay
 stop_server
 
 # ---------------------------------------------------------------- webhook
