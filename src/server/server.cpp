@@ -168,6 +168,11 @@ bool Server::start(std::string& err) {
     LOG_INFO("descriptor limit %llu: up to %u WebSocket connections", static_cast<unsigned long long>(nofile),
              max_clients_);
     if (control_) LOG_INFO("control socket %s", cfg_.control_path.c_str());
+    if (!cfg_.robots.empty() && cfg_.mode != Mode::kEcho) {
+        std::string names;  // by name: a token is never logged
+        for (const robot::Robot& r : cfg_.robots) names += (names.empty() ? "" : ", ") + r.name + " -> " + r.channel;
+        LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
+    }
     LOG_INFO("listening on %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
              mode_name(cfg_.mode), max_clients_);
     return true;

@@ -62,6 +62,28 @@ TEST_F(WebhookHttp, ABodyThatIsNotReadIsNeverTakenForTheNextRequest) {
     }
 }
 
+TEST_F(WebhookHttp, TokensAndSecretsNeverReachTheLog) {
+    ASSERT_TRUE(start({"--log-level", "debug", "--robot", "alerts-token-0001 alerts name=ops secret=SECsecret42",
+                       "--robot", "other-token-0002 alerts rate=1/60s overflow=refuse"}));
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    EXPECT_EQ(post(c, kSend, text_body("x")).errcode(), 310000);  // unsigned
+    for (int i = 0; i < 2; ++i) {
+        RawClient d;
+        ASSERT_TRUE(d.connect(srv_.port()));
+        (void)post(d, "/robot/send?access_token=other-token-0002", text_body("y"));
+    }
+    RawClient e;
+    ASSERT_TRUE(e.connect(srv_.port()));
+    EXPECT_EQ(post(e, "/robot/send?access_token=guess-token-0003", text_body("z")).errcode(), 300001);
+    ctl_.close();
+    ASSERT_EQ(srv_.stop(), 0);
+    const std::string log = srv_.log();
+    EXPECT_NE(log.find("webhook: 2 robot(s): ops -> alerts, robot2 -> alerts"), std::string::npos) << log;
+    for (const char* secret : {"alerts-token-0001", "other-token-0002", "guess-token-0003", "SECsecret42"})
+        EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in the log:\n" << log;
+}
+
 TEST_F(WebhookHttp, PageErrorsKeepTheConnectionAndHeadHasNoBody) {
     ASSERT_TRUE(start({"--robot", "alerts-token-0001 alerts"}));
     RawClient c;
