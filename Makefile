@@ -121,7 +121,7 @@ memcheck: deps
 	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" $(BUILD)/wspush_tests --gtest_brief=1 --gtest_filter='$(MEMCHECK_TESTS)'
 
 # Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
-bench: $(BUILD)/wspushd $(BUILD)/wsload $(BENCH_BIN)
+bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
 

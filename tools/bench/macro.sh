@@ -31,6 +31,11 @@ strip -o "$TMP/wspushd.stripped" "$SERVER"
 SIZE=$(stat -c %s "$TMP/wspushd.stripped")
 LIBS=$(ldd "$SERVER" | awk '$1 !~ /linux-vdso|ld-linux/ {print $1}' | sed 's/\.so.*//' | tr '\n' ' ')
 row "stripped binary" "$((SIZE / 1024)) KiB" "shared libraries: ${LIBS:-none}"
+if [ -x "$SERVER-static" ]; then
+    strip -o "$TMP/wspushd-static.stripped" "$SERVER-static"
+    row "stripped static binary (make static)" "$(($(stat -c %s "$TMP/wspushd-static.stripped") / 1024)) KiB" \
+        "no shared library at all (glibc linked in)"
+fi
 
 start_server
 REST=$(rss_kb "$SRV_PID")
