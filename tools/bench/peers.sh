@@ -6,7 +6,12 @@
 # only, each run bounded. Prints a table of medians with ratios and writes it to
 # BUILD/bench/peers.md. Without the uWebSockets source it prints one line and exits 0.
 #
-#   tools/bench/peers.sh [BUILD_DIR]       (REPS=3 rounds by default)
+#   tools/bench/peers.sh [BUILD_DIR]       (from the repository root; REPS=3 rounds by default)
+#
+# Not like for like: wspushd also keeps each channel's history (100 messages) and does its
+# full upgrade (ids, since=, origins); uws_push keeps none and serves only what these loads
+# use. uWebSockets is built at -O2 without its Makefile's -O3 -flto, like wspushd. The rate
+# figures are near what one wsload core can take in; the CPU figures say more.
 #
 # Sources: UWS_DIR and USOCKETS_DIR, each a git directory (exported at HEAD) or an exported
 # tree (uWebSockets' src/App.h, uSockets' src/libusockets.h at its top). Without
