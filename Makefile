@@ -33,6 +33,7 @@ SRC_ASM    := $(shell find src -name '*.S' | sort)
 SRC_LIB    := $(filter-out src/main.cpp,$(SRC_ALL))
 # tests/fuzz holds libFuzzer entry points (make fuzz-build), not GoogleTest cases.
 TEST_SRC   := $(shell find tests -name '*.cpp' ! -path 'tests/fuzz/*' | sort)
+# bench/peers holds uws_push, built from uWebSockets' source by tools/bench/peers.sh only.
 BENCH_SRC  := $(wildcard bench/*_bench.cpp)
 WSLOAD_SRC := $(shell find tools/wsload -name '*.cpp' ! -name 'main.cpp' | sort)
 
@@ -120,10 +121,12 @@ memcheck: deps
 	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" $(BUILD)/wspush_tests --gtest_brief=1 --gtest_filter='$(MEMCHECK_TESTS)'
 
-# Micro-benchmarks, then the macro suite (server pinned to one core, load on the other).
+# Micro-benchmarks, then the macro suite (server pinned to one core, load on the other), then
+# the same-run uWebSockets baseline (skipped, with one line, without its source).
 bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
+	@if [ -x tools/bench/peers.sh ]; then tools/bench/peers.sh $(BUILD); fi
 
 # Fully static server binary: runs on a machine with nothing installed.
 static: $(BUILD)/wspushd-static

@@ -17,10 +17,9 @@ LOAD_CPU=1
 if [ "$(nproc)" -lt 2 ]; then LOAD_CPU=0; fi
 # shellcheck source=tools/bench/server.sh
 source "$(dirname "$0")/server.sh"
+# shellcheck source=tools/bench/figures.sh
+source "$(dirname "$0")/figures.sh"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-# field KEY LINE: the value of key=value in a wsload summary line.
-field() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 load() { taskset -c $LOAD_CPU "$WSLOAD" "$@"; }
 
 ROWS=()
@@ -162,7 +161,6 @@ hook_runs() {
     RATE=$(printf '%s\n' "${rates[@]}" | median)
     CPU=$(printf '%s\n' "${cpus[@]}" | median)
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2fx", a / b; else print "n/a"}'; }
 hook_runs --via control --control "$TMP/ctl.sock" -c 8 -k 16
 CTL_RATE=$RATE
 CTL_CPU=$CPU
