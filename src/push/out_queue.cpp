@@ -1,6 +1,8 @@
 #include "push/out_queue.h"
 
 #include <cerrno>
+#include <cstring>
+#include <unistd.h>
 #include <sys/uio.h>
 
 #include "push/alloc.h"
@@ -104,6 +106,7 @@ void OutQueue::trim() noexcept {
 
 long OutQueue::flush(int fd, bool* would_block) noexcept {
     constexpr uint64_t kMaxIov = 64;
+    constexpr size_t kGatherBytes = 4096;  // at most this many bytes of frames are copied
     long total = 0;
     *would_block = false;
     for (uint64_t queued; (queued = frames()) > 0;) {
@@ -117,7 +120,22 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
             iov[i].iov_len = m->frame_size() - off;
             asked += iov[i].iov_len;
         }
-        ssize_t w = writev(fd, iov, static_cast<int>(n));
+        ssize_t w;
+        if (n > 1 && asked <= kGatherBytes) {
+            // Small frames (fan-out envelopes, echoes, Pongs) go out as one contiguous
+            // buffer: the kernel copies one segment instead of walking n of them, which
+            // measured cheaper than writev for frames of tens of bytes (uWebSockets corks
+            // alike). Large frames are never copied.
+            uint8_t gather[kGatherBytes];
+            size_t at_byte = 0;
+            for (uint64_t i = 0; i < n; ++i) {
+                memcpy(gather + at_byte, iov[i].iov_base, iov[i].iov_len);
+                at_byte += iov[i].iov_len;
+            }
+            w = write(fd, gather, asked);
+        } else {
+            w = writev(fd, iov, static_cast<int>(n));
+        }
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {

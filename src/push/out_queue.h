@@ -85,7 +85,8 @@ public:
     // Slots in the ring (0 when none is allocated). For tests and memory accounting.
     [[nodiscard]] uint64_t ring_capacity() const noexcept { return slot_ && !(slot_ & kOne) ? ring()->cap : 0; }
 
-    // Writes as much as the socket takes, gathering up to 64 frames per writev.
+    // Writes as much as the socket takes, up to 64 frames per call: copied into one
+    // contiguous write when they total at most 4 KiB (small frames), else one writev.
     // Returns bytes written (>= 0) when the queue emptied or the socket would block
     // (then *would_block is set), or -errno on a write error.
     [[nodiscard]] long flush(int fd, bool* would_block) noexcept;
