@@ -4,9 +4,18 @@
 # interface), and prints what to open and what to paste.
 set -euo pipefail
 build=${1:-build}
-for tool in socat curl; do
-    command -v "$tool" >/dev/null || echo "make run: '$tool' is missing for the examples below: apt-get install -y $tool" >&2
-done
+# The examples below use socat and curl: installed when missing (as root), else one hint.
+missing=()
+for tool in socat curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "make run: installing ${missing[*]} for the examples" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            echo "make run: could not install ${missing[*]}" >&2
+    else
+        echo "make run: the examples below need ${missing[*]}: apt-get install -y ${missing[*]}" >&2
+    fi
+fi
 token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 cat <<MSG
 wspushd: demo page  http://127.0.0.1:8080/   (channel "demo"; WebSocket ws://127.0.0.1:8080/ws/<channel>)
