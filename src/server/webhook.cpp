@@ -105,11 +105,14 @@ bool has_keyword(const robot::Robot& r, std::string_view text) {
                        [&](const std::string& k) { return text.find(k) != std::string_view::npos; });
 }
 
-std::string rate_words(const robot::Robot& r) {
-    char buf[96];
-    if (r.window_ms % 1000 == 0) snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u s", r.rate, r.window_ms / 1000);
-    else snprintf(buf, sizeof buf, "send too fast, exceed %u times per %u ms", r.rate, r.window_ms);
-    return buf;
+// The refusal of a message over r's rate: 130101 with Retry-After (429 on /push, /send).
+WebhookReply too_fast(HttpRoute route, const robot::Robot& r, const robot::Limiter& limiter, uint64_t now_ms) {
+    char msg[96];
+    if (r.window_ms % 1000 == 0) snprintf(msg, sizeof msg, "send too fast, exceed %u times per %u s", r.rate, r.window_ms / 1000);
+    else snprintf(msg, sizeof msg, "send too fast, exceed %u times per %u ms", r.rate, r.window_ms);
+    WebhookReply w = fail(route, 429, robot::kTooFast, msg);
+    w.retry_after_s = limiter.retry_after_s(now_ms);
+    return w;
 }
 
 }  // namespace
@@ -164,8 +167,8 @@ bool Server::check_webhook_head(Connection& c, const http::Request& req, Webhook
         MediaType m = media_type(req.header("Content-Type"));
         if (m.type != "application/json" || !m.utf8)
             return refuse(415, robot::kBadContentType, "Content-Type must be application/json (charset utf-8)");
-    } else if (push_opcode(req) == ws::Opcode::kContinuation ||
-               (s.route == HttpRoute::kSend && push_opcode(req) == ws::Opcode::kBinary)) {
+    } else if (const ws::Opcode op = push_opcode(req);
+               op == ws::Opcode::kContinuation || (s.route == HttpRoute::kSend && op == ws::Opcode::kBinary)) {
         return refuse(415, robot::kBadContentType,
                       s.route == HttpRoute::kSend ? "Content-Type must be text/* or application/json (UTF-8)"
                                                   : "Content-Type must be text/*, application/json (UTF-8) or "
@@ -200,9 +203,7 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
     if (!rt.limiter.admit(now_ms_)) {
         ++rt.throttled;
         ++rt.refused;
-        WebhookReply w = fail(s.route, 429, robot::kTooFast, rate_words(r));
-        w.retry_after_s = rt.limiter.retry_after_s(now_ms_);
-        return w;
+        return too_fast(s.route, r, rt.limiter, now_ms_);
     }
     if (s.route == HttpRoute::kSend) return send_to_id(r, rt, name, body);
     push::Channel* ch = hub_.channel(name);
@@ -240,9 +241,7 @@ WebhookReply Server::robot_send(size_t i, std::string_view body) {
         ++rt.throttled;
         if (r.overflow == robot::Overflow::kRefuse) {
             ++rt.refused;
-            WebhookReply w = fail(HttpRoute::kRobot, 429, robot::kTooFast, rate_words(r));
-            w.retry_after_s = rt.limiter.retry_after_s(now_ms_);
-            return w;
+            return too_fast(HttpRoute::kRobot, r, rt.limiter, now_ms_);
         }
         digest(rt, card);
         WebhookReply w;
