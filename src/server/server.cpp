@@ -128,11 +128,12 @@ bool Server::start(std::string& err) {
         return false;
     }
     conns_ = static_cast<Connection*>(mem);
-    rbuf_ = static_cast<uint8_t*>(malloc(kReadBufSize));
+    rbuf_ = static_cast<uint8_t*>(malloc(kReadBufSize + kCorkSize));
     if (rbuf_ == nullptr) {
         err = "out of memory";
         return false;
     }
+    cork_ = rbuf_ + kReadBufSize;
 
     if (int rc = reactor_.open(); rc < 0) {
         err = std::string("epoll_create1: ") + strerror(-rc);
@@ -456,6 +457,10 @@ void Server::condemn(Connection& c) {
     wheel_.cancel(c.timer);
     c.clear(kFlagInFlush | kFlagReady);  // stale entries in those lists are skipped
     c.out.clear();
+    if (corked_ == &c) {
+        corked_ = nullptr;
+        cork_len_ = 0;
+    }
     if (c.in) {
         c.in->unref();
         c.in = nullptr;

@@ -33,6 +33,7 @@
 namespace wspush::server {
 
 inline constexpr size_t kReadBufSize = 64 * 1024;                // the loop's one read buffer
+inline constexpr size_t kCorkSize = 16 * 1024;                   // replies to one read, sent as one
 inline constexpr std::string_view kEnvelopeProtocol = "wspush.v1";  // the JSON envelope
 
 // A webhook request's answer: {"errcode":N,"errmsg":"..."<extra>} with this HTTP status.
@@ -195,6 +196,21 @@ private:
     bool send(Connection& c, push::Message* m);
     // Queues a reply to the client's own input (echo, Pong): never a slow-consumer verdict.
     void send_reply(Connection& c, push::Message* m, bool pong = false);
+    // Echoes a data message: a frame of opcode op carrying a copy of p[0..n). While c's
+    // bytes are parsed (corked_ == &c, or no one) and nothing of c's is queued, the frame
+    // goes into the cork: one buffer the replies to a whole read share, written with one
+    // send by uncork() when the read is parsed (uWebSockets corks alike). No Message is made
+    // for it: an echo costs one copy and no allocation. Otherwise (a frame larger than the
+    // cork, output already queued) it is queued like send_reply().
+    void reply(Connection& c, ws::Opcode op, const uint8_t* p, size_t n);
+    // Sends what the cork holds for corked_ (nothing when corked_ is null). What the socket
+    // does not take is queued as one raw Message behind which c's later frames go; a write
+    // error condemns c. Called after each read is parsed and before anything else is queued
+    // to, or closes, the corked connection: the cork's bytes always precede c.out's.
+    void uncork();
+    void uncork_for(const Connection& c) {
+        if (corked_ == &c) [[unlikely]] uncork();
+    }
     // Queues a Close frame and starts the closing handshake (kOpen only).
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
@@ -250,7 +266,10 @@ private:
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
 
-    uint8_t* rbuf_ = nullptr;  // the loop's one read buffer
+    uint8_t* rbuf_ = nullptr;  // the loop's one read buffer, followed by the cork
+    uint8_t* cork_ = nullptr;  // rbuf_ + kReadBufSize: kCorkSize bytes (pages touched on use)
+    size_t cork_len_ = 0;
+    Connection* corked_ = nullptr;  // whose replies the cork holds; null outside its parse
     push::Message* ping_ = nullptr;  // the heartbeat Ping, shared by every connection
     uint64_t now_ms_ = 0;
     uint64_t start_ms_ = 0;

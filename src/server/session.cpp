@@ -45,7 +45,8 @@ struct FrameEvents final : ws::FrameSink {
         }
     }
     void on_ping(const uint8_t* p, size_t n) noexcept override {
-        if (conn.state != ConnState::kOpen) return;
+        // Not corked: a Pong stays a frame of its own in the queue, where a newer one can
+        // replace it (a client that pings without reading must not fill its queue).
         push::Message* m = push::Message::make(ws::Opcode::kPong, p, n);
         if (m == nullptr) {
             srv.out_of_memory(conn);
@@ -81,6 +82,7 @@ void Server::read_client(Connection& c, bool drain) {
         // Its output drained: serve the requests it pipelined before reading more.
         c.http->resume = false;
         serve_http(c, 0);
+        uncork();  // frames that followed an upgrade it served may have been answered
         if (c.state == ConnState::kDead || c.has(kFlagInputPaused)) return;
     }
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
@@ -94,6 +96,7 @@ void Server::read_client(Connection& c, bool drain) {
         if (n > 0) {
             stats_.bytes_in += static_cast<uint64_t>(n);
             on_bytes(c, rbuf_, static_cast<size_t>(n));
+            uncork();
             if (c.state == ConnState::kDead) return;
             // A short read emptied the socket buffer: skip the read that would only say
             // EAGAIN. Bytes arriving later raise a new edge (nginx clears rev->ready alike).
@@ -163,23 +166,14 @@ void Server::on_frames(Connection& c, uint8_t* p, size_t n) {
 void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n, push::Message* whole) {
     ++stats_.messages_in;
     switch (cfg_.mode) {
-        case Mode::kEcho: {
-            push::Message* m;
+        case Mode::kEcho:
             if (whole) {
                 whole->seal(op);  // the assembled buffer becomes the reply frame as it is
-                m = whole;
-                m->ref();
+                send_reply(c, whole);
             } else {
-                m = push::Message::make(op, p, n);
-                if (m == nullptr) {
-                    out_of_memory(c);
-                    return;
-                }
+                reply(c, op, p, n);
             }
-            send_reply(c, m);
-            m->unref();
             break;
-        }
         case Mode::kRelay:
             relay(c, op, p, n);
             [[fallthrough]];
@@ -220,7 +214,49 @@ void Server::send_reply(Connection& c, push::Message* m, bool pong) {
     (void)enqueue(c, m, pong && c.out.cost() >= std::min(kPongCoalesceCost, cfg_.send_buffer / 2));
 }
 
+void Server::reply(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
+    if (c.state != ConnState::kOpen) return;
+    const size_t frame = ws::server_header_size(n) + n;
+    if (corked_ == &c && cork_len_ + frame > kCorkSize) uncork();
+    if (corked_ == nullptr && c.out.empty() && frame <= kCorkSize) corked_ = &c;
+    if (corked_ == &c) {
+        uint8_t head[ws::kMaxServerHeader];
+        const size_t h = ws::encode_header(head, op, n);
+        memcpy(cork_ + cork_len_, head, h);
+        if (n) memcpy(cork_ + cork_len_ + h, p, n);  // p may be null when n is 0
+        cork_len_ += h + n;
+        ++stats_.messages_out;
+        return;
+    }
+    push::Message* m = push::Message::make(op, p, n);
+    if (m == nullptr) {
+        out_of_memory(c);
+        return;
+    }
+    send_reply(c, m);
+    m->unref();
+}
+
+void Server::uncork() {
+    if (corked_ == nullptr) return;
+    Connection& c = *corked_;
+    const size_t len = cork_len_;
+    corked_ = nullptr;
+    cork_len_ = 0;
+    ++stats_.writes;
+    const ssize_t w = ::write(c.fd, cork_, len);
+    const size_t done = w > 0 ? static_cast<size_t>(w) : 0;
+    stats_.bytes_out += done;
+    if (done == len) return;
+    // The rest waits in c's queue, ahead of anything queued later. A full socket waits for
+    // its EPOLLOUT; on an error (EPIPE, ECONNRESET) the flush at the end of the turn finds
+    // it again and condemns c there, so no caller sees c change state under it.
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) c.clear(kFlagWritable);
+    if (queue_owned(c, push::Message::make_raw(cork_ + done, len - done))) schedule_flush(c);
+}
+
 bool Server::enqueue(Connection& c, push::Message* m, bool coalesce_pong) {
+    uncork_for(c);
     if (!(coalesce_pong ? c.out.push_pong(m) : c.out.push(m))) {
         out_of_memory(c);
         return false;
@@ -256,6 +292,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
 }
 
 void Server::enter_closing(Connection& c) {
+    uncork_for(c);
     if (c.state == ConnState::kHttp) end_http_session(c);
     if (c.state == ConnState::kOpen) {
         --stats_.clients;
@@ -271,6 +308,7 @@ void Server::enter_closing(Connection& c) {
 }
 
 bool Server::queue_owned(Connection& c, push::Message* m) {
+    uncork_for(c);
     const bool ok = m != nullptr && c.out.push(m);
     if (m) m->unref();
     if (!ok) out_of_memory(c);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "support/flood.h"
 #include "support/process_info.h"
 #include "support/push_support.h"
 
@@ -356,6 +357,58 @@ TEST(ReviewEcho, CloseWithoutCodeIsAnsweredWithoutCode) {
     ASSERT_TRUE(f);
     EXPECT_EQ(f->opcode, 0x8);
     EXPECT_EQ(f->payload, "") << "1005 must never be sent on the wire";
+    EXPECT_TRUE(c.wait_eof());
+    EXPECT_EQ(srv.stop(SIGTERM), 0);
+}
+
+// Echoes, Pings and a Close in one stream to a client that reads nothing until it has sent
+// all of it (a 4 KiB receive window): the replies to each read are sent together and what
+// the socket does not take waits in the queue. Every echo must come once and in order, each
+// Pong exactly where its Ping was (after the echoes sent before it, before those after it;
+// a Pong may stand for a later Ping of the same spot), and the Close last.
+TEST(ReviewEcho, RepliesStayInOrderWhenTheSocketFills) {
+    ServerProcess srv;
+    ASSERT_TRUE(srv.start({"--mode", "echo", "--send-buffer", "4M"})) << srv.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect_small_window(srv.port()));
+    ASSERT_EQ(c.upgrade("/"), 101);
+    constexpr int kEchoes = 3000;
+    std::string stream;
+    std::vector<int> ping_spot;  // ping k: echoes sent before it
+    for (int i = 0; i < kEchoes; ++i) {
+        std::string p = std::to_string(i);
+        stream += RawClient::frame(0x1, p + std::string(200 - p.size(), '.'));
+        if (i % 37 == 36) {
+            stream += RawClient::frame(0x9, std::to_string(ping_spot.size()));
+            ping_spot.push_back(i + 1);
+        }
+    }
+    stream += RawClient::close_frame(1000);
+    ASSERT_EQ(send_until_stalled(c.fd(), stream, 5000), stream.size()) << "the server stopped reading";
+    FrameScanner in(c.fd());
+    int echoes = 0;
+    size_t pongs = 0;
+    int last_ping = -1;
+    for (Frame f; in.next(f, 5000);) {
+        if (f.opcode == 0x8) {
+            EXPECT_EQ(f.close_code(), 1000);
+            break;
+        }
+        if (f.opcode == 0xA) {
+            const int k = std::stoi(f.payload);
+            ASSERT_GT(k, last_ping) << "Pongs out of order";
+            ASSERT_EQ(ping_spot[static_cast<size_t>(k)], echoes) << "the Pong to Ping " << k << " is out of place";
+            last_ping = k;
+            ++pongs;
+            continue;
+        }
+        ASSERT_EQ(f.opcode, 0x1);
+        ASSERT_EQ(f.payload.substr(0, f.payload.find('.')), std::to_string(echoes)) << "echo out of order";
+        ++echoes;
+    }
+    EXPECT_EQ(echoes, kEchoes);
+    EXPECT_GT(pongs, 0u);
+    EXPECT_EQ(last_ping, static_cast<int>(ping_spot.size()) - 1) << "the last Ping went unanswered";
     EXPECT_TRUE(c.wait_eof());
     EXPECT_EQ(srv.stop(SIGTERM), 0);
 }
