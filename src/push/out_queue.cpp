@@ -104,38 +104,57 @@ void OutQueue::trim() noexcept {
     (void)relocate(cap);  // out of memory: keep the larger ring
 }
 
+size_t OutQueue::prepare(Write& out) const noexcept {
+    const uint64_t queued = frames();
+    const uint64_t n = queued < kMaxIov ? queued : kMaxIov;
+    size_t asked = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+        const Message* m = at(i);
+        size_t off = i == 0 ? head_off_ : 0;
+        out.iov[i].iov_base = const_cast<uint8_t*>(m->frame()) + off;
+        out.iov[i].iov_len = m->frame_size() - off;
+        asked += out.iov[i].iov_len;
+    }
+    out.asked = asked;
+    out.count = n;
+    if (n > 1 && asked <= kGatherBytes) {
+        // Small frames (fan-out envelopes, echoes, Pongs) go out as one contiguous buffer:
+        // the kernel copies one segment instead of walking n of them, which measured
+        // cheaper than writev for frames of tens of bytes (uWebSockets corks alike). Large
+        // frames are never copied.
+        size_t at_byte = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+            memcpy(out.gather + at_byte, out.iov[i].iov_base, out.iov[i].iov_len);
+            at_byte += out.iov[i].iov_len;
+        }
+        out.iov[0].iov_base = out.gather;
+        out.iov[0].iov_len = asked;
+        out.count = 1;
+    }
+    return out.count;
+}
+
+void OutQueue::advance(size_t w) noexcept {
+    bytes_ -= w;
+    while (frames() > 0) {
+        size_t rest = at(0)->frame_size() - head_off_;
+        if (w < rest) {
+            head_off_ += w;
+            break;
+        }
+        w -= rest;
+        pop_head();
+    }
+    trim();
+}
+
 long OutQueue::flush(int fd, bool* would_block) noexcept {
-    constexpr uint64_t kMaxIov = 64;
-    constexpr size_t kGatherBytes = 4096;  // at most this many bytes of frames are copied
     long total = 0;
     *would_block = false;
-    for (uint64_t queued; (queued = frames()) > 0;) {
-        iovec iov[kMaxIov];
-        const uint64_t n = queued < kMaxIov ? queued : kMaxIov;
-        size_t asked = 0;
-        for (uint64_t i = 0; i < n; ++i) {
-            const Message* m = at(i);
-            size_t off = i == 0 ? head_off_ : 0;
-            iov[i].iov_base = const_cast<uint8_t*>(m->frame()) + off;
-            iov[i].iov_len = m->frame_size() - off;
-            asked += iov[i].iov_len;
-        }
-        ssize_t w;
-        if (n > 1 && asked <= kGatherBytes) {
-            // Small frames (fan-out envelopes, echoes, Pongs) go out as one contiguous
-            // buffer: the kernel copies one segment instead of walking n of them, which
-            // measured cheaper than writev for frames of tens of bytes (uWebSockets corks
-            // alike). Large frames are never copied.
-            uint8_t gather[kGatherBytes];
-            size_t at_byte = 0;
-            for (uint64_t i = 0; i < n; ++i) {
-                memcpy(gather + at_byte, iov[i].iov_base, iov[i].iov_len);
-                at_byte += iov[i].iov_len;
-            }
-            w = write(fd, gather, asked);
-        } else {
-            w = writev(fd, iov, static_cast<int>(n));
-        }
+    Write plan;
+    while (prepare(plan) > 0) {
+        const ssize_t w = plan.count == 1 ? write(fd, plan.iov[0].iov_base, plan.iov[0].iov_len)
+                                          : writev(fd, plan.iov, static_cast<int>(plan.count));
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -145,24 +164,13 @@ long OutQueue::flush(int fd, bool* would_block) noexcept {
             return -errno;
         }
         total += w;
-        bytes_ -= static_cast<uint64_t>(w);
-        size_t left = static_cast<size_t>(w);
-        while (frames() > 0) {
-            size_t rest = at(0)->frame_size() - head_off_;
-            if (left < rest) {
-                head_off_ += left;
-                break;
-            }
-            left -= rest;
-            pop_head();
-        }
-        if (static_cast<size_t>(w) < asked) {
+        advance(static_cast<size_t>(w));
+        if (static_cast<size_t>(w) < plan.asked) {
             // A short write on a stream socket: its send buffer is full.
             *would_block = true;
             break;
         }
     }
-    trim();
     return total;
 }
 

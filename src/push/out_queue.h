@@ -26,6 +26,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <sys/uio.h>
 
 #include "push/message.h"
 
@@ -85,8 +86,26 @@ public:
     // Slots in the ring (0 when none is allocated). For tests and memory accounting.
     [[nodiscard]] uint64_t ring_capacity() const noexcept { return slot_ && !(slot_ & kOne) ? ring()->cap : 0; }
 
-    // Writes as much as the socket takes, up to 64 frames per call: copied into one
-    // contiguous write when they total at most 4 KiB (small frames), else one writev.
+    // One write's worth of the queue, for a caller that submits the write itself (a batch
+    // of sends in one system call): the iovecs and, for small frames, the bytes copied.
+    static constexpr uint64_t kMaxIov = 64;       // frames per write at most
+    static constexpr size_t kGatherBytes = 4096;  // frames totalling this much are copied
+    struct Write {
+        iovec iov[kMaxIov];
+        size_t count = 0;  // iovecs used: 1 when gathered (or one frame), else one per frame
+        size_t asked = 0;  // their total length
+        uint8_t gather[kGatherBytes];
+    };
+    // Describes the next write in `out`: up to kMaxIov frames from the head, copied into
+    // out.gather (one iovec) when they total at most kGatherBytes, else one iovec per frame
+    // pointing into the frames, valid until the queue changes. Returns out.count, 0 when
+    // the queue is empty.
+    size_t prepare(Write& out) const noexcept;
+    // Counts w bytes (at most the prepared write's `asked`) as written: frames wholly
+    // written are released.
+    void advance(size_t w) noexcept;
+
+    // Writes as much as the socket takes: prepare(), then write (one iovec) or writev.
     // Returns bytes written (>= 0) when the queue emptied or the socket would block
     // (then *would_block is set), or -errno on a write error.
     [[nodiscard]] long flush(int fd, bool* would_block) noexcept;

@@ -90,6 +90,7 @@ Server::~Server() {
     if (conns_) munmap(conns_, conns_bytes_);
     if (ping_) ping_->unref();
     free(rbuf_);
+    free(batch_);
     for (int fd : {listen_fd_, signal_fd_, spare_fd_})
         if (fd >= 0) ::close(fd);
 }
@@ -134,6 +135,12 @@ bool Server::start(std::string& err) {
         return false;
     }
     cork_ = rbuf_ + kReadBufSize;
+    // Batched sends where the kernel allows io_uring; else (or without memory for the
+    // batch's buffers, untouched until a fan-out uses them) one write per socket.
+    if (send_ring_.open() == 0) {
+        batch_ = static_cast<BatchSlot*>(malloc(sizeof(BatchSlot) * net::SendRing::kBatch));
+        if (batch_ == nullptr) send_ring_.close();
+    }
 
     if (int rc = reactor_.open(); rc < 0) {
         err = std::string("epoll_create1: ") + strerror(-rc);
@@ -432,12 +439,75 @@ void Server::heartbeat(Connection& c) {
 void Server::flush_pending() {
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
+    if (send_ring_.ready() && flush_list_.size() > 1) {
+        flush_batched();
+        return;
+    }
     for (size_t i = 0; i < flush_list_.size(); ++i) {
         Connection& c = conns_[flush_list_[i]];
         if (!c.has(kFlagInFlush)) continue;  // condemned since
         c.clear(kFlagInFlush);
         // Not writable: EPOLLOUT will call flush() when the socket drains.
         if (c.has(kFlagWritable)) flush(c);
+    }
+    flush_list_.clear();
+}
+
+void Server::flush_batched() {
+    // flush() for many connections at once: one write each, kBatch per system call. A
+    // connection whose write went out whole with more still queued (over 64 frames or
+    // 4 KiB behind it) goes to the back of the list for another round.
+    size_t i = 0;
+    while (i < flush_list_.size()) {
+        uint32_t n = 0;
+        for (; i < flush_list_.size() && n < net::SendRing::kBatch; ++i) {
+            Connection& c = conns_[flush_list_[i]];
+            if (!c.has(kFlagInFlush)) continue;  // condemned since
+            c.clear(kFlagInFlush);
+            if (!c.has(kFlagWritable)) continue;  // EPOLLOUT will flush it
+            if (c.out.empty()) {
+                flush(c);  // nothing to send; flush() still finishes a closing connection
+                continue;
+            }
+            BatchSlot& b = batch_[n];
+            b.conn = &c;
+            c.out.prepare(b.write);
+            memset(&b.msg, 0, sizeof b.msg);
+            b.msg.msg_iov = b.write.iov;
+            b.msg.msg_iovlen = b.write.count;
+            send_ring_.add(c.fd, &b.msg, n);
+            ++n;
+        }
+        if (n == 0) continue;
+        stats_.writes += n;
+        const int rc = send_ring_.submit([&](uint32_t tag, int32_t res) {
+            BatchSlot& b = batch_[tag];
+            Connection& c = *b.conn;
+            if (res == -EAGAIN || res == -EWOULDBLOCK) {
+                wrote(c, 0, true);
+            } else if (res < 0) {
+                wrote(c, res, false);
+            } else {
+                c.out.advance(static_cast<size_t>(res));
+                const bool full = static_cast<size_t>(res) < b.write.asked;
+                wrote(c, res, full);
+                if (!full && c.state != ConnState::kDead && !c.out.empty()) schedule_flush(c);
+            }
+            b.conn = nullptr;
+        });
+        if (rc < 0) {
+            // The ring refused the whole submission: nothing was sent. Write these, and
+            // everything after them, one by one from now on.
+            LOG_WARN("io_uring submission failed (%s): writing socket by socket", strerror(-rc));
+            send_ring_.close();
+            for (uint32_t k = 0; k < n; ++k) flush(*batch_[k].conn);
+            for (; i < flush_list_.size(); ++i) {
+                Connection& c = conns_[flush_list_[i]];
+                if (!c.has(kFlagInFlush)) continue;
+                c.clear(kFlagInFlush);
+                if (c.has(kFlagWritable)) flush(c);
+            }
+        }
     }
     flush_list_.clear();
 }

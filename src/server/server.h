@@ -24,6 +24,7 @@
 #include "robot/card.h"
 #include "robot/limiter.h"
 #include "robot/robot.h"
+#include "net/send_ring.h"
 #include "server/config.h"
 #include "server/connection.h"
 #include "server/http_session.h"
@@ -214,6 +215,11 @@ private:
     // Queues a Close frame and starts the closing handshake (kOpen only).
     void send_close(Connection& c, uint16_t code, std::string_view reason);
     void flush(Connection& c);
+    // After a write of c's queue: w bytes went out (or -errno). Counts them, resumes paused
+    // input, finishes a closing connection whose output is out, condemns on an error.
+    void wrote(Connection& c, long w, bool would_block);
+    // flush() for every connection on the flush list, kBatch sends per system call.
+    void flush_batched();
     // Puts c on the list flushed before the loop sleeps (once per turn, however many frames
     // were queued: they go out in one writev).
     void schedule_flush(Connection& c);
@@ -265,6 +271,15 @@ private:
     std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
+
+    // One connection's write in a batched flush.
+    struct BatchSlot {
+        Connection* conn;
+        msghdr msg;
+        push::OutQueue::Write write;
+    };
+    net::SendRing send_ring_;
+    BatchSlot* batch_ = nullptr;  // SendRing::kBatch slots while send_ring_ is ready
 
     uint8_t* rbuf_ = nullptr;  // the loop's one read buffer, followed by the cork
     uint8_t* cork_ = nullptr;  // rbuf_ + kReadBufSize: kCorkSize bytes (pages touched on use)

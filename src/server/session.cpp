@@ -340,6 +340,10 @@ void Server::flush(Connection& c) {
     bool would_block = false;
     ++stats_.writes;
     long w = c.out.flush(c.fd, &would_block);
+    wrote(c, w, would_block);
+}
+
+void Server::wrote(Connection& c, long w, bool would_block) {
     if (w < 0) {
         condemn(c);  // EPIPE, ECONNRESET: the peer is gone
         return;

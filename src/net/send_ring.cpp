@@ -1,0 +1,147 @@
+#include "net/send_ring.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <linux/io_uring.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace wspush::net {
+namespace {
+
+int uring_setup(unsigned entries, io_uring_params* p) {
+    return static_cast<int>(syscall(__NR_io_uring_setup, entries, p));
+}
+
+int uring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags) {
+    return static_cast<int>(syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, nullptr, 0));
+}
+
+// The rings are shared with the kernel: the tail we publish and the head we consume are
+// release stores, what the kernel publishes is read with acquire loads.
+uint32_t load_acquire(const uint32_t* p) {
+    return std::atomic_ref<const uint32_t>(*p).load(std::memory_order_acquire);
+}
+void store_release(uint32_t* p, uint32_t v) {
+    std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_release);
+}
+
+template <class T>
+T* at(void* base, uint32_t off) {
+    return reinterpret_cast<T*>(static_cast<char*>(base) + off);
+}
+
+}  // namespace
+
+void SendRing::close() noexcept {
+    if (sqes_) munmap(sqes_, sqes_len_);
+    if (cq_map_ && cq_map_ != sq_map_) munmap(cq_map_, cq_map_len_);
+    if (sq_map_) munmap(sq_map_, sq_map_len_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    sqes_ = cq_map_ = sq_map_ = nullptr;
+    pending_ = 0;
+}
+
+int SendRing::open() noexcept {
+    io_uring_params p;
+    memset(&p, 0, sizeof p);
+    // SUBMIT_ALL: an entry the kernel refuses does not stop the ones behind it (each gets
+    // its completion), so every submit() completes exactly what it queued.
+    p.flags = IORING_SETUP_SUBMIT_ALL;
+    const int fd = uring_setup(kBatch, &p);
+    if (fd < 0) return -errno;
+    sq_map_len_ = p.sq_off.array + p.sq_entries * sizeof(uint32_t);
+    cq_map_len_ = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
+    const bool single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+    if (single && cq_map_len_ > sq_map_len_) sq_map_len_ = cq_map_len_;
+    void* sq = mmap(nullptr, sq_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    if (sq == MAP_FAILED) {
+        const int e = errno;
+        ::close(fd);
+        return -e;
+    }
+    void* cq = sq;
+    if (!single) {
+        cq = mmap(nullptr, cq_map_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+        if (cq == MAP_FAILED) {
+            const int e = errno;
+            munmap(sq, sq_map_len_);
+            ::close(fd);
+            return -e;
+        }
+    }
+    sqes_len_ = p.sq_entries * sizeof(io_uring_sqe);
+    void* sqes = mmap(nullptr, sqes_len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+    if (sqes == MAP_FAILED) {
+        const int e = errno;
+        if (cq != sq) munmap(cq, cq_map_len_);
+        munmap(sq, sq_map_len_);
+        ::close(fd);
+        return -e;
+    }
+    fd_ = fd;
+    sq_map_ = sq;
+    cq_map_ = cq;
+    sqes_ = sqes;
+    sq_tail_ = at<uint32_t>(sq, p.sq_off.tail);
+    sq_mask_ = at<uint32_t>(sq, p.sq_off.ring_mask);
+    sq_array_ = at<uint32_t>(sq, p.sq_off.array);
+    cq_head_ = at<uint32_t>(cq, p.cq_off.head);
+    cq_tail_ = at<uint32_t>(cq, p.cq_off.tail);
+    cq_mask_ = at<uint32_t>(cq, p.cq_off.ring_mask);
+    cqes_ = at<void>(cq, p.cq_off.cqes);
+    return 0;
+}
+
+void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
+    const uint32_t tail = *sq_tail_;  // only we write it
+    const uint32_t idx = tail & *sq_mask_;
+    io_uring_sqe* sqe = static_cast<io_uring_sqe*>(sqes_) + idx;
+    memset(sqe, 0, sizeof *sqe);
+    sqe->fd = fd;
+    // MSG_DONTWAIT: a full socket completes with -EAGAIN at once instead of being polled by
+    // the ring (the caller's buffers are gone after submit()). MSG_NOSIGNAL: EPIPE, no signal.
+    sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    if (msg->msg_iovlen == 1) {
+        sqe->opcode = IORING_OP_SEND;
+        sqe->addr = reinterpret_cast<uint64_t>(msg->msg_iov[0].iov_base);
+        sqe->len = static_cast<uint32_t>(msg->msg_iov[0].iov_len);
+    } else {
+        sqe->opcode = IORING_OP_SENDMSG;
+        sqe->addr = reinterpret_cast<uint64_t>(msg);
+        sqe->len = 1;
+    }
+    sqe->user_data = tag;
+    sq_array_[idx] = idx;
+    store_release(sq_tail_, tail + 1);
+    ++pending_;
+}
+
+int SendRing::enter() noexcept {
+    if (pending_ == 0) return 0;
+    for (;;) {
+        const int rc = uring_enter(fd_, pending_, pending_, IORING_ENTER_GETEVENTS);
+        if (rc >= 0) return 0;
+        if (errno == EINTR) continue;
+        // Nothing was consumed (the kernel takes entries only on success): take them back.
+        const int e = errno;
+        store_release(sq_tail_, *sq_tail_ - pending_);
+        pending_ = 0;
+        return -e;
+    }
+}
+
+bool SendRing::next_completion(uint32_t* tag, int32_t* res) noexcept {
+    const uint32_t head = *cq_head_;
+    if (head == load_acquire(cq_tail_)) return false;
+    const io_uring_cqe* cqe = static_cast<const io_uring_cqe*>(cqes_) + (head & *cq_mask_);
+    *tag = static_cast<uint32_t>(cqe->user_data);
+    *res = cqe->res;
+    store_release(cq_head_, head + 1);
+    return true;
+}
+
+}  // namespace wspush::net
