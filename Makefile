@@ -30,7 +30,10 @@ PARALLEL   := $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc))
 
 SRC_ALL    := $(shell find src -name '*.cpp' | sort)
 SRC_ASM    := $(shell find src -name '*.S' | sort)
-SRC_LIB    := $(filter-out src/main.cpp,$(SRC_ALL))
+# no_throw.cpp replaces libstdc++'s throwing helpers and operator new: server binary only
+# (tests and tools use exceptions), and never under the sanitizers, which bring their own.
+SRV_ONLY   := src/base/no_throw.cpp
+SRC_LIB    := $(filter-out src/main.cpp $(SRV_ONLY),$(SRC_ALL))
 # tests/fuzz holds libFuzzer entry points (make fuzz-build), not GoogleTest cases.
 TEST_SRC   := $(shell find tests -name '*.cpp' ! -path 'tests/fuzz/*' | sort)
 # bench/peers holds uws_push, built from uWebSockets' source by tools/bench/peers.sh only.
@@ -38,7 +41,7 @@ BENCH_SRC  := $(wildcard bench/*_bench.cpp)
 WSLOAD_SRC := $(shell find tools/wsload -name '*.cpp' ! -name 'main.cpp' | sort)
 
 LIB_OBJ    := $(SRC_LIB:%.cpp=$(BUILD)/obj/%.o) $(SRC_ASM:%.S=$(BUILD)/obj/%.o)
-MAIN_OBJ   := $(BUILD)/obj/src/main.o
+MAIN_OBJ   := $(BUILD)/obj/src/main.o $(if $(SAN),,$(SRV_ONLY:%.cpp=$(BUILD)/obj/%.o))
 TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
