@@ -61,12 +61,15 @@ bool Server::resumable_raw(const JoinPlan& plan) {
 
 bool Server::join_channels(Connection& c, const JoinPlan& plan) {
     if (plan.nwant > 1) {
-        c.more = new (std::nothrow) push::Subscription[plan.nwant - 1];
+        // plan_join caps nwant at kMaxChannelsPerClient; the min says so to the compiler,
+        // which otherwise warns (with -flto) about the size new[] computes on overflow.
+        const size_t nmore = std::min(plan.nwant, kMaxChannelsPerClient) - 1;
+        c.more = new (std::nothrow) push::Subscription[nmore];
         if (c.more == nullptr) {
             out_of_memory(c);
             return false;
         }
-        c.nmore = static_cast<uint16_t>(plan.nwant - 1);
+        c.nmore = static_cast<uint16_t>(nmore);
     }
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
