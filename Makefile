@@ -17,7 +17,7 @@ else
   # across files). Each function keeps the -O2 or -Os it was compiled with. Fat objects: the
   # tests, wsload and the benchmarks link the same objects with -fno-lto.
   SRV_LTO  := -flto -ffat-lto-objects
-  # No shared libstdc++ at run time: the server links only libc (README, "Footprint").
+  # No shared libstdc++ at run time: the server links only libc (README, "Performance").
   # Size: -z noseparate-code puts code and read-only data in one segment (no page padding
   # between them, ~4 KB); -z pack-relative-relocs stores the ~360 relative relocations of
   # the PIE (tables of string_views and function pointers) as a DT_RELR bitmap (~4 KB less,
@@ -67,7 +67,7 @@ all: $(BUILD)/wspushd $(BUILD)/wsload
 # connection, handshake or HTTP request (configuration, the server's set-up in setup.cpp, the
 # upgrade and joins in upgrade.cpp, socket setup, HTTP parsing and
 # responses, the handshake's SHA-1/base64, robots and cards, JSON, control commands, the
-# webhook, pages, metrics, logging): -Os there keeps the binary small (README, "Footprint").
+# webhook, pages, metrics, logging): -Os there keeps the binary small (README, "Performance").
 HOT_SRC := src/ws/frame.cpp src/ws/frame_parser.cpp src/codec/utf8.cpp \
   $(wildcard src/push/*.cpp) src/net/reactor.cpp src/base/timer_wheel.cpp \
   src/server/server.cpp src/server/session.cpp
