@@ -231,9 +231,16 @@ std::string build_usage() {
 
 }  // namespace
 
+// Built on first use. A namespace-scope string rather than a function-local static: the
+// server is single-threaded, and a local static's thread-safe guard (__cxa_guard_acquire)
+// would link libstdc++'s exception machinery into the server.
+namespace {
+std::string g_usage;
+}  // namespace
+
 const char* usage() {
-    static const std::string text = build_usage();
-    return text.c_str();
+    if (g_usage.empty()) g_usage = build_usage();
+    return g_usage.c_str();
 }
 
 const char* mode_name(Mode m) noexcept {

@@ -1,4 +1,5 @@
-// A client's bytes: the HTTP head, the upgrade, frames in, frames out, and closing.
+// A client's bytes: the HTTP head, the upgrade, frames in, frames out, relay and delivery,
+// and closing.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -380,6 +381,42 @@ void Server::schedule_read(Connection& c) {
 
 std::string Server::client_id(const Connection& c) const {
     return c.has(kFlagNamed) ? c.named->name : "c" + std::to_string(c.serial);
+}
+
+void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
+    // A delivery may close a recipient (write error, slow consumer) but never the sender,
+    // so the sender's subscriptions stay put while they are walked.
+    for (size_t i = 0; i < c.channel_count(); ++i) {
+        push::Subscription& s = c.subscription(i);
+        push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
+                                             [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
+        if (!r.ok) {
+            out_of_memory(c);
+            return;
+        }
+        ++stats_.published;
+    }
+}
+
+void Server::deliver(push::Subscription& s, push::Publication& pub) {
+    Connection& c = conns_[s.owner];
+    if (c.state != ConnState::kOpen) return;
+    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr) {
+        out_of_memory(c);
+        return;
+    }
+    send(c, m);
+}
+
+void Server::deliver_replay(Connection& c, push::Publication& pub) {
+    if (c.state != ConnState::kOpen) return;
+    // History is shared frames: replaying it queues references, so it is not held to
+    // --send-buffer (which bounds how far a live client may fall behind); the history
+    // budget bounds it instead.
+    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
+    if (m == nullptr) out_of_memory(c);
+    else (void)enqueue(c, m, false);
 }
 
 }  // namespace wspush::server

@@ -1,4 +1,5 @@
-// The upgrade and what it joins: channels (with resume), client ids; relay and delivery.
+// The upgrade and what it joins: channels (with resume), client ids. Once per connection,
+// so built for size (Makefile, HOT_SRC); relay and delivery are in session.cpp.
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -61,12 +62,15 @@ bool Server::resumable_raw(const JoinPlan& plan) {
 
 bool Server::join_channels(Connection& c, const JoinPlan& plan) {
     if (plan.nwant > 1) {
-        c.more = new (std::nothrow) push::Subscription[plan.nwant - 1];
+        // plan_join caps nwant at kMaxChannelsPerClient; the min says so to the compiler,
+        // which otherwise warns (with -flto) about the size new[] computes on overflow.
+        const size_t nmore = std::min(plan.nwant, kMaxChannelsPerClient) - 1;
+        c.more = new (std::nothrow) push::Subscription[nmore];
         if (c.more == nullptr) {
             out_of_memory(c);
             return false;
         }
-        c.nmore = static_cast<uint16_t>(plan.nwant - 1);
+        c.nmore = static_cast<uint16_t>(nmore);
     }
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
@@ -127,42 +131,6 @@ void Server::unbind_id(Connection& c) {
 void Server::leave_channels(Connection& c) {
     hub_.leave(c.sub);
     for (size_t i = 0; i < c.nmore; ++i) hub_.leave(c.more[i]);
-}
-
-void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
-    // A delivery may close a recipient (write error, slow consumer) but never the sender,
-    // so the sender's subscriptions stay put while they are walked.
-    for (size_t i = 0; i < c.channel_count(); ++i) {
-        push::Subscription& s = c.subscription(i);
-        push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
-                                             [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
-        if (!r.ok) {
-            out_of_memory(c);
-            return;
-        }
-        ++stats_.published;
-    }
-}
-
-void Server::deliver(push::Subscription& s, push::Publication& pub) {
-    Connection& c = conns_[s.owner];
-    if (c.state != ConnState::kOpen) return;
-    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
-    if (m == nullptr) {
-        out_of_memory(c);
-        return;
-    }
-    send(c, m);
-}
-
-void Server::deliver_replay(Connection& c, push::Publication& pub) {
-    if (c.state != ConnState::kOpen) return;
-    // History is shared frames: replaying it queues references, so it is not held to
-    // --send-buffer (which bounds how far a live client may fall behind); the history
-    // budget bounds it instead.
-    push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
-    if (m == nullptr) out_of_memory(c);
-    else (void)enqueue(c, m, false);
 }
 
 }  // namespace wspush::server

@@ -4,6 +4,10 @@
 #include <bit>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace wspush::ws {
 namespace {
 
@@ -59,12 +63,11 @@ size_t encode_client_header(uint8_t (&out)[kMaxClientHeader], Opcode op, uint64_
     return n + 4;
 }
 
-// Built twice, for AVX2 and for the x86-64 baseline; the loader picks one at start-up
-// (an ifunc), so one binary uses 32-byte vectors where the CPU has them.
-#if defined(__x86_64__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-void unmask(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noexcept {
+namespace {
+
+// The masking loop, inlined into one function per instruction set below.
+[[gnu::always_inline]] inline void unmask_body(uint8_t* p, size_t n, const uint8_t (&key)[4],
+                                               uint64_t offset) noexcept {
     // Payload byte i is XORed with key[i % 4] (RFC 6455 5.3). k32 holds the key rotated so
     // that its first byte in memory order applies to p[0].
     uint32_t k32;
@@ -97,5 +100,55 @@ void unmask(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noex
         k32 = rotate_bytes(k32, 1);
     }
 }
+
+}  // namespace
+
+#if defined(__x86_64__)
+// Built twice, for AVX2 and for the x86-64 baseline; the loader picks one at start-up (an
+// ifunc), so one binary uses 32-byte vectors where the CPU has them. The resolver asks CPUID
+// itself: target_clones would do the same through libgcc's __cpu_indicator_init, which
+// detects every feature of every CPU model (~4.5 KB) to answer this one question.
+namespace {
+
+using UnmaskFn = void(uint8_t*, size_t, const uint8_t (&)[4], uint64_t) noexcept;
+
+void unmask_baseline(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noexcept {
+    unmask_body(p, n, key, offset);
+}
+
+__attribute__((target("avx2"))) void unmask_avx2(uint8_t* p, size_t n, const uint8_t (&key)[4],
+                                                 uint64_t offset) noexcept {
+    unmask_body(p, n, key, offset);
+}
+
+// AVX2 needs the CPU's AVX2 bit (CPUID leaf 7, EBX bit 5) and the OS saving the YMM state
+// (CPUID leaf 1: OSXSAVE and AVX; XGETBV: XCR0 bits 1 and 2).
+bool has_avx2() noexcept {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    constexpr unsigned kOsxsave = 1u << 27, kAvx = 1u << 28;
+    if ((c & (kOsxsave | kAvx)) != (kOsxsave | kAvx)) return false;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 6) != 6) return false;
+    if (__get_cpuid_max(0, nullptr) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) != 0;
+}
+
+}  // namespace
+
+// Runs during relocation, before the sanitizers' run time is set up.
+extern "C" __attribute__((no_sanitize("address", "undefined"))) UnmaskFn* wspush_resolve_unmask() {
+    return has_avx2() ? unmask_avx2 : unmask_baseline;
+}
+
+void unmask(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noexcept
+    __attribute__((ifunc("wspush_resolve_unmask")));
+#else
+void unmask(uint8_t* p, size_t n, const uint8_t (&key)[4], uint64_t offset) noexcept {
+    unmask_body(p, n, key, offset);
+}
+#endif
 
 }  // namespace wspush::ws

@@ -1,0 +1,161 @@
+// The server's set-up and teardown: limits, the connection table, the listening, signal
+// and control sockets. Run once per process, so built for size (Makefile, HOT_SRC).
+#include "server/server.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "net/socket.h"
+#include "server/loop_tags.h"
+
+namespace wspush::server {
+namespace {
+
+using namespace loop;
+
+constexpr uint32_t kFdReserve = 64;      // descriptors kept for listeners, logs, the spare
+constexpr size_t kMallocMmapThreshold = 128 * 1024;  // larger blocks: own mapping, freed whole
+
+// Epochs: a random 32-bit start id in the high half, the channel's creation count in the
+// low half, so numbering differs across restarts and never repeats within one run.
+uint64_t epoch_base() {
+    uint32_t id = 0;
+    if (getrandom(&id, sizeof id, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof id))
+        id = static_cast<uint32_t>(time(nullptr)) ^ (static_cast<uint32_t>(getpid()) << 16);
+    return static_cast<uint64_t>(id) << 32;
+}
+
+}  // namespace
+
+Server::Server(const Config& cfg)
+    : cfg_(cfg),
+      wheel_(base::monotonic_ms()),
+      hub_(push::HubLimits{.history = cfg.history,
+                           .history_bytes = cfg.history_bytes,
+                           .max_channels = cfg.max_channels,
+                           .epoch_base = epoch_base()}) {
+    for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
+    if (cfg_.mode != Mode::kEcho &&
+        std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())
+        protocol_views_.push_back(kEnvelopeProtocol);
+    for (const std::string& o : cfg_.origins) origin_views_.push_back(o);
+    init_robots();
+}
+
+Server::~Server() {
+    while (!live_.empty()) condemn(conns_[live_.back()]);
+    reap();
+    control_.reset();
+    for (auto& [name, id] : ids_) delete id;
+    if (conns_) munmap(conns_, conns_bytes_);
+    if (ping_) ping_->unref();
+    free(rbuf_);
+    free(batch_);
+    for (int fd : {listen_fd_, signal_fd_, spare_fd_})
+        if (fd >= 0) ::close(fd);
+}
+
+bool Server::start(std::string& err) {
+    base::set_log_level(cfg_.log_level);
+    // Blocks above the threshold get their own mapping and go back to the system when freed
+    // (a fixed threshold: glibc's dynamic one rises after the first large free and then
+    // keeps 16 MiB echoes in the heap for good).
+    mallopt(M_MMAP_THRESHOLD, static_cast<int>(kMallocMmapThreshold));
+    // Every connection is a descriptor: take the whole hard limit.
+    rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    uint64_t nofile = std::min<uint64_t>(rl.rlim_cur, 1u << 22);
+    const uint64_t reserve = kFdReserve + cfg_.max_control;
+    if (nofile <= reserve + 1) {
+        err = "descriptor limit too low (" + std::to_string(nofile) + ")";
+        return false;
+    }
+    max_clients_ = static_cast<uint32_t>(nofile - reserve);
+    if (cfg_.max_connections && cfg_.max_connections < max_clients_) max_clients_ = cfg_.max_connections;
+
+    // One slot per possible descriptor. Anonymous pages cost nothing until a connection
+    // with that fd touches them; trim_memory() gives back the pages of closed ones.
+    conns_cap_ = nofile;
+    conns_bytes_ = conns_cap_ * sizeof(Connection);
+    void* mem = mmap(nullptr, conns_bytes_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        err = std::string("mmap connection table: ") + strerror(errno);
+        return false;
+    }
+    conns_ = static_cast<Connection*>(mem);
+    rbuf_ = static_cast<uint8_t*>(malloc(kReadBufSize + kCorkSize));
+    if (rbuf_ == nullptr) {
+        err = "out of memory";
+        return false;
+    }
+    cork_ = rbuf_ + kReadBufSize;
+    // Batched sends where the kernel allows io_uring; else (or without memory for the
+    // batch's buffers, untouched until a fan-out uses them) one write per socket.
+    if (send_ring_.open() == 0) {
+        batch_ = static_cast<BatchSlot*>(malloc(sizeof(BatchSlot) * net::SendRing::kBatch));
+        if (batch_ == nullptr) send_ring_.close();
+    }
+
+    if (int rc = reactor_.open(); rc < 0) {
+        err = std::string("epoll_create1: ") + strerror(-rc);
+        return false;
+    }
+    signal(SIGPIPE, SIG_IGN);  // writev has no MSG_NOSIGNAL; EPIPE is handled where it occurs
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, sig);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) {
+        err = std::string("signalfd: ") + strerror(errno);
+        return false;
+    }
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    listen_fd_ = net::listen_tcp(cfg_.listen_host, cfg_.listen_port, err);
+    if (listen_fd_ < 0) return false;
+    if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET, kTagListen) < 0 ||
+        reactor_.add(signal_fd_, EPOLLIN | EPOLLET, kTagSignal) < 0) {
+        err = std::string("epoll_ctl: ") + strerror(errno);
+        return false;
+    }
+    if (cfg_.mode != Mode::kEcho) {
+        ctl::ControlLimits limits;
+        limits.max_clients = cfg_.max_control;
+        limits.max_payload = cfg_.max_message;
+        control_ = std::make_unique<ctl::ControlChannel>(reactor_, *this, limits, kTagControl);
+        if (!control_->open(cfg_.control_path, kTagControlListen, err)) return false;
+    }
+    now_ms_ = start_ms_ = base::monotonic_ms();
+    LOG_INFO("descriptor limit %llu: up to %u WebSocket connections", static_cast<unsigned long long>(nofile),
+             max_clients_);
+    if (control_) LOG_INFO("control socket %s", cfg_.control_path.c_str());
+    if (!cfg_.robots.empty() && cfg_.mode != Mode::kEcho) {
+        std::string names;  // by name: a token is never logged
+        for (const robot::Robot& r : cfg_.robots) names += (names.empty() ? "" : ", ") + r.name + " -> " + r.channel;
+        LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
+    }
+    LOG_INFO("listening on %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
+             mode_name(cfg_.mode), max_clients_);
+    return true;
+}
+
+}  // namespace wspush::server
