@@ -143,6 +143,10 @@ constexpr Flag kFlags[] = {
      .set = set_duration<&Config::handshake_timeout_ms>},
     {.syntax = "--send-buffer BYTES", .help = "cap on a client's unread output, 1K to 2G", .def = "1M",
      .expect = "a size from 1K to 2G", .set = set_size<&Config::send_buffer, kKiB, 2 * kGiB>},
+    {.syntax = "--io-uring[=true|false|1|0]",
+     .help = "send a loop turn's writes in batches through io_uring where the kernel allows it; "
+             "false: one write per socket",
+     .def = "true", .expect = "true, false, 1 or 0", .set = set_bool<&Config::io_uring>, .boolean = true},
     {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats and GET /metrics",
      .def = "false", .expect = "true, false, 1 or 0", .set = set_bool<&Config::http_stats>,
      .boolean = true},

@@ -35,6 +35,7 @@ struct Config {
     uint32_t idle_timeout_ms = 60'000;
     uint32_t handshake_timeout_ms = 10'000;
     uint64_t send_buffer = 1u << 20;
+    bool io_uring = true;                  // batched sends where the kernel allows io_uring
     bool http_stats = false;
     // Webhook (POST /robot/send, /push/<channel>, /send/<id>).
     std::vector<std::string> robot_specs;  // --robot values, in order

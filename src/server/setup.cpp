@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -109,10 +110,20 @@ bool Server::start(std::string& err) {
     cork_ = rbuf_ + kReadBufSize;
     // Batched sends where the kernel allows io_uring; else (or without memory for the
     // batch's buffers, untouched until a fan-out uses them) one write per socket.
-    if (send_ring_.open() == 0) {
-        batch_ = static_cast<BatchSlot*>(malloc(sizeof(BatchSlot) * net::SendRing::kBatch));
-        if (batch_ == nullptr) send_ring_.close();
+    const char* sends = "one write per socket (--io-uring=false)";
+    char why[96];
+    if (cfg_.io_uring) {
+        if (int rc = send_ring_.open(); rc < 0) {
+            snprintf(why, sizeof why, "one write per socket (io_uring: %s)", strerror(-rc));
+            sends = why;
+        } else if ((batch_ = static_cast<BatchSlot*>(malloc(sizeof(BatchSlot) * net::SendRing::kBatch))) == nullptr) {
+            send_ring_.close();
+            sends = "one write per socket (no memory for the batch)";
+        } else {
+            sends = "batched through io_uring";
+        }
     }
+    LOG_INFO("sends: %s", sends);
 
     if (int rc = reactor_.open(); rc < 0) {
         err = std::string("epoll_create1: ") + strerror(-rc);
