@@ -36,9 +36,19 @@ if [ -x "$SERVER-static" ]; then
         "no shared library at all (glibc linked in)"
 fi
 
+if [ -x "$SERVER-static" ]; then
+    DYNAMIC=$SERVER
+    SERVER=$SERVER-static
+    start_server
+    row "resident memory at rest, static build" "$(rss_kb "$SRV_PID") KiB" \
+        "push mode, control socket open; of it private: $(awk '/^RssAnon:/ {print $2}' "/proc/$SRV_PID/status") KiB"
+    stop_server
+    SERVER=$DYNAMIC
+fi
 start_server
 REST=$(rss_kb "$SRV_PID")
-row "resident memory at rest" "$REST KiB" "push mode, control socket open"
+row "resident memory at rest" "$REST KiB" \
+    "push mode, control socket open; of it libc and ld.so pages shared with every process: $(awk '/libc\.so|ld-linux/ {f=1} /^[0-9a-f]+-/ && !/libc\.so|ld-linux/ {f=0} f && /^Rss:/ {s+=$2} END {print s+0}' "/proc/$SRV_PID/smaps") KiB"
 
 # ---------------------------------------------------------------- idle connections
 for N in 10000 19500; do
