@@ -90,7 +90,7 @@ void Server::read_client(Connection& c, bool drain) {
             c.set(kFlagInputPaused);
             return;
         }
-        ssize_t n = ::read(c.fd, rbuf_, kReadBufSize);
+        ssize_t n = ::read(fd_of(c), rbuf_, kReadBufSize);
         if (n > 0) {
             stats_.bytes_in += static_cast<uint64_t>(n);
             on_bytes(c, rbuf_, static_cast<size_t>(n));
@@ -155,7 +155,7 @@ void Server::on_frames(Connection& c, uint8_t* p, size_t n) {
     if (st == ws::ParseStatus::kError && c.state == ConnState::kOpen) {
         const ws::FrameError& e = c.parser.error();
         ++stats_.drop_protocol_error;
-        LOG_DEBUG("fd %d: closing %u (%s)", c.fd, e.code, e.reason);
+        LOG_DEBUG("fd %d: closing %u (%s)", fd_of(c), e.code, e.reason);
         send_close(c, e.code, e.reason);
     }
 }
@@ -204,7 +204,7 @@ bool Server::send(Connection& c, push::Message* m) {
         // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
         // being written, not a message.) Its Close goes behind the frame being written.
         ++stats_.drop_slow_consumer;
-        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", c.fd, static_cast<unsigned long long>(c.out.bytes()));
+        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", fd_of(c), static_cast<unsigned long long>(c.out.bytes()));
         c.out.drop_unstarted();
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return false;
@@ -263,7 +263,7 @@ void Server::enter_closing(Connection& c) {
         unbind_id(c);
     }
     c.state = ConnState::kClosing;
-    wheel_.arm(c.timer, now_ms_ + kLingerMs);
+    wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     if (c.in) {
         c.in->unref();
         c.in = nullptr;
@@ -279,7 +279,7 @@ bool Server::queue_owned(Connection& c, push::Message* m) {
 
 void Server::out_of_memory(Connection& c) {
     ++stats_.out_of_memory;
-    LOG_WARN("fd %d: out of memory, closing", c.fd);
+    LOG_WARN("fd %d: out of memory, closing", fd_of(c));
     if (c.state == ConnState::kOpen) send_close(c, ws::kCloseInternalError, "out of memory");
     else condemn(c);
 }
@@ -301,7 +301,7 @@ void Server::respond(Connection& c, push::Message* raw) {
 void Server::flush(Connection& c) {
     bool would_block = false;
     ++stats_.writes;
-    long w = c.out.flush(c.fd, &would_block);
+    long w = c.out.flush(fd_of(c), &would_block);
     if (w < 0) {
         condemn(c);  // EPIPE, ECONNRESET: the peer is gone
         return;
@@ -320,20 +320,20 @@ void Server::flush(Connection& c) {
     }
     // Our last bytes are out: send FIN, then drain until the peer's FIN (closing with unread
     // input would turn into an RST that can destroy the Close frame in flight).
-    shutdown(c.fd, SHUT_WR);
+    shutdown(fd_of(c), SHUT_WR);
     c.state = ConnState::kLingering;
 }
 
 void Server::schedule_flush(Connection& c) {
     if (c.has(kFlagInFlush)) return;
     c.set(kFlagInFlush);
-    flush_list_.push_back(c.fd);
+    flush_list_.push_back(fd_of(c));
 }
 
 void Server::schedule_read(Connection& c) {
     if (c.has(kFlagReady)) return;
     c.set(kFlagReady);
-    ready_list_.push_back(c.fd);
+    ready_list_.push_back(fd_of(c));
 }
 
 std::string Server::client_id(const Connection& c) const {

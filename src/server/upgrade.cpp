@@ -1,5 +1,6 @@
 // The upgrade and what it joins: channels (with resume), client ids; relay and delivery.
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <new>
 
@@ -35,17 +36,20 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
     char resp[512];
     size_t rn = http::write_upgrade_response(resp, sizeof resp, accept, protocol);
     if (!queue_owned(c, push::Message::make_raw(resp, rn))) return false;
+    // Leaving kHttp freed its HttpSession (if any): the word now holds the client's serial.
+    assert(c.http == nullptr);
     c.state = ConnState::kOpen;
+    c.serial = next_serial_++;
     ++stats_.clients;
     if (envelope) c.set(kFlagEnvelope);
     c.last_rx = now32();
-    wheel_.arm(c.timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
+    wheel_.arm(cold(c).timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
     if (cfg_.mode != Mode::kEcho) {
         if (!plan.id.empty()) bind_id(c, plan.id);
         if (!join_channels(c, plan)) return false;
     }
     schedule_flush(c);
-    LOG_DEBUG("fd %d: upgraded (%.*s)", c.fd, static_cast<int>(protocol.size()), protocol.data());
+    LOG_DEBUG("fd %d: upgraded (%.*s)", fd_of(c), static_cast<int>(protocol.size()), protocol.data());
     return true;
 }
 
@@ -60,13 +64,9 @@ bool Server::resumable_raw(const JoinPlan& plan) {
 }
 
 bool Server::join_channels(Connection& c, const JoinPlan& plan) {
-    if (plan.nwant > 1) {
-        c.more = new (std::nothrow) push::Subscription[plan.nwant - 1];
-        if (c.more == nullptr) {
-            out_of_memory(c);
-            return false;
-        }
-        c.nmore = static_cast<uint16_t>(plan.nwant - 1);
+    if (plan.nwant > 1 && !alloc_more(c, plan.nwant - 1)) {
+        out_of_memory(c);
+        return false;
     }
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
@@ -76,8 +76,8 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
             out_of_memory(c);
             return false;
         }
-        push::Subscription& s = c.subscription(i);
-        s.owner = static_cast<uint32_t>(c.fd);
+        push::Subscription& s = subscription(c, i);
+        s.owner = static_cast<uint32_t>(fd_of(c));
         auto replay_one = [&](push::Publication& pub) { deliver_replay(c, pub); };
         // Single-threaded: nothing is published between this replay and the join, so the
         // client sees every message after `since` exactly once, in order.
@@ -104,7 +104,7 @@ void Server::bind_id(Connection& c, std::string_view id) {
     } else {
         nid = it->second;
     }
-    nid->fds.push_back(c.fd);
+    nid->fds.push_back(fd_of(c));
     c.named = nid;
     c.set(kFlagNamed);
 }
@@ -113,7 +113,7 @@ void Server::unbind_id(Connection& c) {
     if (!c.has(kFlagNamed)) return;
     NamedId* nid = c.named;
     auto& fds = nid->fds;
-    auto it = std::find(fds.begin(), fds.end(), c.fd);
+    auto it = std::find(fds.begin(), fds.end(), fd_of(c));
     *it = fds.back();
     fds.pop_back();
     if (fds.empty()) {
@@ -125,15 +125,15 @@ void Server::unbind_id(Connection& c) {
 }
 
 void Server::leave_channels(Connection& c) {
-    hub_.leave(c.sub);
-    for (size_t i = 0; i < c.nmore; ++i) hub_.leave(c.more[i]);
+    hub_.leave(cold(c).sub);
+    for (size_t i = 0; i < c.nmore; ++i) hub_.leave(more_[c.more][i]);
 }
 
 void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
     // A delivery may close a recipient (write error, slow consumer) but never the sender,
     // so the sender's subscriptions stay put while they are walked.
-    for (size_t i = 0; i < c.channel_count(); ++i) {
-        push::Subscription& s = c.subscription(i);
+    for (size_t i = 0; i < channel_count(c); ++i) {
+        push::Subscription& s = subscription(c, i);
         push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
                                              [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
         if (!r.ok) {
@@ -145,7 +145,7 @@ void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
 }
 
 void Server::deliver(push::Subscription& s, push::Publication& pub) {
-    Connection& c = conns_[s.owner];
+    Connection& c = owner_of(s);
     if (c.state != ConnState::kOpen) return;
     push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
     if (m == nullptr) {
