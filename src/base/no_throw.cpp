@@ -22,6 +22,7 @@ namespace std {
 [[noreturn]] void __throw_out_of_range(const char*) { __gnu_cxx::__verbose_terminate_handler(); }
 [[noreturn]] void __throw_out_of_range_fmt(const char*, ...) { __gnu_cxx::__verbose_terminate_handler(); }
 [[noreturn]] void __throw_invalid_argument(const char*) { __gnu_cxx::__verbose_terminate_handler(); }
+[[noreturn]] void __throw_system_error(int) { __gnu_cxx::__verbose_terminate_handler(); }
 
 }  // namespace std
 

@@ -5,6 +5,7 @@
 //   parameter    value      consequence
 //   tick_ms      100 ms     resolution: guided by timeout_ms(), a timer fires 0..99 ms late
 //   slots        1024       24 KiB of sentinels (24 B each) + 128 B occupied bitmap
+//   deadline     32-bit ms  modulo 2^32: armed at most kMaxHorizonMs (24.8 days) ahead
 //   revolution   102.4 s    longer deadlines sit in their slot and are skipped each pass
 //   bitmap scan  16 words   timeout_ms() and collect() step over empty slots 64 at a time
 //
@@ -89,7 +90,7 @@ TimerWheel::~TimerWheel() {
 
 void TimerWheel::arm(TimerNode& t, uint64_t deadline_ms) noexcept {
     cancel(t);
-    t.deadline = deadline_ms;
+    t.deadline = static_cast<uint32_t>(deadline_ms);
     ++size_;
     // Every tick up to last_now_ has been walked already: a deadline there would be missed
     // for a whole revolution in its slot, so it waits on the overdue list instead.
@@ -104,13 +105,18 @@ void TimerWheel::arm(TimerNode& t, uint64_t deadline_ms) noexcept {
 
 void TimerWheel::cancel(TimerNode& t) noexcept {
     if (!armed(t)) return;
+    // t alone on its list: the list is now empty. The 32-bit deadline does not say which
+    // slot t is in, but the sentinel does (t may also be on the overdue list or on
+    // expire()'s local due list, whose sentinels are not slots).
+    const auto head = reinterpret_cast<uintptr_t>(t.prev);
+    const auto first = reinterpret_cast<uintptr_t>(slots_);
+    if (t.prev == t.next && head >= first && head < first + (uintptr_t{mask_} + 1) * sizeof(TimerNode)) {
+        const auto s = static_cast<uint32_t>((head - first) / sizeof(TimerNode));
+        occupied_[s >> 6] &= ~(uint64_t{1} << (s & 63));
+    }
     unlink(t);
     t.prev = t.next = nullptr;
     --size_;
-    // t may have been on the overdue list or on expire()'s local due list instead of its
-    // slot; clearing the bit of a slot that is really empty is right in every case.
-    const uint32_t s = static_cast<uint32_t>(t.deadline / tick_ms_) & mask_;
-    if (list_empty(slots_[s])) occupied_[s >> 6] &= ~(uint64_t{1} << (s & 63));
 }
 
 uint32_t TimerWheel::find_occupied(uint32_t from, uint32_t count) const noexcept {
@@ -150,7 +156,7 @@ void TimerWheel::collect(uint64_t now_ms, TimerNode& due) noexcept {
                 TimerNode* next = t->next;
                 // The slot also holds timers of later revolutions (and, in last_tick's
                 // slot, of later in this tick): never fire before the deadline.
-                if (t->deadline <= now_ms) {
+                if (reached(t->deadline, now_ms)) {
                     unlink(*t);
                     push_back(due, *t);
                 }

@@ -6,10 +6,12 @@
 namespace wspush::base {
 
 // Embedded in its owner (intrusive); the owner is found with a container_of-style cast.
+// 20 bytes of data: an owner that embeds it [[no_unique_address]] may put a 4-byte field in
+// its tail padding.
 struct TimerNode {
     TimerNode* prev = nullptr;
     TimerNode* next = nullptr;
-    uint64_t deadline = 0;  // ms, same clock as the wheel's `now`
+    uint32_t deadline = 0;  // ms, the wheel's clock modulo 2^32 (see kMaxHorizonMs)
 };
 
 class TimerWheel {
@@ -22,8 +24,14 @@ public:
     TimerWheel(const TimerWheel&) = delete;
     TimerWheel& operator=(const TimerWheel&) = delete;
 
-    // Arms t to fire at deadline_ms (a past deadline fires at the next expire()). If t is
-    // already armed it is moved. O(1).
+    // Deadlines are kept as 32-bit ms (that clock wraps every 49.7 days) and compared with
+    // the `now` of expire() modulo 2^32, which is exact while a deadline is at most this
+    // far ahead of that `now` and at most this far behind it (expire() runs that often).
+    static constexpr uint64_t kMaxHorizonMs = uint64_t{1} << 31;  // 24.8 days
+
+    // Arms t to fire at deadline_ms, at most kMaxHorizonMs after the caller's current time
+    // (the same clock as expire()'s `now`, never behind the last one); a past deadline
+    // fires at the next expire(). If t is already armed it is moved. O(1).
     void arm(TimerNode& t, uint64_t deadline_ms) noexcept;
     // Disarms t; a no-op when it is not armed. O(1).
     void cancel(TimerNode& t) noexcept;
@@ -65,6 +73,10 @@ private:
     // Distance from slot `from` to the first occupied slot among the next `count` (circular),
     // or `count` when all of them are empty.
     [[nodiscard]] uint32_t find_occupied(uint32_t from, uint32_t count) const noexcept;
+    // Whether now_ms has reached a deadline stored modulo 2^32 (within the horizon).
+    [[nodiscard]] static bool reached(uint32_t deadline, uint64_t now_ms) noexcept {
+        return static_cast<uint32_t>(static_cast<uint32_t>(now_ms) - deadline) < (uint32_t{1} << 31);
+    }
 
     TimerNode* slots_;         // circular sentinel per slot
     uint64_t* occupied_;       // bitmap of non-empty slots

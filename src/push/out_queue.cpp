@@ -16,6 +16,7 @@ bool OutQueue::push_slow(Message* m) noexcept {
     Ring* r = ring();
     r->slot[(r->head + r->frames) & (r->cap - 1)] = m;
     ++r->frames;
+    r->bytes += m->frame_size();
     return true;
 }
 
@@ -30,6 +31,7 @@ bool OutQueue::relocate(uint64_t cap) noexcept {
     r->frames = n;
     r->head = 0;
     r->pong = 0;
+    r->bytes = bytes();
     for (uint64_t i = 0; i < n; ++i) r->slot[i] = at(i);
     if (slot_ & kOne) {
         if (slot_ & kOnePong) r->pong = 1;
@@ -47,7 +49,6 @@ bool OutQueue::push_pong(Message* m) noexcept {
     if (slot_ & kOne) {
         if ((slot_ & kOnePong) && head_off_ == 0) {
             Message* old = one();
-            bytes_ = bytes_ - old->frame_size() + m->frame_size();
             m->ref();
             old->unref();
             slot_ = reinterpret_cast<uintptr_t>(m) | kOne | kOnePong;
@@ -61,7 +62,8 @@ bool OutQueue::push_pong(Message* m) noexcept {
             queued = &r->slot[pos & (r->cap - 1)];
     }
     if (queued) {
-        bytes_ = bytes_ - (*queued)->frame_size() + m->frame_size();
+        Ring* r = ring();
+        r->bytes = r->bytes - (*queued)->frame_size() + m->frame_size();
         m->ref();
         (*queued)->unref();
         *queued = m;
@@ -135,7 +137,7 @@ size_t OutQueue::prepare(Write& out) const noexcept {
 }
 
 void OutQueue::advance(size_t w) noexcept {
-    bytes_ -= w;
+    if (!(slot_ & kOne)) ring()->bytes -= static_cast<uint64_t>(w);
     while (frames() > 0) {
         size_t rest = at(0)->frame_size() - head_off_;
         if (w < rest) {
@@ -178,9 +180,10 @@ void OutQueue::drop_unstarted() noexcept {
     const uint64_t n = frames();
     if (n == 0) return;
     const uint64_t keep = head_off_ != 0 ? 1 : 0;
+    uint64_t dropped = 0;
     for (uint64_t i = keep; i < n; ++i) {
         Message* m = at(i);
-        bytes_ -= m->frame_size();
+        dropped += m->frame_size();
         m->unref();
     }
     // Only a started head can be left, and that is never replaced.
@@ -189,6 +192,7 @@ void OutQueue::drop_unstarted() noexcept {
     } else {
         ring()->frames = keep;
         ring()->pong = 0;
+        ring()->bytes -= dropped;
     }
     trim();
 }
@@ -196,9 +200,12 @@ void OutQueue::drop_unstarted() noexcept {
 void OutQueue::clear() noexcept {
     const uint64_t n = frames();
     for (uint64_t i = 0; i < n; ++i) at(i)->unref();
-    if (slot_ & kOne) slot_ = 0;
-    else if (slot_ != 0) ring()->frames = 0;
-    bytes_ = 0;
+    if (slot_ & kOne) {
+        slot_ = 0;
+    } else if (slot_ != 0) {
+        ring()->frames = 0;
+        ring()->bytes = 0;
+    }
     trim();
 }
 

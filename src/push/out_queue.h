@@ -3,13 +3,15 @@
 // No node per frame and nothing shared between queues: a queue of one frame holds the
 // message pointer in the struct itself; more frames go contiguously into a ring that the
 // queue owns. The ring doubles when full, shrinks when a flush leaves it mostly empty and
-// is freed when the queue drains, so an idle connection costs only this struct (24 bytes)
+// is freed when the queue drains, so an idle connection costs only this struct (16 bytes)
 // and the usual fan-out (one frame queued and written per loop turn) allocates nothing.
+// The byte count lives where the frames are: one frame's unwritten bytes follow from its
+// size and the head offset; a ring keeps its own count.
 //
 // | parameter        | value                                                       |
 // | ---------------- | ----------------------------------------------------------- |
 // | one frame        | in the struct (tagged pointer), no allocation               |
-// | first ring       | kMinSlots (4) slots + 32-byte header, at the second frame   |
+// | first ring       | kMinSlots (4) slots + 40-byte header, at the second frame   |
 // | growth           | doubling, when a push finds the ring full                   |
 // | shrink           | to 2x the frames left, when a flush or drop leaves <= 1/8   |
 // |                  | of a ring of at least kShrinkSlots (1024) slots in use      |
@@ -52,10 +54,10 @@ public:
             Ring* r = ring();
             r->slot[(r->head + r->frames) & (r->cap - 1)] = m;
             ++r->frames;
+            r->bytes += m->frame_size();
         } else if (!push_slow(m)) {
             return false;
         }
-        bytes_ += m->frame_size();
         m->ref();
         return true;
     }
@@ -74,9 +76,11 @@ public:
         return slot_ == 0 ? 0 : (slot_ & kOne) ? 1 : ring()->frames;
     }
     // Wire bytes queued and not yet written.
-    [[nodiscard]] uint64_t bytes() const noexcept { return bytes_; }
+    [[nodiscard]] uint64_t bytes() const noexcept {
+        return slot_ == 0 ? 0 : (slot_ & kOne) ? one()->frame_size() - head_off_ : ring()->bytes;
+    }
     // bytes() plus kFrameOverhead per queued frame.
-    [[nodiscard]] uint64_t cost() const noexcept { return bytes_ + kFrameOverhead * frames(); }
+    [[nodiscard]] uint64_t cost() const noexcept { return bytes() + kFrameOverhead * frames(); }
     // cost() without the head frame (the part of it still unwritten and its overhead):
     // what --send-buffer judges, so that one large message on its way out does not make
     // the frames queued behind it "slow".
@@ -127,7 +131,8 @@ private:
         uint64_t cap;     // slots, a power of two
         uint64_t frames;  // frames queued (kept here, not in the struct: idle queues stay small)
         uint64_t head;    // position of the head frame; slot of position p is p & (cap - 1)
-        uint64_t pong;  // position + 1 of the Pong push_pong() queued last; 0: none
+        uint64_t pong;    // position + 1 of the Pong push_pong() queued last; 0: none
+        uint64_t bytes;   // wire bytes queued, unwritten (the queue's bytes())
         Message* slot[];
     };
 
@@ -144,10 +149,9 @@ private:
     void trim() noexcept;
 
     uintptr_t slot_ = 0;     // 0: empty; a Message* | kOne: one frame; else the Ring*
-    uint64_t bytes_ = 0;     // wire bytes queued, unwritten
-    uint64_t head_off_ = 0;  // bytes of the head frame already written
+    uint64_t head_off_ = 0;  // bytes of the head frame already written (a frame may exceed 4 GiB)
 };
 
-static_assert(sizeof(OutQueue) == 24, "an idle connection pays only for this struct");
+static_assert(sizeof(OutQueue) == 16, "an idle connection pays only for this struct");
 
 }  // namespace wspush::push

@@ -125,8 +125,8 @@ void Server::list_clients(const ctl::Command& cmd, std::string& out) {
         if (c.state != ConnState::kOpen) continue;
         bool member = only == nullptr;
         std::string chans;
-        for (size_t i = 0; i < c.channel_count(); ++i) {
-            push::Channel* ch = c.subscription(i).channel;
+        for (size_t i = 0; i < channel_count(c); ++i) {
+            push::Channel* ch = subscription(c, i).channel;
             if (ch == only) member = true;
             chans += (i ? ",\"" : "\"") + std::string(ch->name()) + "\"";
         }

@@ -1,6 +1,18 @@
-// Per-connection state of a WebSocket (or not yet upgraded HTTP) client. Kept small: an idle
-// client costs only this struct (plus its channel-member pointer); buffers exist only while
-// bytes are in flight.
+// Per-connection state of a WebSocket (or not yet upgraded HTTP) client, in two records
+// indexed by the descriptor: Connection, what the event loop touches on every read, flush
+// and delivery, in one 64-byte cache line (the table is line-aligned); ConnectionCold,
+// what only timers, joins/leaves and the close path touch, 40 bytes. An idle client costs
+// these 104 bytes (plus its channel-member pointer and its Server::live_ entry); buffers
+// exist only while bytes are in flight. The descriptor is the record's index: not stored.
+//
+// Connection (hot, 64 B)                  ConnectionCold (40 B)
+//    0  parser (21 B of data)                0  timer (20 B of data)
+//   21  state, flags, nmore                 20  live_index
+//   24  out                                 24  sub (first channel)
+//   40  in
+//   48  serial | named | http
+//   56  last_rx
+//   60  more
 //
 // Lifetime: states and the lists a connection is on in each (Server owns all of them).
 //
@@ -16,6 +28,7 @@
 //
 // A connection in kHttp that served a plain (not upgrade) request owns an HttpSession for
 // keep-alive and request bodies; leaving kHttp (upgrade, enter_closing, condemn) frees it.
+// Its serial (or ?id=) is given at the upgrade, in the same word.
 //
 // Server::condemn() is the only way to kDead: it takes the connection off every list at that
 // moment and drops its output. Server::reap() closes the descriptor and resets the slot after
@@ -25,11 +38,13 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "base/timer_wheel.h"
 #include "push/hub.h"
 #include "push/message.h"
 #include "push/out_queue.h"
+#include "server/route.h"
 #include "ws/frame_parser.h"
 
 namespace wspush::server {
@@ -58,37 +73,41 @@ enum ConnFlag : uint8_t {
     kFlagNamed = 1 << 7,        // `named` (a ?id=) is set, not `serial`
 };
 
-// Standard layout on purpose: the timer wheel finds the connection with offsetof.
-struct Connection {
-    base::TimerNode timer;              // handshake, heartbeat or close-linger deadline
-    ws::FrameParser parser;
-    push::OutQueue out;
-    push::Message* in = nullptr;        // partial request head or message being assembled
-    push::Subscription sub;             // first channel
-    union {
-        push::Subscription* more = nullptr;  // kOpen: further channels (nmore of them)
-        HttpSession* http;                   // kHttp: set once it served a plain request
-    };
-    union {
-        uint64_t serial = 0;            // server-assigned id c<serial>: never repeats
-        NamedId* named;                 // kFlagNamed: the ?id= this connection shares
-    };
-    uint32_t live_index = 0;            // position in Server::live_
-    uint32_t last_rx = 0;               // ms (server clock, truncated) of the last byte in
-    int32_t fd = -1;
-    uint16_t nmore = 0;
+// Both records are standard layout on purpose: the timer wheel's node and the first
+// subscription lead back to the descriptor (hence the Connection) by their offset in the
+// table. Members marked [[no_unique_address]] lend their tail padding to the next member.
+struct alignas(64) Connection {
+    [[no_unique_address]] ws::FrameParser parser;
     ConnState state = ConnState::kFree;
     uint8_t flags = 0;
+    uint8_t nmore = 0;                  // kOpen: further channels (Server::more_)
+    push::OutQueue out;
+    push::Message* in = nullptr;        // partial request head or message being assembled
+    union {
+        HttpSession* http = nullptr;    // kHttp: set once it served a plain request
+        uint64_t serial;                // from the upgrade: id c<serial>, never repeats
+        NamedId* named;                 // kFlagNamed: the ?id= this connection shares
+    };
+    uint32_t last_rx = 0;               // ms (server clock, truncated) of the last byte in
+    uint32_t more = 0;                  // kOpen: index of the further channels' subscriptions
+                                        // in Server::more_ (0: none)
 
-    [[nodiscard]] size_t channel_count() const noexcept {
-        return (sub.channel ? 1 : 0) + nmore;
-    }
-    [[nodiscard]] push::Subscription& subscription(size_t i) noexcept {
-        return i == 0 ? sub : more[i - 1];
-    }
     [[nodiscard]] bool has(uint8_t flag) const noexcept { return (flags & flag) != 0; }
     void set(uint8_t flag) noexcept { flags |= flag; }
     void clear(uint8_t flag) noexcept { flags &= static_cast<uint8_t>(~flag); }
 };
+
+struct ConnectionCold {
+    [[no_unique_address]] base::TimerNode timer;  // handshake, heartbeat or close-linger deadline
+    uint32_t live_index = 0;            // position in Server::live_
+    push::Subscription sub;             // first channel
+};
+
+static_assert(std::is_standard_layout_v<Connection> && std::is_standard_layout_v<ConnectionCold>);
+static_assert(sizeof(Connection) == 64, "what the loop touches per event: one cache line");
+static_assert(offsetof(Connection, state) == 21 && offsetof(Connection, out) == 24 &&
+              offsetof(Connection, last_rx) == 56 && offsetof(Connection, more) == 60);
+static_assert(sizeof(ConnectionCold) == 40 && offsetof(ConnectionCold, live_index) == 20);
+static_assert(kMaxChannelsPerClient - 1 <= UINT8_MAX, "nmore is a byte");
 
 }  // namespace wspush::server

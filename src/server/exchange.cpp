@@ -62,7 +62,7 @@ void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
     // The first byte of the next request on an idle kept-alive connection: its head has
     // --handshake-timeout from now.
     if (c.in == nullptr && c.http != nullptr && !c.http->in_body)
-        wheel_.arm(c.timer, now_ms_ + cfg_.handshake_timeout_ms);
+        wheel_.arm(cold(c).timer, now_ms_ + cfg_.handshake_timeout_ms);
     const size_t last = c.in != nullptr && !(c.http && c.http->in_body) ? c.in->payload_size() : 0;
     if (!append_in(c, p, n, 1024)) return;
     serve_http(c, last);
@@ -166,7 +166,7 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
         return;
     }
     s.in_body = true;
-    wheel_.arm(c.timer, now_ms_ + cfg_.body_timeout_ms);
+    wheel_.arm(cold(c).timer, now_ms_ + cfg_.body_timeout_ms);
     // RFC 9110 10.1.1: the client waits for this before sending the body (it may also
     // give up waiting and send it anyway; either way the body is read next).
     if (req.has_header("Expect") && req.minor_version >= 1 && c.in->payload_size() == head_len &&
@@ -220,10 +220,10 @@ void Server::next_request(Connection& c, size_t used) {
     if (used >= c.in->payload_size()) {
         c.in->unref();
         c.in = nullptr;
-        wheel_.arm(c.timer, now_ms_ + cfg_.keepalive_timeout_ms);
+        wheel_.arm(cold(c).timer, now_ms_ + cfg_.keepalive_timeout_ms);
     } else {
         c.in->consume(used);
-        wheel_.arm(c.timer, now_ms_ + cfg_.handshake_timeout_ms);
+        wheel_.arm(cold(c).timer, now_ms_ + cfg_.handshake_timeout_ms);
     }
 }
 

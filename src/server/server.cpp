@@ -38,10 +38,6 @@ constexpr char kServerFull[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
     "Connection: close\r\nRetry-After: 5\r\n\r\nserver full\n";
 
-Connection& owner_of(base::TimerNode& t) {
-    return *reinterpret_cast<Connection*>(reinterpret_cast<char*>(&t) - offsetof(Connection, timer));
-}
-
 void refuse_full(int fd) {
     ssize_t w = write(fd, kServerFull, sizeof kServerFull - 1);
     (void)w;
@@ -137,10 +133,9 @@ void Server::on_accept() {
             continue;
         }
         Connection& c = *new (&conns_[fd]) Connection();
-        c.fd = fd;
+        new (&colds_[fd]) ConnectionCold();
         c.state = ConnState::kHttp;
         c.flags = kFlagWritable;
-        c.serial = next_serial_++;
         c.last_rx = now32();
         high_fd_ = std::max(high_fd_, fd);
         net::tune_tcp(fd);
@@ -150,10 +145,10 @@ void Server::on_accept() {
             ::close(fd);
             continue;
         }
-        c.live_index = static_cast<uint32_t>(live_.size());
+        cold(c).live_index = static_cast<uint32_t>(live_.size());
         live_.push_back(fd);
         trim_sockets_ = std::max(trim_sockets_, live_.size());
-        wheel_.arm(c.timer, now_ms_ + cfg_.handshake_timeout_ms);
+        wheel_.arm(cold(c).timer, now_ms_ + cfg_.handshake_timeout_ms);
     }
 }
 
@@ -230,6 +225,43 @@ void Server::begin_shutdown() {
     }
 }
 
+Connection& Server::owner_of(const base::TimerNode& t) const noexcept {
+    const auto* rec = reinterpret_cast<const char*>(&t) - offsetof(ConnectionCold, timer);
+    return conns_[reinterpret_cast<const ConnectionCold*>(rec) - colds_];
+}
+
+Connection& Server::owner_of(const push::Subscription& s) const noexcept {
+    const uintptr_t off = reinterpret_cast<uintptr_t>(&s) - reinterpret_cast<uintptr_t>(colds_);
+    if (off < colds_bytes_) return conns_[off / sizeof(ConnectionCold)];
+    return conns_[s.owner];
+}
+
+bool Server::alloc_more(Connection& c, size_t n) {
+    auto* subs = new (std::nothrow) push::Subscription[n];
+    if (subs == nullptr) return false;
+    uint32_t i;
+    if (more_free_.empty()) {
+        i = static_cast<uint32_t>(more_.size());
+        more_.push_back(subs);
+    } else {
+        i = more_free_.back();
+        more_free_.pop_back();
+        more_[i] = subs;
+    }
+    c.more = i;
+    c.nmore = static_cast<uint8_t>(n);
+    return true;
+}
+
+void Server::free_more(Connection& c) noexcept {
+    if (c.more == 0) return;
+    delete[] more_[c.more];
+    more_[c.more] = nullptr;
+    more_free_.push_back(c.more);
+    c.more = 0;
+    c.nmore = 0;
+}
+
 void Server::on_timer(base::TimerNode& t) {
     Connection& c = owner_of(t);
     switch (c.state) {
@@ -240,13 +272,13 @@ void Server::on_timer(base::TimerNode& t) {
                 // nothing for a whole --keepalive-timeout is not reading at all.
                 // Progress: we wrote more, or the peer acknowledged some of what the kernel
                 // holds (a small window drains the socket buffer long after our last write).
-                const long unsent = net::unsent_bytes(c.fd);
+                const long unsent = net::unsent_bytes(fd_of(c));
                 const bool progress = c.http->written != c.http->written_seen || c.http->unsent_seen < 0 ||
                                       unsent < c.http->unsent_seen;
                 c.http->written_seen = c.http->written;
                 c.http->unsent_seen = unsent;
                 if (progress) {
-                    wheel_.arm(c.timer, now_ms_ + cfg_.keepalive_timeout_ms);
+                    wheel_.arm(cold(c).timer, now_ms_ + cfg_.keepalive_timeout_ms);
                 } else {
                     ++stats_.drop_slow_consumer;
                     condemn(c);
@@ -275,7 +307,7 @@ void Server::heartbeat(Connection& c) {
     uint32_t quiet = now - c.last_rx;
     if (quiet >= cfg_.idle_timeout_ms) {
         ++stats_.drop_idle_timeout;
-        LOG_DEBUG("fd %d: silent for %u ms, closing", c.fd, quiet);
+        LOG_DEBUG("fd %d: silent for %u ms, closing", fd_of(c), quiet);
         send_close(c, ws::kCloseGoingAway, "idle timeout");
         flush(c);
         // A dead peer never answers the Close: do not linger for it.
@@ -297,7 +329,7 @@ void Server::heartbeat(Connection& c) {
         if (c.state != ConnState::kOpen) return;
         c.set(kFlagPinged);
     }
-    wheel_.arm(c.timer, now_ms_ + std::min(next, cfg_.idle_timeout_ms - quiet));
+    wheel_.arm(cold(c).timer, now_ms_ + std::min(next, cfg_.idle_timeout_ms - quiet));
 }
 
 void Server::flush_pending() {
@@ -339,7 +371,7 @@ void Server::flush_batched() {
             memset(&b.msg, 0, sizeof b.msg);
             b.msg.msg_iov = b.write.iov;
             b.msg.msg_iovlen = b.write.count;
-            send_ring_.add(c.fd, &b.msg, n);
+            send_ring_.add(fd_of(c), &b.msg, n);
             ++n;
         }
         if (n == 0) continue;
@@ -385,10 +417,10 @@ void Server::condemn(Connection& c) {
     }
     // Off live_: the last entry takes c's place (callers iterate live_ backwards).
     int32_t last = live_.back();
-    live_[c.live_index] = last;
-    conns_[last].live_index = c.live_index;
+    live_[cold(c).live_index] = last;
+    colds_[last].live_index = cold(c).live_index;
     live_.pop_back();
-    wheel_.cancel(c.timer);
+    wheel_.cancel(cold(c).timer);
     c.clear(kFlagInFlush | kFlagReady);  // stale entries in those lists are skipped
     c.out.clear();
     if (corked_ == &c) {
@@ -401,7 +433,7 @@ void Server::condemn(Connection& c) {
     }
     if (c.state == ConnState::kHttp) end_http_session(c);
     c.state = ConnState::kDead;
-    dead_.push_back(c.fd);
+    dead_.push_back(fd_of(c));
     // A burst that ended, or the last client gone: give memory back once things settle.
     if (trim_at_ == 0 && (live_.empty() || live_.size() + kTrimDrop <= trim_sockets_))
         trim_at_ = now_ms_ + kTrimDelayMs;
@@ -410,9 +442,11 @@ void Server::condemn(Connection& c) {
 void Server::reap() {
     for (int32_t fd : dead_) {
         Connection& c = conns_[fd];
-        delete[] c.more;
+        free_more(c);
         c.~Connection();
         new (&c) Connection();
+        colds_[fd].~ConnectionCold();
+        new (&colds_[fd]) ConnectionCold();
         // Closed only now, so no event still queued for the number can reach a new
         // connection that reused it.
         ::close(fd);
@@ -423,34 +457,40 @@ void Server::reap() {
     if (freed && accept_retry_at_ == 0 && spare_fd_ < 0) accept_retry_at_ = now_ms_;
 }
 
+void Server::release_unused(void* table, size_t stride) const {
+    // Mark the pages live slots overlap, release the rest up to high_fd_.
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t used_bytes = (static_cast<size_t>(high_fd_) + 1) * stride;
+    const size_t npages = (used_bytes + page - 1) / page;
+    std::vector<bool> busy(npages, false);
+    for (int32_t fd : live_) {
+        size_t first = static_cast<size_t>(fd) * stride / page;
+        size_t last = (static_cast<size_t>(fd) + 1) * stride - 1;
+        for (size_t p = first; p <= last / page && p < npages; ++p) busy[p] = true;
+    }
+    char* base = static_cast<char*>(table);
+    for (size_t p = 0; p < npages;) {
+        if (busy[p]) {
+            ++p;
+            continue;
+        }
+        size_t q = p;
+        while (q < npages && !busy[q]) ++q;
+        madvise(base + p * page, (q - p) * page, MADV_DONTNEED);
+        p = q;
+    }
+}
+
 void Server::trim_memory() {
     trim_at_ = 0;
     trim_sockets_ = live_.size();
     // Table pages that hold no live connection go back (they read as zeros, kFree, if
-    // touched again). Mark the pages live slots overlap, release the rest up to high_fd_.
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    // touched again).
     if (high_fd_ >= 0) {
-        const size_t used_bytes = (static_cast<size_t>(high_fd_) + 1) * sizeof(Connection);
-        const size_t npages = (used_bytes + page - 1) / page;
-        std::vector<bool> busy(npages, false);
+        release_unused(conns_, sizeof(Connection));
+        release_unused(colds_, sizeof(ConnectionCold));
         int32_t high = -1;
-        for (int32_t fd : live_) {
-            size_t first = static_cast<size_t>(fd) * sizeof(Connection) / page;
-            size_t last = (static_cast<size_t>(fd) + 1) * sizeof(Connection) - 1;
-            for (size_t p = first; p <= last / page && p < npages; ++p) busy[p] = true;
-            high = std::max(high, fd);
-        }
-        char* base = reinterpret_cast<char*>(conns_);
-        for (size_t p = 0; p < npages;) {
-            if (busy[p]) {
-                ++p;
-                continue;
-            }
-            size_t q = p;
-            while (q < npages && !busy[q]) ++q;
-            madvise(base + p * page, (q - p) * page, MADV_DONTNEED);
-            p = q;
-        }
+        for (int32_t fd : live_) high = std::max(high, fd);
         high_fd_ = high;
     }
     // Vectors sized for a burst shrink back; then the heap's free tail goes to the system.

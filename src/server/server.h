@@ -101,7 +101,28 @@ private:
     void reap();
     // Gives memory an idle server does not need back to the system (at most once a second).
     void trim_memory();
+    // Releases the pages of a table (slots of `stride` bytes, by fd) that no live slot up
+    // to high_fd_ overlaps.
+    void release_unused(void* table, size_t stride) const;
     [[nodiscard]] uint32_t now32() const noexcept { return static_cast<uint32_t>(now_ms_); }
+
+    // --- a connection's two records (connection.h) ---
+    // The descriptor is the slot's index.
+    [[nodiscard]] int32_t fd_of(const Connection& c) const noexcept { return static_cast<int32_t>(&c - conns_); }
+    [[nodiscard]] ConnectionCold& cold(const Connection& c) const noexcept { return colds_[&c - conns_]; }
+    [[nodiscard]] Connection& owner_of(const base::TimerNode& t) const noexcept;
+    // The subscriber: a first channel's Subscription is found by its place in the table
+    // (no load from the cold record), a further one by its owner field.
+    [[nodiscard]] Connection& owner_of(const push::Subscription& s) const noexcept;
+    [[nodiscard]] size_t channel_count(const Connection& c) const noexcept {
+        return (cold(c).sub.channel ? 1 : 0) + c.nmore;
+    }
+    [[nodiscard]] push::Subscription& subscription(const Connection& c, size_t i) const noexcept {
+        return i == 0 ? cold(c).sub : more_[c.more][i - 1];
+    }
+    // Gives c room for `n` further channels' subscriptions. False when out of memory.
+    [[nodiscard]] bool alloc_more(Connection& c, size_t n);
+    void free_more(Connection& c) noexcept;
     [[nodiscard]] int loop_timeout() const;
 
     // --- a client's bytes (session.cpp) ---
@@ -252,9 +273,11 @@ private:
     std::unique_ptr<ctl::ControlChannel> control_;
     Stats stats_;
 
-    Connection* conns_ = nullptr;  // indexed by fd; pages touched only as fds are used
+    Connection* conns_ = nullptr;      // indexed by fd; pages touched only as fds are used
+    ConnectionCold* colds_ = nullptr;  // the same, for the cold records
     size_t conns_cap_ = 0;
     size_t conns_bytes_ = 0;
+    size_t colds_bytes_ = 0;
     int32_t high_fd_ = -1;         // highest descriptor whose slot was touched since the last trim
     uint32_t max_clients_ = 0;
     uint64_t next_serial_ = 1;
@@ -263,10 +286,12 @@ private:
     int signal_fd_ = -1;
     int spare_fd_ = -1;  // released to accept-and-refuse when out of descriptors
 
-    std::vector<int32_t> live_;        // every connection not kFree/kDead (Connection::live_index)
+    std::vector<int32_t> live_;        // every connection not kFree/kDead (ConnectionCold::live_index)
     std::vector<int32_t> flush_list_;  // kFlagInFlush
     std::vector<int32_t> ready_list_;  // kFlagReady
     std::vector<int32_t> dead_;        // kDead, reaped after the turn
+    std::vector<push::Subscription*> more_{nullptr};  // further channels, by Connection::more
+    std::vector<uint32_t> more_free_;  // unused indices of more_
     std::unordered_map<std::string, NamedId*> ids_;
     std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots

@@ -93,7 +93,7 @@ void Server::read_client(Connection& c, bool drain) {
             c.set(kFlagInputPaused);
             return;
         }
-        ssize_t n = ::read(c.fd, rbuf_, kReadBufSize);
+        ssize_t n = ::read(fd_of(c), rbuf_, kReadBufSize);
         if (n > 0) {
             stats_.bytes_in += static_cast<uint64_t>(n);
             on_bytes(c, rbuf_, static_cast<size_t>(n));
@@ -159,7 +159,7 @@ void Server::on_frames(Connection& c, uint8_t* p, size_t n) {
     if (st == ws::ParseStatus::kError && c.state == ConnState::kOpen) {
         const ws::FrameError& e = c.parser.error();
         ++stats_.drop_protocol_error;
-        LOG_DEBUG("fd %d: closing %u (%s)", c.fd, e.code, e.reason);
+        LOG_DEBUG("fd %d: closing %u (%s)", fd_of(c), e.code, e.reason);
         send_close(c, e.code, e.reason);
     }
 }
@@ -199,7 +199,7 @@ bool Server::send(Connection& c, push::Message* m) {
         // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
         // being written, not a message.) Its Close goes behind the frame being written.
         ++stats_.drop_slow_consumer;
-        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", c.fd, static_cast<unsigned long long>(c.out.bytes()));
+        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", fd_of(c), static_cast<unsigned long long>(c.out.bytes()));
         c.out.drop_unstarted();
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return false;
@@ -245,7 +245,7 @@ void Server::uncork() {
     corked_ = nullptr;
     cork_len_ = 0;
     ++stats_.writes;
-    const ssize_t w = ::write(c.fd, cork_, len);
+    const ssize_t w = ::write(fd_of(c), cork_, len);
     const size_t done = w > 0 ? static_cast<size_t>(w) : 0;
     stats_.bytes_out += done;
     if (done == len) return;
@@ -301,7 +301,7 @@ void Server::enter_closing(Connection& c) {
         unbind_id(c);
     }
     c.state = ConnState::kClosing;
-    wheel_.arm(c.timer, now_ms_ + kLingerMs);
+    wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     if (c.in) {
         c.in->unref();
         c.in = nullptr;
@@ -318,7 +318,7 @@ bool Server::queue_owned(Connection& c, push::Message* m) {
 
 void Server::out_of_memory(Connection& c) {
     ++stats_.out_of_memory;
-    LOG_WARN("fd %d: out of memory, closing", c.fd);
+    LOG_WARN("fd %d: out of memory, closing", fd_of(c));
     if (c.state == ConnState::kOpen) send_close(c, ws::kCloseInternalError, "out of memory");
     else condemn(c);
 }
@@ -340,7 +340,7 @@ void Server::respond(Connection& c, push::Message* raw) {
 void Server::flush(Connection& c) {
     bool would_block = false;
     ++stats_.writes;
-    long w = c.out.flush(c.fd, &would_block);
+    long w = c.out.flush(fd_of(c), &would_block);
     wrote(c, w, would_block);
 }
 
@@ -363,20 +363,20 @@ void Server::wrote(Connection& c, long w, bool would_block) {
     }
     // Our last bytes are out: send FIN, then drain until the peer's FIN (closing with unread
     // input would turn into an RST that can destroy the Close frame in flight).
-    shutdown(c.fd, SHUT_WR);
+    shutdown(fd_of(c), SHUT_WR);
     c.state = ConnState::kLingering;
 }
 
 void Server::schedule_flush(Connection& c) {
     if (c.has(kFlagInFlush)) return;
     c.set(kFlagInFlush);
-    flush_list_.push_back(c.fd);
+    flush_list_.push_back(fd_of(c));
 }
 
 void Server::schedule_read(Connection& c) {
     if (c.has(kFlagReady)) return;
     c.set(kFlagReady);
-    ready_list_.push_back(c.fd);
+    ready_list_.push_back(fd_of(c));
 }
 
 std::string Server::client_id(const Connection& c) const {
@@ -386,8 +386,8 @@ std::string Server::client_id(const Connection& c) const {
 void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
     // A delivery may close a recipient (write error, slow consumer) but never the sender,
     // so the sender's subscriptions stay put while they are walked.
-    for (size_t i = 0; i < c.channel_count(); ++i) {
-        push::Subscription& s = c.subscription(i);
+    for (size_t i = 0; i < channel_count(c); ++i) {
+        push::Subscription& s = subscription(c, i);
         push::PublishResult r = hub_.publish(*s.channel, op, p, n, &s,
                                              [this](push::Subscription& to, push::Publication& pub) { deliver(to, pub); });
         if (!r.ok) {
@@ -399,7 +399,7 @@ void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {
 }
 
 void Server::deliver(push::Subscription& s, push::Publication& pub) {
-    Connection& c = conns_[s.owner];
+    Connection& c = owner_of(s);
     if (c.state != ConnState::kOpen) return;
     push::Message* m = c.has(kFlagEnvelope) ? pub.envelope() : pub.raw();
     if (m == nullptr) {

@@ -61,6 +61,8 @@ Server::~Server() {
     control_.reset();
     for (auto& [name, id] : ids_) delete id;
     if (conns_) munmap(conns_, conns_bytes_);
+    if (colds_) munmap(colds_, colds_bytes_);
+    for (push::Subscription* more : more_) delete[] more;
     if (ping_) ping_->unref();
     free(rbuf_);
     free(batch_);
@@ -91,17 +93,22 @@ bool Server::start(std::string& err) {
     max_clients_ = static_cast<uint32_t>(nofile - reserve);
     if (cfg_.max_connections && cfg_.max_connections < max_clients_) max_clients_ = cfg_.max_connections;
 
-    // One slot per possible descriptor. Anonymous pages cost nothing until a connection
-    // with that fd touches them; trim_memory() gives back the pages of closed ones.
+    // One slot per possible descriptor in each table (page-aligned, so every hot record is
+    // one cache line). Anonymous pages cost nothing until a connection with that fd
+    // touches them; trim_memory() gives back the pages of closed ones.
     conns_cap_ = nofile;
     conns_bytes_ = conns_cap_ * sizeof(Connection);
+    colds_bytes_ = conns_cap_ * sizeof(ConnectionCold);
     void* mem = mmap(nullptr, conns_bytes_, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED) {
+    void* cold_mem = mmap(nullptr, colds_bytes_, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem != MAP_FAILED) conns_ = static_cast<Connection*>(mem);
+    if (cold_mem != MAP_FAILED) colds_ = static_cast<ConnectionCold*>(cold_mem);
+    if (mem == MAP_FAILED || cold_mem == MAP_FAILED) {
         err = std::string("mmap connection table: ") + strerror(errno);
         return false;
     }
-    conns_ = static_cast<Connection*>(mem);
     rbuf_ = static_cast<uint8_t*>(malloc(kReadBufSize + kCorkSize));
     if (rbuf_ == nullptr) {
         err = "out of memory";

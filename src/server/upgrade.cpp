@@ -1,6 +1,7 @@
 // The upgrade and what it joins: channels (with resume), client ids. Once per connection,
 // so built for size (Makefile, HOT_SRC); relay and delivery are in session.cpp.
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <new>
 
@@ -36,17 +37,20 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
     char resp[512];
     size_t rn = http::write_upgrade_response(resp, sizeof resp, accept, protocol);
     if (!queue_owned(c, push::Message::make_raw(resp, rn))) return false;
+    // Leaving kHttp freed its HttpSession (if any): the word now holds the client's serial.
+    assert(c.http == nullptr);
     c.state = ConnState::kOpen;
+    c.serial = next_serial_++;
     ++stats_.clients;
     if (envelope) c.set(kFlagEnvelope);
     c.last_rx = now32();
-    wheel_.arm(c.timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
+    wheel_.arm(cold(c).timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
     if (cfg_.mode != Mode::kEcho) {
         if (!plan.id.empty()) bind_id(c, plan.id);
         if (!join_channels(c, plan)) return false;
     }
     schedule_flush(c);
-    LOG_DEBUG("fd %d: upgraded (%.*s)", c.fd, static_cast<int>(protocol.size()), protocol.data());
+    LOG_DEBUG("fd %d: upgraded (%.*s)", fd_of(c), static_cast<int>(protocol.size()), protocol.data());
     return true;
 }
 
@@ -61,16 +65,11 @@ bool Server::resumable_raw(const JoinPlan& plan) {
 }
 
 bool Server::join_channels(Connection& c, const JoinPlan& plan) {
-    if (plan.nwant > 1) {
-        // plan_join caps nwant at kMaxChannelsPerClient; the min says so to the compiler,
-        // which otherwise warns (with -flto) about the size new[] computes on overflow.
-        const size_t nmore = std::min(plan.nwant, kMaxChannelsPerClient) - 1;
-        c.more = new (std::nothrow) push::Subscription[nmore];
-        if (c.more == nullptr) {
-            out_of_memory(c);
-            return false;
-        }
-        c.nmore = static_cast<uint16_t>(nmore);
+    // plan_join caps nwant at kMaxChannelsPerClient; the min says so to the compiler, which
+    // otherwise warns (with -flto) about the size new[] computes on overflow.
+    if (plan.nwant > 1 && !alloc_more(c, std::min(plan.nwant, kMaxChannelsPerClient) - 1)) {
+        out_of_memory(c);
+        return false;
     }
     for (size_t i = 0; i < plan.nwant; ++i) {
         const Want& w = plan.wants[i];
@@ -80,8 +79,8 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
             out_of_memory(c);
             return false;
         }
-        push::Subscription& s = c.subscription(i);
-        s.owner = static_cast<uint32_t>(c.fd);
+        push::Subscription& s = subscription(c, i);
+        s.owner = static_cast<uint32_t>(fd_of(c));
         auto replay_one = [&](push::Publication& pub) { deliver_replay(c, pub); };
         // Single-threaded: nothing is published between this replay and the join, so the
         // client sees every message after `since` exactly once, in order.
@@ -108,7 +107,7 @@ void Server::bind_id(Connection& c, std::string_view id) {
     } else {
         nid = it->second;
     }
-    nid->fds.push_back(c.fd);
+    nid->fds.push_back(fd_of(c));
     c.named = nid;
     c.set(kFlagNamed);
 }
@@ -117,7 +116,7 @@ void Server::unbind_id(Connection& c) {
     if (!c.has(kFlagNamed)) return;
     NamedId* nid = c.named;
     auto& fds = nid->fds;
-    auto it = std::find(fds.begin(), fds.end(), c.fd);
+    auto it = std::find(fds.begin(), fds.end(), fd_of(c));
     *it = fds.back();
     fds.pop_back();
     if (fds.empty()) {
@@ -129,8 +128,8 @@ void Server::unbind_id(Connection& c) {
 }
 
 void Server::leave_channels(Connection& c) {
-    hub_.leave(c.sub);
-    for (size_t i = 0; i < c.nmore; ++i) hub_.leave(c.more[i]);
+    hub_.leave(cold(c).sub);
+    for (size_t i = 0; i < c.nmore; ++i) hub_.leave(more_[c.more][i]);
 }
 
 }  // namespace wspush::server

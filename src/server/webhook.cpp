@@ -151,7 +151,7 @@ bool Server::check_webhook_head(Connection& c, const http::Request& req, Webhook
     if (!r.allow.empty()) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
-        const bool known = getpeername(c.fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+        const bool known = getpeername(fd_of(c), reinterpret_cast<sockaddr*>(&peer), &len) == 0;
         if (!known || std::none_of(r.allow.begin(), r.allow.end(),
                                    [&](const robot::AddressRange& a) { return robot::range_contains(a, peer); })) {
             char text[64];
@@ -307,8 +307,8 @@ void Server::mention(push::Channel& ch, uint64_t seq, std::string_view data, con
     for (const std::string& id : ids) {
         if (!push::valid_name(id) || push::is_server_id(id)) continue;  // no client can have it
         for_each_with_id(id, [&](Connection& c) {
-            for (size_t i = 0; i < c.channel_count(); ++i)
-                if (c.subscription(i).channel == &ch) return;
+            for (size_t i = 0; i < channel_count(c); ++i)
+                if (subscription(c, i).channel == &ch) return;
             send(c, c.has(kFlagEnvelope) ? env : raw);
         });
     }
@@ -329,8 +329,8 @@ WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::st
     }
     size_t n = 0;
     for_each_with_id(id, [&](Connection& c) {
-        for (size_t i = 0; i < c.channel_count(); ++i) {
-            if (!r.covers(c.subscription(i).channel->name())) continue;
+        for (size_t i = 0; i < channel_count(c); ++i) {
+            if (!r.covers(subscription(c, i).channel->name())) continue;
             n += send(c, c.has(kFlagEnvelope) ? env : raw);
             return;
         }
@@ -392,7 +392,7 @@ void Server::reply_webhook(Connection& c, const WebhookReply& w) {
     ++stats_.webhook_requests;
     if (w.errcode != robot::kOk) {
         ++stats_.webhook_errors;
-        LOG_DEBUG("fd %d: webhook %u %d %s", c.fd, w.status, w.errcode, w.errmsg.c_str());
+        LOG_DEBUG("fd %d: webhook %u %d %s", fd_of(c), w.status, w.errcode, w.errmsg.c_str());
     }
     http::ResponseHead head = http::ok_head("application/json; charset=utf-8");
     head.status = w.status;

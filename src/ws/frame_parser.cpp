@@ -4,9 +4,10 @@
 #include "ws/frame_parser.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
-#include <new>
+#include <mutex>
 
 namespace wspush::ws {
 namespace {
@@ -63,6 +64,87 @@ constexpr uint8_t ext_length_size(uint8_t len7) noexcept {
     return len7 == kLen16 ? 2 : (len7 == kLen64 ? 8 : 0);
 }
 
+// Control payloads split across reads (a Ping cut by a read boundary: rare), by parser,
+// from their first byte to their delivery. Outside the parser so that a connection does
+// not carry a pointer for them. A chained hash table keyed by the parser's address (many
+// connections may each hold one at once); locked, since parsers may live on several
+// threads. Out of memory is reported, never thrown.
+struct Held {
+    const void* owner;
+    Held* next;
+    uint8_t bytes[kMaxControlPayload];
+};
+
+struct SplitControls {
+    std::mutex mu;
+    Held** buckets = nullptr;  // nbuckets chains
+    size_t nbuckets = 0;       // 0 or a power of two
+    size_t count = 0;
+};
+
+constinit SplitControls g_split;
+
+size_t bucket_of(const void* owner, size_t nbuckets) noexcept {
+    return static_cast<size_t>((reinterpret_cast<uintptr_t>(owner) * 0x9E3779B97F4A7C15ull) >> 32) & (nbuckets - 1);
+}
+
+Held** find_held(const void* owner) noexcept {
+    if (g_split.nbuckets == 0) return nullptr;
+    Held** at = &g_split.buckets[bucket_of(owner, g_split.nbuckets)];
+    while (*at != nullptr && (*at)->owner != owner) at = &(*at)->next;
+    return *at != nullptr ? at : nullptr;
+}
+
+// Keeps chains short: doubles the buckets when there are as many entries (a failed
+// growth only makes chains longer).
+void grow_buckets() noexcept {
+    const size_t n = g_split.nbuckets ? g_split.nbuckets * 2 : 16;
+    auto** fresh = static_cast<Held**>(std::calloc(n, sizeof(Held*)));
+    if (fresh == nullptr) return;
+    for (size_t i = 0; i < g_split.nbuckets; ++i) {
+        for (Held* h = g_split.buckets[i]; h != nullptr;) {
+            Held* next = h->next;
+            Held*& head = fresh[bucket_of(h->owner, n)];
+            h->next = head;
+            head = h;
+            h = next;
+        }
+    }
+    std::free(g_split.buckets);
+    g_split.buckets = fresh;
+    g_split.nbuckets = n;
+}
+
+// The buffer held for `owner`, created if absent; nullptr when out of memory.
+uint8_t* split_buffer(const void* owner) noexcept {
+    std::lock_guard<std::mutex> lock(g_split.mu);
+    if (Held** at = find_held(owner)) return (*at)->bytes;
+    if (g_split.count >= g_split.nbuckets) grow_buckets();
+    if (g_split.nbuckets == 0) return nullptr;
+    auto* h = static_cast<Held*>(std::malloc(sizeof(Held)));
+    if (h == nullptr) return nullptr;
+    h->owner = owner;
+    Held*& head = g_split.buckets[bucket_of(owner, g_split.nbuckets)];
+    h->next = head;
+    head = h;
+    ++g_split.count;
+    return h->bytes;
+}
+
+void release_split_buffer(const void* owner) noexcept {
+    std::lock_guard<std::mutex> lock(g_split.mu);
+    Held** at = find_held(owner);
+    if (at == nullptr) return;
+    Held* h = *at;
+    *at = h->next;
+    std::free(h);
+    if (--g_split.count == 0) {  // the burst is over: no table kept for none
+        std::free(g_split.buckets);
+        g_split.buckets = nullptr;
+        g_split.nbuckets = 0;
+    }
+}
+
 }  // namespace
 
 // In ErrorId order.
@@ -87,7 +169,7 @@ const FrameError FrameParser::kErrors[] = {
 
 FrameParser::~FrameParser() {
     static_assert(std::size(kErrors) == kErrorCount, "kErrors must follow ErrorId");
-    delete[] control_;
+    if (control_len_ != 0) release_split_buffer(this);
 }
 
 ParseStatus FrameParser::fail(uint8_t error) noexcept {
@@ -127,6 +209,7 @@ bool FrameParser::begin_frame(uint8_t b1) noexcept {
 
 // Validates the payload length of the frame begun by begin_frame() and sets remaining_.
 bool FrameParser::set_length(uint64_t len, uint64_t max_message) noexcept {
+    if (max_message > kMaxMessage) max_message = kMaxMessage;
     if (len7_ == kLen64 && (len >> 63) != 0) {
         (void)fail(kLengthTopBit);  // 5.2: "the most significant bit MUST be 0"
         return false;
@@ -143,9 +226,10 @@ bool FrameParser::set_length(uint64_t len, uint64_t max_message) noexcept {
             (void)fail(kTooBig);
             return false;
         }
-        message_len_ += len;
+        message_len_ += static_cast<uint32_t>(len);  // <= max_message <= kMaxMessage
     }
-    remaining_ = len;
+    // Within 32 bits: a data frame's length is at most max_message, a control frame's 125.
+    remaining_ = static_cast<uint32_t>(len);
     return true;
 }
 
@@ -164,7 +248,7 @@ void FrameParser::begin_payload() noexcept {
 ParseStatus FrameParser::data_payload(uint8_t* p, size_t n, FrameSink& sink) noexcept {
     unmask(p, n, key_, key_pos_);
     key_pos_ = static_cast<uint8_t>((key_pos_ + n) & 3);
-    remaining_ -= n;
+    remaining_ -= static_cast<uint32_t>(n);
     const bool frame_end = remaining_ == 0;
     const bool message_end = frame_end && (head_ & kFin) != 0;
     const Opcode op = static_cast<Opcode>(message_op_);
@@ -189,18 +273,25 @@ ParseStatus FrameParser::control_payload(uint8_t* p, size_t n, FrameSink& sink) 
         unmask(p, n, key_, 0);
         return deliver_control(p, n, sink);
     }
-    // Split across reads: collect it. The buffer is kept for the connection's lifetime,
-    // so a peer that splits every ping costs one allocation.
-    if (control_ == nullptr) {
-        control_ = new (std::nothrow) uint8_t[kMaxControlPayload];
-        if (control_ == nullptr) return fail(kNoMemory);
+    // Split across reads: collect it in a buffer held for this parser until the payload
+    // is complete (n >= 1 here: parse() does not call with no bytes while some remain).
+    uint8_t* held = split_buffer(this);
+    if (held == nullptr) {
+        if (control_len_ != 0) release_split_buffer(this);
+        control_len_ = 0;
+        return fail(kNoMemory);
     }
-    std::memcpy(control_ + control_len_, p, n);
+    std::memcpy(held + control_len_, p, n);
     control_len_ = static_cast<uint8_t>(control_len_ + n);
-    remaining_ -= n;
+    remaining_ -= static_cast<uint32_t>(n);
     if (remaining_ != 0) return ParseStatus::kOk;
-    unmask(control_, control_len_, key_, 0);
-    return deliver_control(control_, control_len_, sink);
+    uint8_t whole[kMaxControlPayload];
+    const size_t len = control_len_;
+    std::memcpy(whole, held, len);
+    release_split_buffer(this);
+    control_len_ = 0;
+    unmask(whole, len, key_, 0);
+    return deliver_control(whole, len, sink);
 }
 
 ParseStatus FrameParser::deliver_control(const uint8_t* p, size_t n, FrameSink& sink) noexcept {
@@ -274,7 +365,15 @@ ParseStatus FrameParser::parse(uint8_t* data, size_t len, uint64_t max_message,
         case kLength:
             if (need_ != 0) {
                 if (p == end) return ParseStatus::kOk;
-                remaining_ = (remaining_ << 8) | *p++;
+                const uint8_t b = *p++;
+                if (need_ > 4) {
+                    // The high half of a 64-bit length: anything but zeros is a length of
+                    // at least 4 GiB, over every max_message (kMaxMessage), or has the top
+                    // bit set (only the first byte can). Decided at once.
+                    if (b != 0) return fail(need_ == 8 && (b & 0x80) != 0 ? kLengthTopBit : kTooBig);
+                } else {
+                    remaining_ = (remaining_ << 8) | b;
+                }
                 if (--need_ != 0) break;
             }
             if (!set_length(remaining_, max_message)) return ParseStatus::kError;

@@ -45,6 +45,9 @@ struct FrameError {
 
 class FrameParser {
 public:
+    // The largest message any max_message admits: 4 GiB - 1 (--max-message is at most 1G).
+    static constexpr uint64_t kMaxMessage = UINT32_MAX;
+
     FrameParser() noexcept = default;
     ~FrameParser();
     FrameParser(const FrameParser&) = delete;
@@ -52,7 +55,8 @@ public:
 
     // Parses data[0..len), unmasking payload bytes in place, delivering events to `sink`.
     // max_message caps a data message's total payload (all fragments); exceeding it is an
-    // error (1009) decided from the length headers before the payload arrives.
+    // error (1009) decided from the length headers before the payload arrives. Lengths are
+    // counted in 32 bits: a max_message above kMaxMessage acts as kMaxMessage.
     [[nodiscard]] ParseStatus parse(uint8_t* data, size_t len, uint64_t max_message,
                                     FrameSink& sink) noexcept;
 
@@ -75,18 +79,19 @@ private:
     [[nodiscard]] ParseStatus deliver_control(const uint8_t* p, size_t n, FrameSink& sink) noexcept;
     [[nodiscard]] ParseStatus fail(uint8_t error) noexcept;
 
-    // Implementation-owned state; kept small (a connection holds one parser): 40 bytes on
-    // LP64. A header split across reads is accumulated field by field, not spilled.
-    uint64_t remaining_ = 0;      // payload bytes left in the current frame (the extended
+    // Implementation-owned state; kept small (a connection holds one parser): 21 bytes of
+    // data, 24 with padding, no pointer (a split control payload, which is rare, waits in
+    // a table outside the parser). A header split across reads is accumulated field by
+    // field, not spilled; the high half of a 64-bit length must be zero (kMaxMessage).
+    uint32_t remaining_ = 0;      // payload bytes left in the current frame (the extended
                                   // length while it is being read)
-    uint64_t message_len_ = 0;    // payload of the current data message per the headers so far
-    uint8_t* control_ = nullptr;  // lazily allocated buffer for a split control payload
+    uint32_t message_len_ = 0;    // payload of the current data message per the headers so far
     uint8_t key_[4] = {};         // masking key of the current frame
     uint8_t head_ = 0;            // byte 0 of the current frame: FIN, RSV1-3, opcode
     uint8_t len7_ = 0;            // 7-bit length field of the current frame (126/127: extended)
     uint8_t need_ = 0;            // header bytes still to read in the length / key phase
     uint8_t key_pos_ = 0;         // payload bytes of the current frame seen so far, mod 4
-    uint8_t control_len_ = 0;     // bytes of a split control payload held in control_
+    uint8_t control_len_ = 0;     // bytes of a split control payload held for this parser
     uint8_t message_op_ = 0;      // kText/kBinary from a data message's first header to its
                                   // last byte, else 0
     uint8_t phase_ = 0;           // where in the frame the next byte belongs

@@ -65,6 +65,80 @@ TEST(TimerWheel, FiresAtDeadlineAndNeverBefore) {
     }
 }
 
+// Deadlines are kept modulo 2^32 ms (49.7 days): a server that has run that long (or whose
+// monotonic clock started high) sees the stored deadline wrap. Around each wrap point, a
+// timer still fires exactly at its deadline, never before.
+TEST(TimerWheel, FiresAtDeadlineAcrossThe32BitWrap) {
+    for (uint64_t wrap : {uint64_t{1} << 32, uint64_t{5} << 32, (uint64_t{1} << 44) + (uint64_t{1} << 32)}) {
+        for (int64_t start_off : {-1, -100, -1'000, -70'000}) {
+            for (int64_t off : {-1, 0, 1, 99, 100, 101, 250, 5'000}) {
+                const uint64_t start = wrap + start_off;
+                const uint64_t deadline = wrap + off;
+                if (deadline <= start) continue;
+                Entry e;
+                TimerWheel w(start);
+                w.arm(e.node, deadline);
+                for (uint64_t now = start; now < deadline; now += (deadline - now > 2'000 ? 997 : 1))
+                    ASSERT_EQ(expire_at(w, now), 0u) << "wrap " << wrap << " deadline " << deadline << " now " << now;
+                EXPECT_EQ(expire_at(w, deadline), 1u) << "wrap " << wrap << " deadline " << deadline;
+                EXPECT_EQ(e.fired_at, deadline);
+                EXPECT_EQ(w.size(), 0u);
+            }
+        }
+    }
+}
+
+// The longest deadline allowed (kMaxHorizonMs, 24.8 days) armed just before a wrap, with
+// the loop waking once a minute as the server's does: it neither fires early (a compare
+// that mistook it for a past deadline) nor a wrap late.
+TEST(TimerWheel, LongestDeadlineAcrossWrapFiresOnTime) {
+    const uint64_t start = (uint64_t{3} << 32) - 30'000;
+    Entry longest, days, hour;
+    TimerWheel w(start);
+    w.arm(longest.node, start + TimerWheel::kMaxHorizonMs);
+    w.arm(days.node, start + 20 * 24 * kHour);
+    w.arm(hour.node, start + kHour);
+    uint64_t now = start;
+    while (longest.fired == 0) {
+        now += 60'000;
+        expire_at(w, now);
+        if (hour.fired == 0) {
+            ASSERT_LT(now, start + kHour);
+        }
+        if (days.fired == 0) {
+            ASSERT_LT(now, start + 20 * 24 * kHour);
+        }
+        ASSERT_LE(now, start + TimerWheel::kMaxHorizonMs + 60'000);
+    }
+    EXPECT_GE(hour.fired_at, start + kHour);
+    EXPECT_LT(hour.fired_at, start + kHour + 60'000);
+    EXPECT_GE(days.fired_at, start + 20 * 24 * kHour);
+    EXPECT_LT(days.fired_at, start + 20 * 24 * kHour + 60'000);
+    EXPECT_GE(longest.fired_at, start + TimerWheel::kMaxHorizonMs);
+    EXPECT_EQ(hour.fired + days.fired + longest.fired, 3);
+    EXPECT_EQ(w.size(), 0u);
+}
+
+// cancel() finds the slot to mark empty from the list, not from the (32-bit) deadline:
+// across a wrap the slot of the truncated deadline is not the timer's slot.
+TEST(TimerWheel, CancelAcrossWrapKeepsTimeoutExact) {
+    const uint64_t start = (uint64_t{1} << 32) - 1'000;
+    Entry a, b, c;
+    TimerWheel w(start);  // 100 ms ticks
+    w.arm(a.node, start + 2'950);  // past the wrap
+    w.arm(b.node, start + 3'000);  // same 100 ms tick as a
+    w.arm(c.node, start + 9'000);
+    const int to_a = w.timeout_ms(start, 60'000);
+    w.cancel(a.node);
+    EXPECT_EQ(w.timeout_ms(start, 60'000), to_a);  // b still holds the slot
+    w.cancel(b.node);
+    EXPECT_GT(w.timeout_ms(start, 60'000), to_a + 5'000);  // now c's, not a spurious wake
+    EXPECT_EQ(expire_at(w, start + 8'999), 0u);
+    EXPECT_EQ(expire_at(w, start + 9'000), 1u);
+    EXPECT_EQ(c.fired, 1);
+    EXPECT_EQ(a.fired + b.fired, 0);
+}
+
 TEST(TimerWheel, FiresWhenPolledLate) {
     Entry e;
     TimerWheel w(kStart);
@@ -319,7 +393,7 @@ TEST(TimerWheel, TimeoutMsNegativeCapMeansNoCap) {
     // 2^16 slots of 2^16 ms: a wait of about 2^32 ms does not fit an int.
     Entry e;
     TimerWheel w(0, 1u << 16, 1u << 16);
-    w.arm(e.node, (uint64_t{1} << 32) - 1);  // last slot of the first revolution
+    w.arm(e.node, TimerWheel::kMaxHorizonMs);  // as far ahead as a deadline may be
     EXPECT_EQ(w.timeout_ms(0, -1), INT_MAX);
     EXPECT_EQ(w.timeout_ms(0, 1234), 1234);
     w.arm(e.node, 500'000);
@@ -392,6 +466,7 @@ struct Geometry {
     const char* name;
     uint32_t tick_ms;
     uint32_t slots;
+    uint64_t start = kStart;
 };
 
 class TimerWheelRandom : public testing::TestWithParam<Geometry> {};
@@ -403,7 +478,7 @@ TEST_P(TimerWheelRandom, FiresInRightTickExactlyOnce) {
     const uint64_t horizon = 3 * revolution + 5000;  // beyond one revolution
     std::mt19937_64 rng(g.slots * 131 + g.tick_ms);
     auto entries = std::make_unique<Entry[]>(kTimers);
-    TimerWheel w(kStart, g.tick_ms, g.slots);
+    TimerWheel w(g.start, g.tick_ms, g.slots);
     // Reference: deadline of every armed timer, or none.
     std::multimap<uint64_t, int> reference;
     std::vector<std::multimap<uint64_t, int>::iterator> where(kTimers, reference.end());
@@ -411,7 +486,7 @@ TEST_P(TimerWheelRandom, FiresInRightTickExactlyOnce) {
         if (where[id] != reference.end()) reference.erase(where[id]);
         where[id] = reference.emplace(deadline, id);
     };
-    uint64_t now = kStart;
+    uint64_t now = g.start;
     for (int id = 0; id < kTimers; ++id) {
         entries[id].id = id;
         const uint64_t d = now + rng() % horizon;
@@ -454,7 +529,11 @@ INSTANTIATE_TEST_SUITE_P(
     Geometries, TimerWheelRandom,
     testing::Values(Geometry{"Default", 100, 1024}, Geometry{"OneSlot", 10, 1},
                     Geometry{"EightSlots", 10, 8}, Geometry{"OneWord", 5, 64},
-                    Geometry{"TwoWords", 1, 128}, Geometry{"CoarseTicks", 4000, 16}),
+                    Geometry{"TwoWords", 1, 128}, Geometry{"CoarseTicks", 4000, 16},
+                    // Deadlines are 32-bit: these runs cross the wrap of that clock.
+                    Geometry{"AcrossWrap", 100, 1024, (uint64_t{1} << 32) - 100'000},
+                    Geometry{"AcrossThirdWrap", 10, 8, 3 * (uint64_t{1} << 32) - 700},
+                    Geometry{"AcrossWrapLate", 7, 64, (uint64_t{1} << 40) - 3'000}),
     [](const testing::TestParamInfo<Geometry>& info) { return std::string(info.param.name); });
 
 }  // namespace

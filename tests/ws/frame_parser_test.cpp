@@ -496,10 +496,22 @@ Bytes binary_with_length(uint8_t len7, Bytes ext, std::string_view payload) {
     return masked_body(std::move(h), payload);
 }
 
+// A header announcing `len` payload bytes (key 1, 2, 3, 4) followed by `payload`, masked:
+// the payload need not be all there.
+Bytes announced(Opcode op, uint64_t len, std::string_view payload = "", bool fin = true) {
+    uint8_t key[4] = {1, 2, 3, 4};
+    uint8_t h[kMaxClientHeader];
+    Bytes b(h, h + encode_client_header(h, op, len, key, fin));
+    for (size_t i = 0; i < payload.size(); ++i) b.push_back(static_cast<uint8_t>(payload[i] ^ key[i % 4]));
+    return b;
+}
+
 std::vector<Case> limits_cases() {
     uint8_t key[4] = {1, 2, 3, 4};
     uint8_t huge[kMaxClientHeader];
     const size_t huge_len = encode_client_header(huge, Opcode::kBinary, (1ull << 32) + 5, key);
+    constexpr uint64_t kGiB = uint64_t{1} << 30;
+    constexpr uint64_t k4GiB = uint64_t{1} << 32;
     return {
         with_max(ok("TextExactlyMax", frame(Opcode::kText, ascii(10)), {text(ascii(10))}), 10),
         with_max(fails("TextOneOverMax", frame(Opcode::kText, ascii(11)), {}, kCloseMessageTooBig,
@@ -525,9 +537,41 @@ std::vector<Case> limits_cases() {
                  0),
         fails("HugeLengthOverMax", Bytes(huge, huge + huge_len), {}, kCloseMessageTooBig,
               "message too big"),
-        with_max(ok("HugeLengthUnlimited", cat({Bytes(huge, huge + huge_len), Bytes{'a' ^ 1}}), {},
-                    "a"),
+        // Lengths are counted in 32 bits: kMaxMessage (4 GiB - 1) is the limit of limits.
+        with_max(fails("HugeLengthOverEveryMax", cat({Bytes(huge, huge + huge_len), Bytes{'a' ^ 1}}), {},
+                       kCloseMessageTooBig, "message too big"),
                  kUnlimited),
+        with_max(ok("LengthJustUnder4GiB", announced(Opcode::kBinary, k4GiB - 1, "ab"), {}, "ab"), kUnlimited),
+        with_max(fails("Length4GiBOverEveryMax", announced(Opcode::kBinary, k4GiB, "ab"), {}, kCloseMessageTooBig,
+                       "message too big"),
+                 kUnlimited),
+        with_max(fails("LengthHighHalfOverEveryMax",
+                       binary_with_length(127, {0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1}, ""), {},
+                       kCloseMessageTooBig, "message too big"),
+                 kUnlimited),
+        with_max(fails("LengthLowByteOfHighHalfOverEveryMax",
+                       binary_with_length(127, {0, 0, 0, 1, 0, 0, 0, 0}, ""), {}, kCloseMessageTooBig,
+                       "message too big"),
+                 kUnlimited),
+        // Fragments add up in 32 bits without wrapping: 1 + (4 GiB - 2) fits, 1 + (4 GiB - 1)
+        // does not (a sum that wrapped would make it 0).
+        with_max(ok("FragmentsUpTo4GiBMinus1",
+                    cat({frame(Opcode::kBinary, "a", false), announced(Opcode::kContinuation, k4GiB - 2, "b")}),
+                    {}, "ab"),
+                 kUnlimited),
+        with_max(fails("FragmentsOver4GiBMinus1",
+                       cat({frame(Opcode::kBinary, "a", false), announced(Opcode::kContinuation, k4GiB - 1, "b")}),
+                       {}, kCloseMessageTooBig, "message too big", "a"),
+                 kUnlimited),
+        // --max-message's own limit, 1 GiB, both sides of it.
+        with_max(ok("LengthExactlyOneGiB", announced(Opcode::kBinary, kGiB, "ab"), {}, "ab"), kGiB),
+        with_max(fails("LengthOneGiBPlusOne", announced(Opcode::kBinary, kGiB + 1, "ab"), {}, kCloseMessageTooBig,
+                       "message too big"),
+                 kGiB),
+        with_max(fails("FragmentsOverOneGiB",
+                       cat({frame(Opcode::kText, "a", false), announced(Opcode::kContinuation, kGiB, "b")}), {},
+                       kCloseMessageTooBig, "message too big", "a"),
+                 kGiB),
         with_max(protocol_error("LengthTopBitSet",
                                 binary_with_length(127, {0x80, 0, 0, 0, 0, 0, 0, 1}, ""),
                                 "invalid length"),
@@ -673,6 +717,38 @@ TEST(FrameParser, RejectsUnmaskedFrame) {
     EXPECT_EQ(rec.data_calls, 0u);
 }
 
+// A parser holds no pointer: a control payload split across reads waits in a table, per
+// parser, until it is complete. Several parsers interleaved each get their own; one
+// destroyed halfway gives its entry back.
+TEST(FrameParser, SplitControlPayloadsOfSeveralParsers) {
+    static_assert(sizeof(FrameParser) == 24);
+    const std::string long_ping(125, 'b');
+    const Bytes pa = frame(Opcode::kPing, "first ping payload");
+    const Bytes pb = frame(Opcode::kPing, long_ping);
+    auto part = [](const Bytes& b, size_t from, size_t to) { return Bytes(b.begin() + from, b.begin() + to); };
+    auto parse = [](FrameParser& p, const Bytes& piece, Recorder& rec) {
+        auto buf = heap_copy(piece);
+        return p.parse(buf.get(), piece.size(), kDefaultMax, rec);
+    };
+    for (int round = 0; round < 3; ++round) {
+        {
+            FrameParser gone;
+            Recorder rec;
+            ASSERT_EQ(parse(gone, part(pb, 0, 40), rec), ParseStatus::kOk);
+        }
+        FrameParser a, b;
+        Recorder ra, rb;
+        ASSERT_EQ(parse(a, part(pa, 0, 10), ra), ParseStatus::kOk);
+        ASSERT_EQ(parse(b, part(pb, 0, 50), rb), ParseStatus::kOk);
+        ASSERT_EQ(parse(a, part(pa, 10, pa.size()), ra), ParseStatus::kOk);
+        ASSERT_EQ(parse(b, part(pb, 50, 100), rb), ParseStatus::kOk);
+        EXPECT_TRUE(rb.events.empty());
+        ASSERT_EQ(parse(b, part(pb, 100, pb.size()), rb), ParseStatus::kOk);
+        EXPECT_EQ(ra.events, std::vector<std::string>{ping("first ping payload")});
+        EXPECT_EQ(rb.events, std::vector<std::string>{ping(long_ping)});
+    }
+}
+
 TEST(FrameParser, ErrorIsSticky) {
     FrameParser parser;
     Recorder rec;
@@ -777,11 +853,12 @@ INSTANTIATE_TEST_SUITE_P(Lengths, RoundTrip, testing::Values(0, 125, 126, 65535,
                              return "Length" + std::to_string(i.param);
                          });
 
-TEST(RoundTrip, Length4GiBPlus5StreamsWithoutEnd) {
+TEST(RoundTrip, Length4GiBMinus1StreamsWithoutEnd) {
     // The payload is not materialised: 1 MiB of it must arrive unmasked, the message open.
+    // 4 GiB - 1 is the longest length the parser admits (kMaxMessage).
     uint8_t key[4] = {9, 8, 7, 6};
     uint8_t h[kMaxClientHeader];
-    const size_t hn = encode_client_header(h, Opcode::kBinary, (1ull << 32) + 5, key);
+    const size_t hn = encode_client_header(h, Opcode::kBinary, FrameParser::kMaxMessage, key);
     ASSERT_EQ(hn, 14u);
     const std::string payload = random_string(1 << 20, 5);
     Bytes input(h, h + hn);
