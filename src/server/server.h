@@ -34,7 +34,10 @@
 namespace wspush::server {
 
 inline constexpr size_t kReadBufSize = 64 * 1024;                // the loop's one read buffer
-inline constexpr size_t kCorkSize = 16 * 1024;                   // replies to one read, sent as one
+// Echoes of the messages that arrived whole in one read, sent as one write. A server frame's
+// header is never longer than the client frame's it answers (2/4/10 bytes against 6/8/14
+// with the mask), so the replies to one read always fit.
+inline constexpr size_t kCorkSize = kReadBufSize;
 inline constexpr std::string_view kEnvelopeProtocol = "wspush.v1";  // the JSON envelope
 
 // A webhook request's answer: {"errcode":N,"errmsg":"..."<extra>} with this HTTP status.

@@ -20,6 +20,9 @@ source "$(dirname "$0")/server.sh"
 # shellcheck source=tools/bench/figures.sh
 source "$(dirname "$0")/figures.sh"
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# Private (anonymous) resident memory: what connections cost. VmRSS also counts the shared
+# libc pages the first requests happen to fault in (±200 KiB from run to run).
+anon_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 load() { taskset -c $LOAD_CPU "$WSLOAD" "$@"; }
 
 ROWS=()
@@ -47,6 +50,7 @@ if [ -x "$SERVER-static" ]; then
 fi
 start_server
 REST=$(rss_kb "$SRV_PID")
+ANON_REST=$(anon_kb "$SRV_PID")
 row "resident memory at rest" "$REST KiB" \
     "push mode, control socket open; of it libc and ld.so pages shared with every process: $(awk '/libc\.so|ld-linux/ {f=1} /^[0-9a-f]+-/ && !/libc\.so|ld-linux/ {f=0} f && /^Rss:/ {s+=$2} END {print s+0}' "/proc/$SRV_PID/smaps") KiB"
 
@@ -59,11 +63,13 @@ for N in 10000 19500; do
     LPID=$!
     for _ in $(seq 1 1200); do [ -s "$TMP/ready" ] && break; sleep 0.1; done
     HELD=$(rss_kb "$SRV_PID")
+    ANON_HELD=$(anon_kb "$SRV_PID")
     CONNS=$(echo STATS | socat -t 5 - UNIX-CONNECT:"$TMP/ctl.sock" | grep -o '"connections":[0-9]*' | cut -d: -f2)
     kill -INT $LPID 2>/dev/null || true
     wait $LPID 2>/dev/null || true
-    PER=$(( (HELD - REST) * 1024 / (CONNS > 0 ? CONNS : 1) ))
-    row "resident memory per idle connection, $N" "$PER B" "$CONNS connected, each in a channel with its heartbeat armed; RSS $HELD KiB"
+    PER=$(( (ANON_HELD - ANON_REST) * 1024 / (CONNS > 0 ? CONNS : 1) ))
+    row "resident memory per idle connection, $N" "$PER B" \
+        "$CONNS connected, each in a channel with its heartbeat armed; private RSS $ANON_HELD KiB against $ANON_REST KiB at rest (VmRSS $HELD KiB against $REST: $(( (HELD - REST) * 1024 / (CONNS > 0 ? CONNS : 1) )) B each)"
     # Let the server notice the closes before the next step.
     for _ in $(seq 1 100); do
         C=$(echo STATS | socat -t 5 - UNIX-CONNECT:"$TMP/ctl.sock" | grep -o '"connections":[0-9]*' | cut -d: -f2)
