@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "push/name_index.h"
+
 #include "push/names.h"
 
 namespace wspush::push {
@@ -57,40 +59,7 @@ struct Channel {
     [[nodiscard]] bool idle() const noexcept { return member_count == 0 && ring_count == 0; }
 };
 
-// Channels by name: open addressing with linear probing over a power-of-two array of
-// pointers, at most half full; grows by doubling, shrinks when an eighth full, freed
-// when empty. The hash is keyed with a per-table seed so that names chosen by clients
-// cannot be aimed at one probe chain.
-class ChannelTable {
-public:
-    explicit ChannelTable(uint64_t seed) noexcept : seed_(seed) {}
-    ~ChannelTable();  // frees the table, not the channels
-    ChannelTable(const ChannelTable&) = delete;
-    ChannelTable& operator=(const ChannelTable&) = delete;
-
-    [[nodiscard]] uint64_t hash(std::string_view name) const noexcept;
-    [[nodiscard]] Channel* find(std::string_view name) const noexcept;
-    // Adds ch (ch->hash set, no channel of that name present). False when out of memory.
-    [[nodiscard]] bool insert(Channel* ch) noexcept;
-    // Removes ch (present).
-    void erase(const Channel* ch) noexcept;
-    [[nodiscard]] size_t size() const noexcept { return size_; }
-
-    // Calls f(Channel&) for every channel, in no particular order; f must not insert or
-    // erase.
-    template <class F>
-    void for_each(F&& f) const {
-        for (size_t i = 0; i < cap_; ++i)
-            if (slots_[i]) f(*slots_[i]);
-    }
-
-private:
-    [[nodiscard]] bool resize(size_t cap) noexcept;
-
-    Channel** slots_ = nullptr;
-    size_t cap_ = 0;  // 0 or a power of two
-    size_t size_ = 0;
-    uint64_t seed_;
-};
+// Channels by name (push/name_index.h): keyed with a per-table seed.
+using ChannelTable = NameIndex<Channel>;
 
 }  // namespace wspush::push

@@ -11,7 +11,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/timer_wheel.h"
@@ -25,6 +24,7 @@
 #include "robot/limiter.h"
 #include "robot/robot.h"
 #include "net/send_ring.h"
+#include "push/name_index.h"
 #include "server/config.h"
 #include "server/connection.h"
 #include "server/http_session.h"
@@ -66,8 +66,10 @@ struct RobotRuntime {
 
 // Connections sharing a client id given with ?id=.
 struct NamedId {
-    std::string name;
+    std::string id;
+    uint64_t hash;  // ids_'s
     std::vector<int32_t> fds;
+    [[nodiscard]] std::string_view name() const noexcept { return id; }
 };
 
 class Server final : public ctl::CommandHandler {
@@ -208,7 +210,8 @@ private:
     bool join_channels(Connection& c, const JoinPlan& plan);
     // Whether a client without the envelope can be given exactly what it asks (else 410).
     [[nodiscard]] bool resumable_raw(const JoinPlan& plan);
-    void bind_id(Connection& c, std::string_view id);
+    // Adds c to the connections sharing ?id=`id`. False when out of memory (nothing changed).
+    [[nodiscard]] bool bind_id(Connection& c, std::string_view id);
     void unbind_id(Connection& c);
     void leave_channels(Connection& c);
     void on_frames(Connection& c, uint8_t* p, size_t n);
@@ -295,7 +298,7 @@ private:
     std::vector<int32_t> dead_;        // kDead, reaped after the turn
     std::vector<push::Subscription*> more_{nullptr};  // further channels, by Connection::more
     std::vector<uint32_t> more_free_;  // unused indices of more_
-    std::unordered_map<std::string, NamedId*> ids_;
+    push::NameIndex<NamedId> ids_;  // by ?id=, seeded: the names are the clients' choice
     std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
@@ -341,10 +344,10 @@ void Server::for_each_with_id(std::string_view id, F&& f) {
         }
         return;
     }
-    auto it = ids_.find(std::string(id));
-    if (it == ids_.end()) return;
+    const NamedId* nid = ids_.find(id);
+    if (nid == nullptr) return;
     // A copy: closing one of them takes it off the list (and the last one frees it).
-    std::vector<int32_t> fds = it->second->fds;
+    std::vector<int32_t> fds = nid->fds;
     for (int32_t fd : fds)
         if (conns_[fd].state == ConnState::kOpen) f(conns_[fd]);
 }

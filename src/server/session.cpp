@@ -380,7 +380,7 @@ void Server::schedule_read(Connection& c) {
 }
 
 std::string Server::client_id(const Connection& c) const {
-    return c.has(kFlagNamed) ? c.named->name : "c" + std::to_string(c.serial);
+    return c.has(kFlagNamed) ? c.named->id : "c" + std::to_string(c.serial);
 }
 
 void Server::relay(Connection& c, ws::Opcode op, const uint8_t* p, size_t n) {

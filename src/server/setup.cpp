@@ -31,6 +31,15 @@ constexpr size_t kMallocMmapThreshold = 128 * 1024;  // larger blocks: own mappi
 
 // Epochs: a random 32-bit start id in the high half, the channel's creation count in the
 // low half, so numbering differs across restarts and never repeats within one run.
+// A seed for the ?id= index: from the kernel, else the clock, the pid and ASLR.
+uint64_t random_seed() {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof seed))
+        seed = static_cast<uint64_t>(time(nullptr)) ^ (static_cast<uint64_t>(getpid()) << 32) ^
+               reinterpret_cast<uintptr_t>(&seed);
+    return seed;
+}
+
 uint64_t epoch_base() {
     uint32_t id = 0;
     if (getrandom(&id, sizeof id, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof id))
@@ -46,7 +55,8 @@ Server::Server(const Config& cfg)
       hub_(push::HubLimits{.history = cfg.history,
                            .history_bytes = cfg.history_bytes,
                            .max_channels = cfg.max_channels,
-                           .epoch_base = epoch_base()}) {
+                           .epoch_base = epoch_base()}),
+      ids_(random_seed()) {
     for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
     if (cfg_.mode != Mode::kEcho &&
         std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())
@@ -59,7 +69,7 @@ Server::~Server() {
     while (!live_.empty()) condemn(conns_[live_.back()]);
     reap();
     control_.reset();
-    for (auto& [name, id] : ids_) delete id;
+    ids_.for_each([](NamedId& n) { delete &n; });
     if (conns_) munmap(conns_, conns_bytes_);
     if (colds_) munmap(colds_, colds_bytes_);
     for (push::Subscription* more : more_) delete[] more;

@@ -46,7 +46,10 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
     c.last_rx = now32();
     wheel_.arm(cold(c).timer, now_ms_ + std::min(cfg_.ping_interval_ms, cfg_.idle_timeout_ms));
     if (cfg_.mode != Mode::kEcho) {
-        if (!plan.id.empty()) bind_id(c, plan.id);
+        if (!plan.id.empty() && !bind_id(c, plan.id)) {
+            out_of_memory(c);
+            return false;
+        }
         if (!join_channels(c, plan)) return false;
     }
     schedule_flush(c);
@@ -98,18 +101,20 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
     return true;
 }
 
-void Server::bind_id(Connection& c, std::string_view id) {
-    auto it = ids_.find(std::string(id));
-    NamedId* nid;
-    if (it == ids_.end()) {
-        nid = new NamedId{std::string(id), {}};
-        ids_.emplace(nid->name, nid);
-    } else {
-        nid = it->second;
+bool Server::bind_id(Connection& c, std::string_view id) {
+    NamedId* nid = ids_.find(id);
+    if (nid == nullptr) {
+        nid = new (std::nothrow) NamedId{std::string(id), ids_.hash(id), {}};
+        if (nid == nullptr) return false;
+        if (!ids_.insert(nid)) {
+            delete nid;
+            return false;
+        }
     }
     nid->fds.push_back(fd_of(c));
     c.named = nid;
     c.set(kFlagNamed);
+    return true;
 }
 
 void Server::unbind_id(Connection& c) {
@@ -120,7 +125,7 @@ void Server::unbind_id(Connection& c) {
     *it = fds.back();
     fds.pop_back();
     if (fds.empty()) {
-        ids_.erase(nid->name);
+        ids_.erase(nid);
         delete nid;
     }
     c.clear(kFlagNamed);
