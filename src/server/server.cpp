@@ -481,6 +481,14 @@ void Server::release_unused(void* table, size_t stride) const {
     }
 }
 
+void Server::release_pages(void* p, size_t n) {
+    // Whole pages inside [p, p + n) only: the allocator's header before p stays.
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t from = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+    const uintptr_t to = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+    if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
 void Server::trim_memory() {
     trim_at_ = 0;
     trim_sockets_ = live_.size();
@@ -493,6 +501,10 @@ void Server::trim_memory() {
         for (int32_t fd : live_) high = std::max(high, fd);
         high_fd_ = high;
     }
+    // The read buffer, the cork and the send batch are rewritten before every use: their
+    // pages go back too (a burst of large echoes or a fan-out touched them).
+    release_pages(rbuf_, kReadBufSize + kCorkSize);
+    if (batch_) release_pages(batch_, sizeof(BatchSlot) * net::SendRing::kBatch);
     // Vectors sized for a burst shrink back; then the heap's free tail goes to the system.
     for (auto* v : {&live_, &flush_list_, &ready_list_, &dead_})
         if (v->capacity() > 4 * v->size() + 1024) v->shrink_to_fit();

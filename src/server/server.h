@@ -106,6 +106,8 @@ private:
     void reap();
     // Gives memory an idle server does not need back to the system (at most once a second).
     void trim_memory();
+    // Gives the whole pages of [p, p + n) back to the system (they read as zeros after).
+    static void release_pages(void* p, size_t n);
     // Releases the pages of a table (slots of `stride` bytes, by fd) that no live slot up
     // to high_fd_ overlaps.
     void release_unused(void* table, size_t stride) const;
