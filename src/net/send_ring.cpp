@@ -35,6 +35,8 @@ T* at(void* base, uint32_t off) {
 
 }  // namespace
 
+SendRing::EnterFn SendRing::enter_fn = uring_enter;
+
 void SendRing::close() noexcept {
     if (sqes_) munmap(sqes_, sqes_len_);
     if (cq_map_ && cq_map_ != sq_map_) munmap(cq_map_, cq_map_len_);
@@ -86,6 +88,7 @@ int SendRing::open() noexcept {
     sq_map_ = sq;
     cq_map_ = cq;
     sqes_ = sqes;
+    sq_head_ = at<uint32_t>(sq, p.sq_off.head);
     sq_tail_ = at<uint32_t>(sq, p.sq_off.tail);
     sq_mask_ = at<uint32_t>(sq, p.sq_off.ring_mask);
     sq_array_ = at<uint32_t>(sq, p.sq_off.array);
@@ -120,17 +123,32 @@ void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
     ++pending_;
 }
 
-int SendRing::enter() noexcept {
-    if (pending_ == 0) return 0;
-    for (;;) {
-        const int rc = uring_enter(fd_, pending_, pending_, IORING_ENTER_GETEVENTS);
-        if (rc >= 0) return 0;
-        if (errno == EINTR) continue;
-        // Nothing was consumed (the kernel takes entries only on success): take them back.
-        const int e = errno;
-        store_release(sq_tail_, *sq_tail_ - pending_);
-        pending_ = 0;
-        return -e;
+uint32_t SendRing::enter(int* error) noexcept {
+    const uint32_t queued = pending_;
+    pending_ = 0;
+    *error = 0;
+    uint32_t taken = 0;
+    while (taken < queued) {
+        // Waits for the completions of what it takes (the sends never block: at once).
+        const int rc = enter_fn(fd_, queued - taken, queued - taken, IORING_ENTER_GETEVENTS);
+        if (rc > 0) {
+            taken += static_cast<uint32_t>(rc);
+            continue;
+        }
+        if (rc < 0 && errno == EINTR) continue;  // only when it took nothing
+        *error = rc < 0 ? errno : EAGAIN;
+        break;
+    }
+    if (taken < queued) {
+        // Entries the kernel did not take: the kernel's head stops at them. Take them back,
+        // so that no later submission sends them with buffers reused since.
+        store_release(sq_tail_, load_acquire(sq_head_));
+    }
+    return taken;
+}
+
+void SendRing::wait_completion() noexcept {
+    while (enter_fn(fd_, 0, 1, IORING_ENTER_GETEVENTS) < 0 && errno == EINTR) {
     }
 }
 

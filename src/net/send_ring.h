@@ -15,6 +15,10 @@ namespace wspush::net {
 
 class SendRing {
 public:
+    // io_uring_enter(2), replaceable by tests (a kernel that takes fewer entries than asked).
+    using EnterFn = int (*)(int fd, unsigned to_submit, unsigned min_complete, unsigned flags);
+    static EnterFn enter_fn;
+
     static constexpr unsigned kBatch = 32;  // sends per submission
 
     SendRing() noexcept = default;
@@ -32,27 +36,31 @@ public:
     // msg and what it points to must stay valid until submit() returns. At most kBatch
     // between submits.
     void add(int fd, const msghdr* msg, uint32_t tag) noexcept;
-    // Submits what add() queued and waits for all of it (the sends run at once: none can
-    // block). Calls done(tag, result) for each, result being bytes sent or -errno. Returns
-    // 0, or -errno when the submission itself failed (nothing was sent; the caller writes
-    // socket by socket).
+    // Submits what add() queued and waits for what the kernel took; calls done(tag, result)
+    // for each of those, result being bytes sent or -errno. The kernel takes entries in the
+    // order they were added and may take fewer than all (no memory for a request, or an
+    // error with none taken: then -errno goes to *error); the rest are taken back, none is
+    // left in the ring. Returns how many were taken: the caller writes tags from there on
+    // itself.
     template <class F>
-    int submit(F&& done) noexcept {
-        const int rc = enter();
-        if (rc < 0) return rc;
-        for (uint32_t seen = 0; seen < pending_;) {
+    uint32_t submit(F&& done, int* error) noexcept {
+        const uint32_t taken = enter(error);
+        for (uint32_t seen = 0; seen < taken;) {
             int32_t res;
             uint32_t tag;
-            if (!next_completion(&tag, &res)) break;
+            if (!next_completion(&tag, &res)) {
+                wait_completion();
+                continue;
+            }
             ++seen;
             done(tag, res);
         }
-        pending_ = 0;
-        return 0;
+        return taken;
     }
 
 private:
-    [[nodiscard]] int enter() noexcept;
+    [[nodiscard]] uint32_t enter(int* error) noexcept;
+    void wait_completion() noexcept;
     [[nodiscard]] bool next_completion(uint32_t* tag, int32_t* res) noexcept;
 
     int fd_ = -1;
@@ -65,6 +73,7 @@ private:
     size_t cq_map_len_ = 0;
     void* sqes_ = nullptr;
     size_t sqes_len_ = 0;
+    uint32_t* sq_head_ = nullptr;
     uint32_t* sq_tail_ = nullptr;
     uint32_t* sq_mask_ = nullptr;
     uint32_t* sq_array_ = nullptr;

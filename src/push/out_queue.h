@@ -62,6 +62,15 @@ public:
         return true;
     }
 
+    // Queues m into an empty queue as a head of which `written` bytes are already on the
+    // wire (written < m's frame size): the rest of bytes another writer started. A started
+    // head is finished, never dropped. False when out of memory.
+    [[nodiscard]] bool push_started(Message* m, size_t written) noexcept {
+        if (!empty() || !push(m)) return false;
+        head_off_ = written;
+        return true;
+    }
+
     // Queues a Pong like push(), except that when the last frame queued is a Pong that
     // push_pong() queued and that is not started yet, m replaces it (RFC 6455 5.5.3: an
     // endpoint may answer only the most recent Ping), so a Ping flood holds one queued Pong.

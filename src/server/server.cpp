@@ -375,28 +375,32 @@ void Server::flush_batched() {
             ++n;
         }
         if (n == 0) continue;
-        stats_.writes += n;
-        const int rc = send_ring_.submit([&](uint32_t tag, int32_t res) {
-            BatchSlot& b = batch_[tag];
-            Connection& c = *b.conn;
-            if (res == -EAGAIN || res == -EWOULDBLOCK) {
-                wrote(c, 0, true);
-            } else if (res < 0) {
-                wrote(c, res, false);
-            } else {
-                c.out.advance(static_cast<size_t>(res));
-                const bool full = static_cast<size_t>(res) < b.write.asked;
-                wrote(c, res, full);
-                if (!full && c.state != ConnState::kDead && !c.out.empty()) schedule_flush(c);
-            }
-            b.conn = nullptr;
-        });
-        if (rc < 0) {
-            // The ring refused the whole submission: nothing was sent. Write these, and
-            // everything after them, one by one from now on.
-            LOG_WARN("io_uring submission failed (%s): writing socket by socket", strerror(-rc));
+        int error = 0;
+        const uint32_t taken = send_ring_.submit(
+            [&](uint32_t tag, int32_t res) {
+                BatchSlot& b = batch_[tag];
+                Connection& c = *b.conn;
+                if (res == -EAGAIN || res == -EWOULDBLOCK) {
+                    wrote(c, 0, true);
+                } else if (res < 0) {
+                    wrote(c, res, false);
+                } else {
+                    c.out.advance(static_cast<size_t>(res));
+                    const bool full = static_cast<size_t>(res) < b.write.asked;
+                    wrote(c, res, full);
+                    if (!full && c.state != ConnState::kDead && !c.out.empty()) schedule_flush(c);
+                }
+                b.conn = nullptr;
+            },
+            &error);
+        stats_.writes += taken;
+        // What the ring did not take (the kernel short of memory for requests) is written
+        // here, one by one; nothing of it was sent.
+        for (uint32_t k = taken; k < n; ++k) flush(*batch_[k].conn);
+        if (taken == 0 && error != 0 && error != EAGAIN && error != ENOMEM) {
+            // The ring refuses submissions altogether: one write per socket from now on.
+            LOG_WARN("io_uring submission failed (%s): writing socket by socket", strerror(error));
             send_ring_.close();
-            for (uint32_t k = 0; k < n; ++k) flush(*batch_[k].conn);
             for (; i < flush_list_.size(); ++i) {
                 Connection& c = conns_[flush_list_[i]];
                 if (!c.has(kFlagInFlush)) continue;

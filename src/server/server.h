@@ -234,12 +234,17 @@ private:
     // cork, output already queued) it is queued like send_reply().
     void reply(Connection& c, ws::Opcode op, const uint8_t* p, size_t n);
     // Sends what the cork holds for corked_ (nothing when corked_ is null). What the socket
-    // does not take is queued as one raw Message behind which c's later frames go; a write
-    // error condemns c. Called after each read is parsed and before anything else is queued
-    // to, or closes, the corked connection: the cork's bytes always precede c.out's.
+    // does not take is queued as one raw Message, from the start of the frame the write
+    // cut and marked as started, behind which c's later frames go (a write error is found
+    // by the turn's flush). Out of memory for it condemns c. Called after each read is
+    // parsed and before anything else is queued to, or closes, the corked connection: the
+    // cork's bytes always precede c.out's.
     void uncork();
-    void uncork_for(const Connection& c) {
+    // uncork() if the cork holds c's replies. False when that condemned c (out of memory
+    // with part of a frame written): callers then leave c alone.
+    [[nodiscard]] bool uncork_for(const Connection& c) {
         if (corked_ == &c) [[unlikely]] uncork();
+        return c.state != ConnState::kDead;
     }
     // Queues a Close frame and starts the closing handshake (kOpen only).
     void send_close(Connection& c, uint16_t code, std::string_view reason);

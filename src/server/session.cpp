@@ -24,6 +24,17 @@ constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for 
 // keeping up, and a newer Ping's Pong replaces the unsent one at the tail.
 constexpr uint64_t kPongCoalesceCost = 128 * 1024;
 
+// The length of the server frame (header and payload) that starts at p: one of ours, whole
+// in the buffer.
+size_t frame_size(const uint8_t* p) noexcept {
+    const size_t len7 = p[1] & 0x7F;
+    if (len7 < 126) return 2 + len7;
+    if (len7 == 126) return 4 + (static_cast<size_t>(p[2]) << 8 | p[3]);
+    uint64_t len = 0;
+    for (int i = 2; i < 10; ++i) len = len << 8 | p[i];
+    return 10 + static_cast<size_t>(len);
+}
+
 }  // namespace
 
 // Frame parser events for one connection, for the duration of one parse() call. The
@@ -253,11 +264,30 @@ void Server::uncork() {
     // its EPOLLOUT; on an error (EPIPE, ECONNRESET) the flush at the end of the turn finds
     // it again and condemns c there, so no caller sees c change state under it.
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) c.clear(kFlagWritable);
-    if (queue_owned(c, push::Message::make_raw(cork_ + done, len - done))) schedule_flush(c);
+    // Queued from the start of the frame the write cut, marked as started: a frame half on
+    // the wire is finished whatever happens (a slow-consumer verdict drops only frames
+    // not started), or the peer would read the next frame as the rest of this one.
+    size_t start = 0;
+    while (start < done) {
+        const size_t next = start + frame_size(cork_ + start);
+        if (next > done) break;
+        start = next;
+    }
+    push::Message* rest = push::Message::make_raw(cork_ + start, len - start);
+    if (rest != nullptr && c.out.push_started(rest, done - start)) {
+        rest->unref();
+        schedule_flush(c);
+        return;
+    }
+    if (rest) rest->unref();
+    // Out of memory with part of a frame on the wire: no Close can follow it.
+    ++stats_.out_of_memory;
+    LOG_WARN("fd %d: out of memory, closing", fd_of(c));
+    condemn(c);
 }
 
 bool Server::enqueue(Connection& c, push::Message* m, bool coalesce_pong) {
-    uncork_for(c);
+    if (!uncork_for(c)) return false;
     if (!(coalesce_pong ? c.out.push_pong(m) : c.out.push(m))) {
         out_of_memory(c);
         return false;
@@ -280,6 +310,8 @@ bool Server::append_in(Connection& c, const uint8_t* p, size_t n, size_t room) {
 
 void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
     if (c.state != ConnState::kOpen) return;
+    (void)uncork_for(c);  // the replies corked so far go before the Close
+    if (c.state != ConnState::kOpen) return;
     uint8_t payload[ws::kMaxControlPayload];
     size_t n = 0;
     if (code) {
@@ -293,7 +325,7 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
 }
 
 void Server::enter_closing(Connection& c) {
-    uncork_for(c);
+    if (!uncork_for(c)) return;
     if (c.state == ConnState::kHttp) end_http_session(c);
     if (c.state == ConnState::kOpen) {
         --stats_.clients;
@@ -309,7 +341,10 @@ void Server::enter_closing(Connection& c) {
 }
 
 bool Server::queue_owned(Connection& c, push::Message* m) {
-    uncork_for(c);
+    if (!uncork_for(c)) {
+        if (m) m->unref();
+        return false;
+    }
     const bool ok = m != nullptr && c.out.push(m);
     if (m) m->unref();
     if (!ok) out_of_memory(c);

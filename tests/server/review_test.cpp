@@ -413,6 +413,72 @@ TEST(ReviewEcho, RepliesStayInOrderWhenTheSocketFills) {
     EXPECT_EQ(srv.stop(SIGTERM), 0);
 }
 
+// 122-byte payloads: 128-byte client frames, 512 to a 64 KiB read, so every full read ends
+// on a frame boundary and its echoes all go into the cork.
+std::string cork_payload(int i) {
+    char head[16];
+    snprintf(head, sizeof head, "%07d:", i);
+    return std::string(head) + std::string(122 - 8, static_cast<char>('a' + i % 26));
+}
+
+// Echoes corked for one read, cut by a full socket in the middle of a frame: the rest of that
+// frame must still go out whole before anything else, even when the client is then judged a
+// slow consumer (the verdict drops only frames not started). Guards against: the cork's
+// unwritten tail queued as an unstarted frame, dropped whole, and the Close sent right behind
+// half a frame.
+TEST(ReviewEcho, CorkRemainderIsNeverDroppedMidFrame) {
+    ServerProcess srv;
+    ASSERT_TRUE(srv.start({"--mode", "echo", "--send-buffer", "64K", "--ping-interval", "400ms",
+                           "--idle-timeout", "60s"}))
+        << srv.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect_small_window(srv.port()));
+    ASSERT_EQ(c.upgrade("/"), 101);
+    constexpr int kFrames = 200000;
+    std::string burst;
+    for (int i = 0; i < kFrames; ++i) burst += RawClient::frame(0x1, cork_payload(i));
+    ASSERT_EQ(burst.size(), size_t{128} * kFrames);
+    // Frozen while the first part arrives: the server then reads whole 64 KiB (frame-aligned)
+    // chunks, corks their echoes, and one cork write comes back short once its socket fills.
+    size_t off = 0;
+    auto pump = [&](int quiet_ms) {
+        auto idle_since = std::chrono::steady_clock::now();
+        while (off < burst.size()) {
+            ssize_t w = send(c.fd(), burst.data() + off, burst.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0) {
+                off += static_cast<size_t>(w);
+                idle_since = std::chrono::steady_clock::now();
+                continue;
+            }
+            if (std::chrono::steady_clock::now() - idle_since > std::chrono::milliseconds(quiet_ms)) return;
+            pollfd pfd{c.fd(), POLLOUT, 0};
+            poll(&pfd, 1, quiet_ms);  // room in the socket, or quiet_ms of none
+        }
+    };
+    {
+        Frozen frozen(srv.pid());
+        ASSERT_TRUE(frozen.stopped());
+        pump(300);
+    }
+    pump(300);
+    // Quiet past --ping-interval: the heartbeat's Ping meets a backlog over --send-buffer and
+    // the client is judged a slow consumer: Close 1008 behind what was started.
+    poll(nullptr, 0, 900);  // the quiet period under test, not a wait for an event
+    int i = 0;
+    for (;;) {
+        std::optional<Frame> f = c.read_frame(3000);
+        ASSERT_TRUE(f.has_value()) << "stream ended or stalled mid-frame after " << i << " echoes, no Close";
+        if (f->opcode == 0x9 || f->opcode == 0xA) continue;
+        if (f->opcode == 0x8) {
+            EXPECT_EQ(f->close_code(), 1008);
+            break;
+        }
+        ASSERT_EQ(f->opcode, 0x1) << "echo " << i;
+        ASSERT_EQ(f->payload, cork_payload(i)) << "echo " << i << " is corrupt";
+        ++i;
+    }
+}
+
 // --------------------------------------------------------------------- resource bounds
 
 // A channel nobody is in and that keeps no history should not stay in memory.
