@@ -62,15 +62,17 @@ BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
 # Only the per-message path is built for speed (-O2): frames, masking and UTF-8 checks, the
-# out queue, the hub, channels, messages, envelopes and history, the reactor, the timer wheel,
-# and the server's event loop, sessions and delivery. Everything else runs once per process,
-# connection, handshake or HTTP request (configuration, the server's set-up in setup.cpp, the
-# upgrade and joins in upgrade.cpp, socket setup, HTTP parsing and
-# responses, the handshake's SHA-1/base64, robots and cards, JSON, control commands, the
-# webhook, pages, metrics, logging): -Os there keeps the binary small (README, "Performance").
+# out queue, the hub, channels, messages, envelopes and history, the reactor, the send ring,
+# the timer wheel, and the server's event loop, sessions and delivery; on a webhook's
+# per-request path, the token's SHA-256 and the request parser (no size cost, measured).
+# Everything else runs once per process, connection, handshake or HTTP request
+# (configuration, set-up in setup.cpp, the upgrade and joins in upgrade.cpp, socket setup,
+# HTTP bodies and responses, the handshake's SHA-1/base64, robots and cards, JSON, control
+# commands, the webhook, pages, metrics, logging): -Os there keeps the binary small (README,
+# "Performance").
 HOT_SRC := src/ws/frame.cpp src/ws/frame_parser.cpp src/codec/utf8.cpp \
   $(wildcard src/push/*.cpp) src/net/reactor.cpp src/net/send_ring.cpp src/base/timer_wheel.cpp \
-  src/server/server.cpp src/server/session.cpp
+  src/server/server.cpp src/server/session.cpp src/codec/sha256.cpp src/http/request_parser.cpp
 SIZE_SRC := $(filter-out $(HOT_SRC),$(SRC_ALL))
 ifeq ($(SAN),)
 $(SIZE_SRC:%.cpp=$(BUILD)/obj/%.o): SIZE_OPT := -Os

@@ -56,6 +56,14 @@ row "resident memory at rest" "$REST KiB" \
 
 # ---------------------------------------------------------------- idle connections
 for N in 10000 19500; do
+    # Each count on a fresh server: what it then holds is the connections' alone (after the
+    # first count's clients leave, the heap may keep some of what they used).
+    if [ "$N" != 10000 ]; then
+        stop_server
+        start_server
+        REST=$(rss_kb "$SRV_PID")
+        ANON_REST=$(anon_kb "$SRV_PID")
+    fi
     rm -f "$TMP/ready"
     # Not through load(): $! must be wsload itself, for the SIGINT that ends the hold.
     taskset -c $LOAD_CPU "$WSLOAD" idle --url "ws://127.0.0.1:$PORT/ws/idle" -n $N -d 120s \
