@@ -335,18 +335,19 @@ void Server::heartbeat(Connection& c) {
 void Server::flush_pending() {
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
-    if (send_ring_.ready() && flush_list_.size() > 1) {
-        flush_batched();
-        return;
-    }
-    for (size_t i = 0; i < flush_list_.size(); ++i) {
+    if (send_ring_.ready() && flush_list_.size() > 1) flush_batched();
+    else flush_each(0);
+    flush_list_.clear();
+}
+
+void Server::flush_each(size_t from) {
+    for (size_t i = from; i < flush_list_.size(); ++i) {
         Connection& c = conns_[flush_list_[i]];
         if (!c.has(kFlagInFlush)) continue;  // condemned since
         c.clear(kFlagInFlush);
         // Not writable: EPOLLOUT will call flush() when the socket drains.
         if (c.has(kFlagWritable)) flush(c);
     }
-    flush_list_.clear();
 }
 
 void Server::flush_batched() {
@@ -401,15 +402,10 @@ void Server::flush_batched() {
             // The ring refuses submissions altogether: one write per socket from now on.
             LOG_WARN("io_uring submission failed (%s): writing socket by socket", strerror(error));
             send_ring_.close();
-            for (; i < flush_list_.size(); ++i) {
-                Connection& c = conns_[flush_list_[i]];
-                if (!c.has(kFlagInFlush)) continue;
-                c.clear(kFlagInFlush);
-                if (c.has(kFlagWritable)) flush(c);
-            }
+            flush_each(i);
+            return;
         }
     }
-    flush_list_.clear();
 }
 
 void Server::condemn(Connection& c) {

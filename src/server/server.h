@@ -254,6 +254,9 @@ private:
     void wrote(Connection& c, long w, bool would_block);
     // flush() for every connection on the flush list, kBatch sends per system call.
     void flush_batched();
+    // flush(), one write each, for the connections on the flush list from index `from` on
+    // (still on it and writable). The caller clears the list.
+    void flush_each(size_t from);
     // Puts c on the list flushed before the loop sleeps (once per turn, however many frames
     // were queued: they go out in one writev).
     void schedule_flush(Connection& c);

@@ -67,17 +67,22 @@ protected:
         if (int rc = ring_.open(); rc < 0) GTEST_SKIP() << "io_uring unavailable: " << strerror(-rc);
     }
     void TearDown() override { SendRing::enter_fn = real_enter; }
+    // Queues n sends, send i carrying text(i) to pair i, tagged i.
+    template <class Text>
+    void queue(Pair* p, Send* s, uint32_t n, Text text) {
+        for (uint32_t i = 0; i < n; ++i) {
+            s[i].bytes = text(i);
+            s[i].point();
+            ring_.add(p[i].fd[0], &s[i].msg, i);
+        }
+    }
     SendRing ring_;
 };
 
 TEST_F(SendRingTest, EverySendCompletesOnceWithItsTag) {
     Pair p[4];
     Send s[4];
-    for (uint32_t i = 0; i < 4; ++i) {
-        s[i].bytes = "message " + std::to_string(i);
-        s[i].point();
-        ring_.add(p[i].fd[0], &s[i].msg, i);
-    }
+    queue(p, s, 4, [](uint32_t i) { return "message " + std::to_string(i); });
     std::vector<int> seen(4, 0);
     int error = -1;
     EXPECT_EQ(ring_.submit([&](uint32_t tag, int32_t res) {
@@ -96,11 +101,7 @@ TEST_F(SendRingTest, AKernelTakingOneAtATimeStillGetsThemAll) {
     SendRing::enter_fn = one_at_a_time;
     Pair p[5];
     Send s[5];
-    for (uint32_t i = 0; i < 5; ++i) {
-        s[i].bytes = std::string(10 + i, static_cast<char>('a' + i));
-        s[i].point();
-        ring_.add(p[i].fd[0], &s[i].msg, i);
-    }
+    queue(p, s, 5, [](uint32_t i) { return std::string(10 + i, static_cast<char>('a' + i)); });
     int calls = 0, error = -1;
     EXPECT_EQ(ring_.submit([&](uint32_t, int32_t) { ++calls; }, &error), 5u);
     EXPECT_EQ(calls, 5);
@@ -115,11 +116,7 @@ TEST_F(SendRingTest, EntriesNotTakenAreTakenBackNotSentLater) {
     SendRing::enter_fn = one_then_enomem;
     Pair p[3];
     Send s[3];
-    for (uint32_t i = 0; i < 3; ++i) {
-        s[i].bytes = "first batch " + std::to_string(i);
-        s[i].point();
-        ring_.add(p[i].fd[0], &s[i].msg, i);
-    }
+    queue(p, s, 3, [](uint32_t i) { return "first batch " + std::to_string(i); });
     std::vector<uint32_t> tags;
     int error = 0;
     EXPECT_EQ(ring_.submit([&](uint32_t tag, int32_t) { tags.push_back(tag); }, &error), 1u);
