@@ -74,8 +74,12 @@ const std::vector<std::string>& ServerProcess::wrapper() {
 }
 
 ServerProcess::~ServerProcess() {
-    if (pid_ > 0) stop(SIGKILL, 5000);
+    const bool killed = pid_ > 0;
+    if (killed) stop(SIGKILL, 5000);
     if (err_fd_ >= 0) ::close(err_fd_);
+    // A killed server cannot remove its control socket; a path of our own making is ours to
+    // remove whatever happened.
+    if (!control_.empty() && (killed || own_control_)) unlink(control_.c_str());
 }
 
 bool ServerProcess::start(std::vector<std::string> args) {
@@ -85,6 +89,7 @@ bool ServerProcess::start(std::vector<std::string> args) {
     err_fd_ = -1;
     log_.clear();
     port_ = 0;
+    if (own_control_) unlink(control_.c_str());  // the previous server's, if it was killed
     bool has_listen = false, has_control = false, echo = false;
     for (size_t i = 0; i < args.size(); ++i) {
         if (args[i].rfind("--listen", 0) == 0) has_listen = true;
@@ -98,7 +103,8 @@ bool ServerProcess::start(std::vector<std::string> args) {
         args.push_back("--listen");
         args.push_back("127.0.0.1:0");
     }
-    if (!has_control && !echo) {
+    own_control_ = !has_control && !echo;
+    if (own_control_) {
         static int counter = 0;
         control_ = "/tmp/wspush-test-" + std::to_string(getpid()) + "-" + std::to_string(++counter) + ".sock";
         unlink(control_.c_str());

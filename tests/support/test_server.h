@@ -49,6 +49,7 @@ private:
     int err_fd_ = -1;
     uint16_t port_ = 0;
     std::string control_;
+    bool own_control_ = false;  // control_ is a path start() made up (removed when done)
     std::string log_;
 };
 
