@@ -56,6 +56,7 @@ int Server::loop_timeout() const {
     until(trim_at_);
     until(accept_retry_at_);
     until(digest_at_);
+    until(notify_at_);
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -76,6 +77,7 @@ int Server::run() {
         wheel_.expire(now_ms_, [this](base::TimerNode& t) { on_timer(t); });
         // Before the turn's flush, like everything that queues frames.
         if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
+        if (notify_at_ && now_ms_ >= notify_at_) notify_tick();
     }
     LOG_INFO("stopped");
     return 0;
@@ -187,7 +189,9 @@ void Server::on_signal() {
             case SIGHUP:
                 // Logs go to stderr (the journal, or a file the shell opened): nothing to
                 // reopen, but the line says the signal arrived and did no harm.
+                notify("RELOADING=1\n");
                 LOG_INFO("SIGHUP: log reopened");
+                notify("READY=1\n");
                 break;
             case SIGUSR1: LOG_INFO("stats %s", stats_json().c_str()); break;
             case SIGUSR2: break;
@@ -202,6 +206,7 @@ void Server::on_signal() {
 
 void Server::begin_shutdown() {
     stopping_ = true;
+    notify("STOPPING=1\n");
     stop_deadline_ = now_ms_ + kShutdownMs;
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);

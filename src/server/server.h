@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/sd_notify.h"
 #include "base/timer_wheel.h"
 #include "ctl/control_channel.h"
 #include "http/request_parser.h"
@@ -95,6 +96,12 @@ private:
     void refuse_out_of_descriptors();
     void on_signal();
     void begin_shutdown();
+    // systemd (src/server/notify.cpp): READY/RELOADING/STOPPING, STATUS= and the watchdog,
+    // sent from this loop, so a loop that is stuck misses its watchdog.
+    void notify_start();
+    void notify_tick();
+    void notify(const char* state);
+    [[nodiscard]] uint64_t notify_figures() const;
     void on_timer(base::TimerNode& t);
     void heartbeat(Connection& c);
     void flush_pending();
@@ -336,6 +343,9 @@ private:
     uint64_t accept_retry_at_ = 0;   // 0: the listener needs no retry
     size_t trim_sockets_ = 0;        // sockets at the last trim (or the high-water since)
     bool stopping_ = false;
+    base::Notifier notify_;
+    uint64_t notify_at_ = 0;       // next WATCHDOG=1 / STATUS= check (monotonic ms); 0: none
+    uint64_t notified_status_ = 0;  // the figures in the last STATUS= sent (notify.cpp)
 };
 
 template <class F>

@@ -183,6 +183,7 @@ bool Server::start(std::string& err) {
     }
     LOG_INFO("listening on %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
              mode_name(cfg_.mode), max_clients_);
+    notify_start();
     return true;
 }
 

@@ -1,0 +1,213 @@
+// systemd's notification protocol, from the manager's side: the test owns the datagram
+// socket it passes as NOTIFY_SOCKET (a path, or an @abstract name) and reads what the server
+// says: READY=1 once it listens, STATUS= with its counts, RELOADING=1/READY=1 around SIGHUP,
+// STOPPING=1 at SIGTERM, and WATCHDOG=1 at half of WATCHDOG_USEC (only when WATCHDOG_PID
+// is unset or names the server).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <initializer_list>
+#include <cstdlib>
+#include <optional>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <vector>
+
+#include "support/test_server.h"
+
+namespace {
+
+using wspush::testing::RawClient;
+using wspush::testing::ServerProcess;
+using Clock = std::chrono::steady_clock;
+
+// The manager's end: a datagram socket at a fresh path (or abstract name).
+class NotifySocket {
+public:
+    explicit NotifySocket(bool abstract = false) {
+        name_ = (abstract ? "@wspush-notify-" : "/tmp/wspush-notify-") + std::to_string(getpid()) + "-" +
+                std::to_string(++counter_);
+        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        name_.copy(sa.sun_path, name_.size());
+        if (abstract) sa.sun_path[0] = '\0';
+        else unlink(name_.c_str());
+        bound_ = bind(fd_, reinterpret_cast<sockaddr*>(&sa),
+                      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name_.size())) == 0;
+    }
+    ~NotifySocket() {
+        if (fd_ >= 0) close(fd_);
+        if (name_[0] == '/') unlink(name_.c_str());
+    }
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+
+    [[nodiscard]] bool bound() const { return bound_; }
+    [[nodiscard]] const std::string& name() const { return name_; }
+
+    // The next datagram, or nullopt after timeout_ms.
+    std::optional<std::string> next(int timeout_ms) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
+        char buf[4096];
+        ssize_t n = recv(fd_, buf, sizeof buf, 0);
+        if (n < 0) return std::nullopt;
+        return std::string(buf, static_cast<size_t>(n));
+    }
+    // Datagrams until one contains `needle` (bounded); that one, or nullopt.
+    std::optional<std::string> until(const std::string& needle, int timeout_ms = 10000) {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+            if (left <= 0) return std::nullopt;
+            std::optional<std::string> m = next(static_cast<int>(left));
+            if (!m || m->find(needle) != std::string::npos) return m;
+        }
+    }
+
+private:
+    static inline int counter_ = 0;
+    std::string name_;
+    int fd_ = -1;
+    bool bound_ = false;
+};
+
+// Sets environment variables for the servers started in its lifetime (fork inherits them).
+class Env {
+public:
+    explicit Env(std::initializer_list<std::pair<std::string, std::string>> vars) : vars_(vars) {
+        for (const auto& [k, v] : vars_) setenv(k.c_str(), v.c_str(), 1);
+    }
+    ~Env() {
+        for (const auto& [k, v] : vars_) unsetenv(k.c_str());
+    }
+    Env(const Env&) = delete;
+    Env& operator=(const Env&) = delete;
+
+private:
+    std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+TEST(Systemd, ReadyOnceListeningStatusWithCountsAndStoppingAtShutdown) {
+    NotifySocket manager;
+    ASSERT_TRUE(manager.bound());
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", manager.name()}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    std::optional<std::string> ready = manager.until("READY=1");
+    ASSERT_TRUE(ready) << srv.log();
+    EXPECT_NE(ready->find("STATUS=0 clients, 0 channels"), std::string::npos) << *ready;
+    // Ready means the listener is up: a client is served at once.
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv.port()));
+    ASSERT_EQ(c.upgrade("/ws/news"), 101);
+    kill(srv.pid(), SIGTERM);
+    std::optional<std::string> stopping = manager.until("STOPPING=1");
+    ASSERT_TRUE(stopping) << srv.log();
+    EXPECT_NE(stopping->find("STATUS=stopping: closing 1 clients"), std::string::npos) << *stopping;
+    std::optional<wspush::testing::Frame> bye = c.read_close();
+    ASSERT_TRUE(bye);
+    EXPECT_EQ(bye->close_code(), 1001);
+    c.close();
+    EXPECT_EQ(srv.stop(SIGTERM), 0);
+}
+
+TEST(Systemd, ReloadIsBracketedByReloadingAndReady) {
+    NotifySocket manager;
+    ASSERT_TRUE(manager.bound());
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", manager.name()}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    ASSERT_TRUE(manager.until("READY=1")) << srv.log();
+    kill(srv.pid(), SIGHUP);
+    std::optional<std::string> reloading = manager.until("RELOADING=1");
+    ASSERT_TRUE(reloading) << srv.log();
+    EXPECT_NE(reloading->find("MONOTONIC_USEC="), std::string::npos) << *reloading;
+    std::optional<std::string> again = manager.next(5000);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->rfind("READY=1\n", 0), 0u) << *again;
+    EXPECT_EQ(srv.stop(), 0);
+}
+
+TEST(Systemd, WatchdogAtHalfTheIntervalFromTheLoop) {
+    NotifySocket manager(/*abstract=*/true);
+    ASSERT_TRUE(manager.bound());
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", manager.name()}, {"WATCHDOG_USEC", "600000"}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    ASSERT_TRUE(manager.until("READY=1")) << srv.log();
+    EXPECT_TRUE(srv.wait_log("systemd watchdog: WATCHDOG=1 every 300 ms")) << srv.log();
+    // STATUS= follows the counts, with the next ping.
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv.port()));
+    ASSERT_EQ(c.upgrade("/ws/news"), 101);
+    std::optional<std::string> status = manager.until("STATUS=1 clients, 1 channels", 3000);
+    ASSERT_TRUE(status) << srv.log();
+    EXPECT_NE(status->find("WATCHDOG=1\n"), std::string::npos) << *status;
+    // 1.8 s of pings: about six, none more than the interval apart (systemd would restart
+    // the service), none in a burst.
+    std::vector<Clock::time_point> at;
+    const auto end = Clock::now() + std::chrono::milliseconds(1800);
+    while (Clock::now() < end) {
+        std::optional<std::string> m = manager.next(600);
+        ASSERT_TRUE(m) << "no notification for the whole interval: " << srv.log();
+        if (m->find("WATCHDOG=1") != std::string::npos) at.push_back(Clock::now());
+    }
+    ASSERT_GE(at.size(), 4u);
+    EXPECT_LE(at.size(), 8u);
+    for (size_t i = 1; i < at.size(); ++i) {
+        const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(at[i] - at[i - 1]).count();
+        EXPECT_LT(gap, 600) << "watchdog ping " << i;
+        EXPECT_GT(gap, 150) << "watchdog ping " << i;
+    }
+    // A stopped loop sends nothing: the watchdog is the loop's own.
+    ASSERT_EQ(kill(srv.pid(), SIGSTOP), 0);
+    while (manager.next(50)) {
+    }
+    EXPECT_FALSE(manager.next(700)) << "a ping while the process was stopped";
+    ASSERT_EQ(kill(srv.pid(), SIGCONT), 0);
+    EXPECT_TRUE(manager.until("WATCHDOG=1", 2000)) << srv.log();
+    c.close();
+    EXPECT_EQ(srv.stop(), 0);
+}
+
+TEST(Systemd, WatchdogMeantForAnotherProcessIsNotOurs) {
+    NotifySocket manager;
+    ASSERT_TRUE(manager.bound());
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", manager.name()}, {"WATCHDOG_USEC", "100000"}, {"WATCHDOG_PID", "1"}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    ASSERT_TRUE(manager.until("READY=1")) << srv.log();
+    EXPECT_FALSE(manager.until("WATCHDOG=1", 400)) << "pings for a watchdog of pid 1";
+    EXPECT_EQ(srv.log().find("systemd watchdog"), std::string::npos) << srv.log();
+    EXPECT_EQ(srv.stop(), 0);
+}
+
+TEST(Systemd, UnusableNotifySocketIsReportedAndServingGoesOn) {
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", "relative/path"}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    EXPECT_TRUE(srv.wait_log("systemd notification off: NOTIFY_SOCKET is neither")) << srv.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv.port()));
+    EXPECT_EQ(c.upgrade("/ws/news"), 101);
+    c.close();
+    EXPECT_EQ(srv.stop(), 0);
+}
+
+}  // namespace
