@@ -41,9 +41,14 @@ ControlChannel::~ControlChannel() {
 }
 
 bool ControlChannel::open(const std::string& path, uint64_t listen_tag, std::string& err) {
-    listen_fd_ = net::listen_unix(path, err);
-    if (listen_fd_ < 0) return false;
+    const int fd = net::listen_unix(path, err);
+    if (fd < 0) return false;
     path_ = path;
+    return adopt(fd, listen_tag, err);
+}
+
+bool ControlChannel::adopt(int listen_fd, uint64_t listen_tag, std::string& err) {
+    listen_fd_ = listen_fd;
     if (int rc = reactor_.add(listen_fd_, EPOLLIN | EPOLLET, listen_tag); rc < 0) {
         err = std::string("epoll_ctl: ") + strerror(-rc);
         return false;
@@ -55,7 +60,7 @@ void ControlChannel::close_all() noexcept {
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        unlink(path_.c_str());
+        if (!path_.empty()) unlink(path_.c_str());
     }
     clients_.for_each([this](ControlClient& cc) { condemn(cc); });
 }

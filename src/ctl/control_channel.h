@@ -60,6 +60,9 @@ public:
     // Creates the socket at path (mode 0600), listening, registered with `listen_tag`.
     // False with err set (one readable line) on failure.
     [[nodiscard]] bool open(const std::string& path, uint64_t listen_tag, std::string& err);
+    // Serves on a listening socket made by someone else (socket activation): its file is
+    // theirs, so it is not removed at close.
+    [[nodiscard]] bool adopt(int listen_fd, uint64_t listen_tag, std::string& err);
     // Stops accepting, removes the socket path and condemns every client (SIGTERM).
     void close_all() noexcept;
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -116,6 +117,13 @@ std::string local_address(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return "?";
+    if (ss.ss_family == AF_UNIX) {
+        const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
+        const size_t n = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+        if (n == 0) return "(unnamed)";
+        if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, n - 1);  // abstract
+        return std::string(un->sun_path, strnlen(un->sun_path, n));
+    }
     char buf[INET6_ADDRSTRLEN];
     if (ss.ss_family == AF_INET6) {
         auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "net/activation.h"
 #include "net/socket.h"
 #include "server/loop_tags.h"
 
@@ -158,8 +159,17 @@ bool Server::start(std::string& err) {
     }
     spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-    listen_fd_ = net::listen_tcp(cfg_.listen_host, cfg_.listen_port, err);
+    // Sockets a service manager opened for us (socket activation) take the place of
+    // --listen and --control.
+    net::Inherited inherited;
+    if (!net::inherited_sockets(inherited, err)) return false;
+    listen_fd_ = inherited.tcp >= 0 ? inherited.tcp : net::listen_tcp(cfg_.listen_host, cfg_.listen_port, err);
     if (listen_fd_ < 0) return false;
+    if (inherited.control >= 0 && cfg_.mode == Mode::kEcho) {
+        LOG_WARN("socket activation: echo mode has no control socket; closing the one passed");
+        ::close(inherited.control);
+        inherited.control = -1;
+    }
     if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET, kTagListen) < 0 ||
         reactor_.add(signal_fd_, EPOLLIN | EPOLLET, kTagSignal) < 0) {
         err = std::string("epoll_ctl: ") + strerror(errno);
@@ -170,19 +180,23 @@ bool Server::start(std::string& err) {
         limits.max_clients = cfg_.max_control;
         limits.max_payload = cfg_.max_message;
         control_ = std::make_unique<ctl::ControlChannel>(reactor_, *this, limits, kTagControl);
-        if (!control_->open(cfg_.control_path, kTagControlListen, err)) return false;
+        if (inherited.control >= 0 ? !control_->adopt(inherited.control, kTagControlListen, err)
+                                   : !control_->open(cfg_.control_path, kTagControlListen, err))
+            return false;
     }
     now_ms_ = start_ms_ = base::monotonic_ms();
     LOG_INFO("descriptor limit %llu: up to %u WebSocket connections", static_cast<unsigned long long>(nofile),
              max_clients_);
-    if (control_) LOG_INFO("control socket %s", cfg_.control_path.c_str());
+    if (control_)
+        LOG_INFO("control socket %s", inherited.control >= 0 ? (net::local_address(inherited.control) + " (socket activation)").c_str()
+                                                              : cfg_.control_path.c_str());
     if (!cfg_.robots.empty() && cfg_.mode != Mode::kEcho) {
         std::string names;  // by name: a token is never logged
         for (const robot::Robot& r : cfg_.robots) names += (names.empty() ? "" : ", ") + r.name + " -> " + r.channel;
         LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
     }
-    LOG_INFO("listening on %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
-             mode_name(cfg_.mode), max_clients_);
+    LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
+             mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");
     notify_start();
     return true;
 }

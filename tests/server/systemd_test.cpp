@@ -7,13 +7,17 @@
 
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <initializer_list>
 #include <cstdlib>
 #include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -21,6 +25,7 @@
 
 namespace {
 
+using wspush::testing::ControlConn;
 using wspush::testing::RawClient;
 using wspush::testing::ServerProcess;
 using Clock = std::chrono::steady_clock;
@@ -208,6 +213,181 @@ TEST(Systemd, UnusableNotifySocketIsReportedAndServingGoesOn) {
     EXPECT_EQ(c.upgrade("/ws/news"), 101);
     c.close();
     EXPECT_EQ(srv.stop(), 0);
+}
+
+// Socket activation: sockets made by the test, handed over as a service manager does.
+
+// A listening TCP socket on 127.0.0.1 at a free port; its port in *port.
+int tcp_listener(uint16_t* port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) < 0 || listen(fd, 64) < 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) < 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+int unix_listener(const std::string& path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    path.copy(sa.sun_path, sizeof sa.sun_path - 1);
+    unlink(path.c_str());
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 || listen(fd, 16) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::string activation_path(const char* tag) {
+    return "/tmp/wspush-activated-" + std::string(tag) + "-" + std::to_string(getpid()) + ".sock";
+}
+
+// --listen and --control that cannot be served here (a TEST-NET address, a missing
+// directory): a server that started anyway took the sockets it was given.
+const std::vector<std::string> kUnusable = {"--listen", "192.0.2.1:80", "--control", "/nonexistent/wspushd.sock"};
+
+TEST(Activation, PassedTcpListenerAndControlSocketAreServed) {
+    uint16_t port = 0;
+    const std::string path = activation_path("both");
+    const int tcp = tcp_listener(&port);
+    const int ctl = unix_listener(path);
+    ASSERT_GE(tcp, 0);
+    ASSERT_GE(ctl, 0);
+    ServerProcess srv;
+    srv.pass_sockets({ctl, tcp}, "control:ws");  // in either order
+    ASSERT_TRUE(srv.start(kUnusable)) << srv.log();
+    EXPECT_EQ(srv.port(), port);
+    EXPECT_NE(srv.log().find("socket activation"), std::string::npos) << srv.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect(port));
+    ASSERT_EQ(c.upgrade("/ws/news"), 101);
+    ControlConn cc;
+    ASSERT_TRUE(cc.connect(path));
+    EXPECT_EQ(cc.command("PUB news hello"), "OK seq=1 delivered=1");
+    c.close();
+    cc.close();
+    EXPECT_EQ(srv.stop(), 0);
+    struct stat st;
+    EXPECT_EQ(lstat(path.c_str(), &st), 0) << "the manager's socket file was removed";
+    close(tcp);
+    close(ctl);
+    unlink(path.c_str());
+}
+
+TEST(Activation, WithoutNamesTheAddressFamilyDecides) {
+    uint16_t port = 0;
+    const std::string path = activation_path("unnamed");
+    const int tcp = tcp_listener(&port);
+    const int ctl = unix_listener(path);
+    ServerProcess srv;
+    srv.pass_sockets({tcp, ctl});
+    ASSERT_TRUE(srv.start(kUnusable)) << srv.log();
+    EXPECT_EQ(srv.port(), port);
+    ControlConn cc;
+    ASSERT_TRUE(cc.connect(path));
+    EXPECT_EQ(cc.command("PUB news hello"), "OK seq=1 delivered=0");
+    cc.close();
+    EXPECT_EQ(srv.stop(), 0);
+    close(tcp);
+    close(ctl);
+    unlink(path.c_str());
+}
+
+TEST(Activation, SocketsMeantForAnotherProcessAreLeftAlone) {
+    ServerProcess srv;
+    {
+        Env env({{"LISTEN_PID", "1"}, {"LISTEN_FDS", "1"}});
+        ASSERT_TRUE(srv.start({})) << srv.log();
+    }
+    EXPECT_EQ(srv.log().find("socket activation"), std::string::npos) << srv.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv.port()));
+    EXPECT_EQ(c.upgrade("/ws/news"), 101);
+    c.close();
+    EXPECT_EQ(srv.stop(), 0);
+}
+
+TEST(Activation, WhatCannotBeServedStopsStartUpSayingWhich) {
+    uint16_t port1 = 0, port2 = 0;
+    const int a = tcp_listener(&port1);
+    const int b = tcp_listener(&port2);
+    const int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct Case {
+        std::vector<int> fds;
+        std::string names;
+        std::string says;
+    };
+    const Case cases[] = {
+        {{a, b}, "", "descriptor 4: a second TCP listener; wspushd serves one of each"},
+        {{udp}, "", "descriptor 3 is not a listening stream socket"},
+        {{a}, "control", "descriptor 3 (control) is named control but is not an AF_UNIX socket"},
+    };
+    for (const Case& k : cases) {
+        ServerProcess srv;
+        srv.pass_sockets(k.fds, k.names);
+        EXPECT_FALSE(srv.start(kUnusable)) << k.says;
+        EXPECT_NE(srv.log().find(k.says), std::string::npos) << srv.log();
+    }
+    close(a);
+    close(b);
+    close(udp);
+}
+
+// Debian's systemd-socket-activate opens the sockets and starts the server on the first
+// connection, as systemd does with wspushd.socket.
+TEST(Activation, UnderSystemdSocketActivate) {
+    if (system("command -v systemd-socket-activate >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "systemd-socket-activate not installed (Debian package systemd)";
+    uint16_t port = 0;
+    close(tcp_listener(&port));  // a port that was free a moment ago
+    const std::string path = activation_path("tool");
+    unlink(path.c_str());
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    int err[2];
+    ASSERT_EQ(pipe2(err, O_CLOEXEC), 0);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(err[1], 2);
+        execlp("systemd-socket-activate", "systemd-socket-activate", "-l", listen.c_str(), "-l", path.c_str(),
+               "--fdname=ws:control", WSPUSHD_BIN, "--listen", "192.0.2.1:80", "--control",
+               "/nonexistent/wspushd.sock", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(err[1]);
+    // The tool listens before the server runs: connecting succeeds once it is up.
+    RawClient c;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    bool connected = false;
+    while (!(connected = c.connect(port)) && Clock::now() < deadline) {
+        pollfd p{err[0], POLLIN, 0};
+        poll(&p, 1, 20);  // paced by the tool's output (its "Listening on" lines)
+        char sink[512];
+        if (p.revents & POLLIN) (void)!read(err[0], sink, sizeof sink);
+    }
+    ASSERT_TRUE(connected);
+    EXPECT_EQ(c.upgrade("/ws/news", {}, nullptr), 101);
+    ControlConn cc;
+    ASSERT_TRUE(cc.connect(path));
+    EXPECT_EQ(cc.command("PUB news hi"), "OK seq=1 delivered=1");
+    std::optional<wspush::testing::Frame> f = c.read_frame();
+    ASSERT_TRUE(f);
+    EXPECT_NE(f->payload.find("hi"), std::string::npos);
+    c.close();
+    cc.close();
+    kill(pid, SIGTERM);  // the tool execs the server in its own process
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    close(err[0]);
+    unlink(path.c_str());
 }
 
 }  // namespace

@@ -116,6 +116,15 @@ bool ServerProcess::start(std::vector<std::string> args) {
     pid_ = fork();
     if (pid_ == 0) {
         dup2(pipefd[1], 2);
+        if (!pass_fds_.empty()) {
+            // Out of the way first, so moving one to 3+i cannot overwrite another.
+            std::vector<int> high;
+            for (int fd : pass_fds_) high.push_back(fcntl(fd, F_DUPFD, 100));
+            for (size_t i = 0; i < high.size(); ++i) dup2(high[i], 3 + static_cast<int>(i));
+            setenv("LISTEN_FDS", std::to_string(high.size()).c_str(), 1);
+            setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+            if (!pass_names_.empty()) setenv("LISTEN_FDNAMES", pass_names_.c_str(), 1);
+        }
         std::vector<std::string> words = wrapper();
         words.push_back(WSPUSHD_BIN);
         words.insert(words.end(), args.begin(), args.end());

@@ -31,6 +31,13 @@ public:
     // Waits up to 10 s (60 s under a wrapper) for the "listening on" line. False (with log()
     // telling why) on failure.
     bool start(std::vector<std::string> args);
+    // For the next start(): hands `fds` to the server as a service manager does for socket
+    // activation (descriptors 3, 4, ... with LISTEN_FDS, LISTEN_PID and, if not empty,
+    // LISTEN_FDNAMES=names).
+    void pass_sockets(std::vector<int> fds, std::string names = {}) {
+        pass_fds_ = std::move(fds);
+        pass_names_ = std::move(names);
+    }
     [[nodiscard]] uint16_t port() const { return port_; }
     [[nodiscard]] const std::string& control_path() const { return control_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
@@ -49,7 +56,9 @@ private:
     int err_fd_ = -1;
     uint16_t port_ = 0;
     std::string control_;
-    bool own_control_ = false;  // control_ is a path start() made up (removed when done)
+    bool own_control_ = false;
+    std::vector<int> pass_fds_;
+    std::string pass_names_;  // control_ is a path start() made up (removed when done)
     std::string log_;
 };
 
