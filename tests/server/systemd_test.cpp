@@ -391,3 +391,25 @@ TEST(Activation, UnderSystemdSocketActivate) {
 }
 
 }  // namespace
+
+namespace {
+
+// The units in tools/systemd as systemd itself reads them (Debian's systemd-analyze), with
+// ExecStart pointing at this build: no warning at all, not only no error.
+TEST(Units, SystemdAnalyzeVerifyAcceptsThemWithoutAWord) {
+    char dir[] = "/tmp/wspush-units-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string d = dir;
+    int status = -1;
+    std::string out = wspush::testing::run_command(
+        "sed 's#/usr/local/bin/wspushd#" + std::string(WSPUSHD_BIN) + "#' " WSPUSH_SOURCE_DIR
+        "/tools/systemd/wspushd.service > " + d + "/wspushd.service && cp " WSPUSH_SOURCE_DIR
+        "/tools/systemd/wspushd.socket " + d + "/ && grep -q '^ExecStart=" + std::string(WSPUSHD_BIN) + " ' " + d +
+            "/wspushd.service && cd " + d + " && systemd-analyze verify --man=no ./wspushd.service ./wspushd.socket 2>&1",
+        &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "") << "systemd-analyze had something to say";
+    wspush::testing::run_command("rm -rf " + d);
+}
+
+}  // namespace
