@@ -134,10 +134,11 @@ run: $(BUILD)/wspushd
 deps:
 	@bash tools/install-deps.sh
 
-# Build and run every test (unit, conformance over loopback, interop, browser).
+# Build and run every test (unit, conformance over loopback, interop, browser), in parallel
+# shards (tools/run-tests.sh: a line per finished suite, one summary line at the end).
 test: deps
 	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
-	$(BUILD)/wspush_tests --gtest_brief=1
+	tools/run-tests.sh $(BUILD)/wspush_tests
 
 # The same tests, server included, under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
@@ -151,7 +152,7 @@ MEMCHECK_WRAPPER := valgrind --error-exitcode=99 --leak-check=full --errors-for-
 MEMCHECK_TESTS   := Channels.*:Envelope.*:Relay.*:Control.*:Resume.*:Reliability*:Review.*:Heartbeat.*:Backpressure.*:Flood/SlowConsumer.*:Webhook.*:WebhookHttp.*
 memcheck: deps
 	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
-	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" $(BUILD)/wspush_tests --gtest_brief=1 --gtest_filter='$(MEMCHECK_TESTS)'
+	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" tools/run-tests.sh $(BUILD)/wspush_tests --gtest_filter='$(MEMCHECK_TESTS)'
 
 # Micro-benchmarks, then the macro suite (server pinned to one core, load on the other), then
 # the same-run uWebSockets baseline (skipped, with one line, without its source).
