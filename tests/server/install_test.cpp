@@ -42,7 +42,10 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 // make in the source tree with this build's binary (the sanitized one under `make asan`),
 // without the jobserver of a make that may have started this test.
 std::string make(const std::string& args, int* status) {
-    std::string build = fs::path(WSPUSHD_BIN).parent_path().string();
+    // As the build named it (build, build/asan), so that make sees the same targets.
+    const fs::path dir = fs::path(WSPUSHD_BIN).parent_path();
+    const fs::path rel = dir.lexically_relative(kSource);
+    std::string build = rel.empty() || *rel.begin() == ".." ? dir.string() : rel.string();
 #ifdef __SANITIZE_ADDRESS__
     build += " SAN=1";
 #endif
@@ -67,6 +70,10 @@ TEST(Install, PutsExactlyItsFilesAndUninstallTakesThemAway) {
     char dir[] = "/tmp/wspush-install-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     const std::string d = dir;
+    struct RemoveWhenDone {
+        std::string path;
+        ~RemoveWhenDone() { fs::remove_all(path); }
+    } cleanup{d};
     struct stat before {};
     ASSERT_EQ(stat(WSPUSHD_BIN, &before), 0);
 
@@ -112,7 +119,6 @@ TEST(Install, PutsExactlyItsFilesAndUninstallTakesThemAway) {
     EXPECT_EQ(status, 0) << out;
     EXPECT_EQ(files_under(d), (std::map<std::string, unsigned>{}));
     EXPECT_FALSE(fs::exists(d + "/etc/wspushd")) << "the config directory install made is left";
-    fs::remove_all(d);
 }
 
 TEST(Install, ManPageRendersWithoutAWarning) {
