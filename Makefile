@@ -57,7 +57,7 @@ TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build
+.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build install uninstall
 .SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
@@ -165,6 +165,35 @@ bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 static: $(BUILD)/wspushd-static
 $(BUILD)/wspushd-static: $(MAIN_OBJ) $(LIB_OBJ)
 	$(CXX) $(OPT) $^ -o $@ -static -flto=auto -Wl,--gc-sections -Wl,-O1
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=..] [MANDIR=..] [SYSCONFDIR=/etc] [UNITDIR=..]
+# The server (stripped; a cross build gives its own STRIP), wspushd(8), the example settings
+# and the systemd units, whose ExecStart (and the example's) is rewritten to $(BINDIR). Units go
+# to $(PREFIX)/lib/systemd/system, which systemd searches for /usr/local and /usr alike.
+# Only the binary is a prerequisite: with an up-to-date build nothing is compiled, so the
+# test that installs into a temporary DESTDIR never rebuilds under a running test binary.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+STRIP      ?= strip
+AT_BINDIR  := sed 's|/usr/local/bin/wspushd|$(BINDIR)/wspushd|'
+INSTALLED  := $(BINDIR)/wspushd $(MANDIR)/man8/wspushd.8 $(SYSCONFDIR)/wspushd/wspushd.conf.example \
+  $(UNITDIR)/wspushd.service $(UNITDIR)/wspushd.socket
+
+install: $(BUILD)/wspushd
+	install -D -m 0755 -s --strip-program=$(STRIP) $< $(DESTDIR)$(BINDIR)/wspushd
+	install -D -m 0644 tools/man/wspushd.8 $(DESTDIR)$(MANDIR)/man8/wspushd.8
+	$(AT_BINDIR) tools/systemd/wspushd.conf.example | install -D -m 0644 /dev/stdin $(DESTDIR)$(SYSCONFDIR)/wspushd/wspushd.conf.example
+	$(AT_BINDIR) tools/systemd/wspushd.service | install -D -m 0644 /dev/stdin $(DESTDIR)$(UNITDIR)/wspushd.service
+	install -D -m 0644 tools/systemd/wspushd.socket $(DESTDIR)$(UNITDIR)/wspushd.socket
+
+# What install put there; the config directory too once empty (a wspushd.conf of the
+# administrator's keeps it).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(SYSCONFDIR)/wspushd ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/wspushd
 
 # libFuzzer targets for the parsers, with ASan and UBSan (Debian: clang-14, whose dependency
 # libclang-rt-14-dev carries the -fsanitize=fuzzer runtime).

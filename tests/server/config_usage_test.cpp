@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/flag_doc.h"
 #include "support/test_server.h"
 
 namespace wspush::server {
@@ -25,51 +26,13 @@ TEST(Usage, MentionsEveryFlag) {
 
 // ------------------------------------------------------------------ --help and the README
 
-// The comparison rule:
-// - usage(): an entry starts with a line "  <syntax>" followed by two or more spaces and its
-//   text (or by the end of the line, the text then starting on the next line); lines that
-//   start with four or more spaces continue it. Its default is what the entry's last
-//   "(default <X>)" holds, at the very end of the entry; none: empty.
-// - README.md, under "## Command line": rows "| `<syntax>` | <default> | <meaning> |". The
-//   cells are trimmed, backticks dropped and "\|" read as "|".
-// Every flag (the syntax up to ' ' or '[') must appear in both, with the same syntax and the
-// same default text, character for character.
-struct FlagDoc {
-    std::string syntax;
-    std::string def;
-};
-
-std::string flag_name(const std::string& syntax) { return syntax.substr(0, syntax.find_first_of(" [")); }
-
-std::map<std::string, FlagDoc> flags_in_usage(const std::string& text) {
-    std::map<std::string, FlagDoc> out;
-    std::istringstream in(text);
-    std::string line;
-    std::string syntax;
-    std::string entry;
-    auto finish = [&] {
-        if (syntax.empty()) return;
-        FlagDoc d{syntax, ""};
-        const size_t at = entry.rfind("(default ");
-        if (at != std::string::npos && entry.back() == ')') d.def = entry.substr(at + 9, entry.size() - at - 10);
-        out[flag_name(syntax)] = d;
-        syntax.clear();
-    };
-    while (std::getline(in, line)) {
-        if (line.starts_with("    ") && !syntax.empty()) {
-            entry += " " + line.substr(line.find_first_not_of(' '));
-        } else if (line.starts_with("  --")) {
-            finish();
-            const size_t gap = line.find("  ", 2);
-            syntax = line.substr(2, gap == std::string::npos ? std::string::npos : gap - 2);
-            entry = gap == std::string::npos ? "" : line.substr(line.find_first_not_of(' ', gap));
-        } else {
-            finish();
-        }
-    }
-    finish();
-    return out;
-}
+// The comparison rule: usage() is read as support/flag_doc.h says; README.md, under
+// "## Command line": rows "| `<syntax>` | <default> | <meaning> |". The cells are trimmed,
+// backticks dropped and "\|" read as "|". Every flag (the syntax up to ' ' or '[') must
+// appear in both, with the same syntax and the same default text, character for character.
+using testing::FlagDoc;
+using testing::flag_name;
+using testing::flags_in_usage;
 
 std::string readme_cell(std::string cell) {
     std::string out;
@@ -118,18 +81,7 @@ TEST(HelpText, AgreesWithReadme) {
     const auto readme = flags_in_readme(WSPUSH_SOURCE_DIR "/README.md");
     ASSERT_GE(help.size(), 18u) << usage();
     ASSERT_FALSE(readme.empty()) << "no flag table under ## Command line";
-    for (const auto& [name, h] : help) {
-        const auto it = readme.find(name);
-        if (it == readme.end()) {
-            ADD_FAILURE() << name << " is in --help but not in README.md";
-            continue;
-        }
-        EXPECT_EQ(it->second.syntax, h.syntax) << name;
-        EXPECT_EQ(it->second.def, h.def) << name;
-    }
-    for (const auto& [name, r] : readme) {
-        EXPECT_TRUE(help.contains(name)) << name << " is in README.md but not in --help";
-    }
+    EXPECT_EQ(testing::flag_differences(help, readme, "README.md"), std::vector<std::string>{});
 }
 
 TEST(HelpText, EveryFlagParses) {
