@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Draws a soak's samples (CSV from tools/soak/soak.py) as an SVG: resident memory and open
-descriptors over time, one panel each, with the warm-up and the two judged windows shaded and
-each judged window's median drawn across it. Plain SVG text, no plotting library.
+descriptors over time, one panel each, with the warm-up and the two judged windows shaded,
+each judged window's median drawn across it and the limit of the rule (second window's median
+x 1.05 + 256 KiB, or + 4 descriptors) over the last. Plain SVG text, no plotting library.
 
     tools/soak/plot.py build/soak/samples.csv build/soak/soak.svg WINDOW_S [TITLE]
 """
@@ -37,9 +38,10 @@ def fmt(v):
     return f"{v:g}" if v < 1e5 else f"{v:.3g}"
 
 
-def panel(out, y0, times, values, label, t_end, windows, medians):
-    """One panel at vertical offset y0: frame, shaded windows, ticks, the series, medians."""
-    lo, hi, step = axis_range(values)
+def panel(out, y0, times, values, label, t_end, windows, medians, limit):
+    """One panel at vertical offset y0: frame, shaded windows, ticks, the series, the judged
+    windows' medians and the limit the last one must stay under."""
+    lo, hi, step = axis_range(values + [limit[2]])
     w = WIDTH - LEFT - RIGHT
 
     def px(t):
@@ -51,7 +53,7 @@ def panel(out, y0, times, values, label, t_end, windows, medians):
     for (a, b, colour, name) in windows:
         out.append(f'<rect x="{px(a):.1f}" y="{y0}" width="{px(b) - px(a):.1f}" height="{PANEL_H}" '
                    f'fill="{colour}"/>')
-        out.append(f'<text x="{(px(a) + px(b)) / 2:.1f}" y="{y0 + 14}" font-size="11" '
+        out.append(f'<text x="{(px(a) + px(b)) / 2:.1f}" y="{y0 + PANEL_H - 6}" font-size="11" '
                    f'text-anchor="middle" fill="#555">{name}</text>')
     out.append(f'<rect x="{LEFT}" y="{y0}" width="{w}" height="{PANEL_H}" fill="none" stroke="#333"/>')
     v = lo
@@ -80,13 +82,17 @@ def panel(out, y0, times, values, label, t_end, windows, medians):
                    f'stroke="#c0392b" stroke-width="2" stroke-dasharray="6,3"/>')
         out.append(f'<text x="{px(b) - 3:.1f}" y="{py(m) - 5:.1f}" font-size="11" text-anchor="end" '
                    f'fill="#c0392b">median {fmt(round(m, 1))}</text>')
+    a, b, m = limit
+    out.append(f'<line x1="{px(a):.1f}" x2="{px(b):.1f}" y1="{py(m):.1f}" y2="{py(m):.1f}" '
+               f'stroke="#555" stroke-width="1" stroke-dasharray="2,2"/>')
+    out.append(f'<text x="{px(a) + 3:.1f}" y="{py(m) - 4:.1f}" font-size="11" fill="#555">limit {fmt(round(m))}</text>')
 
 
 def draw(csv_path, svg_path, window_s, title):
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
     times = [float(r["t_s"]) for r in rows]
-    t_end = max(times[-1], 1.0)
+    t_end = 5 * window_s          # the run's length: soak.py's windows are a fifth of it
     windows = [(0, window_s, "#eeeeee", "warm-up"),
                (window_s, 2 * window_s, "#dbe9f6", "second window"),
                (t_end - window_s, t_end, "#dff0d8", "last window")]
@@ -94,7 +100,8 @@ def draw(csv_path, svg_path, window_s, title):
            f'height="{TOP + 2 * PANEL_H + GAP + 50}" font-family="sans-serif">',
            f'<rect width="100%" height="100%" fill="white"/>',
            f'<text x="{WIDTH / 2}" y="22" font-size="15" text-anchor="middle">{title}</text>']
-    for i, (col, label) in enumerate((("rss_kib", "resident memory (KiB)"), ("fds", "open descriptors"))):
+    panels = (("rss_kib", "resident memory (KiB)", 256), ("fds", "open descriptors", 4))
+    for i, (col, label, allowance) in enumerate(panels):
         values = [float(r[col]) for r in rows]
 
         def median(a, b):
@@ -103,7 +110,8 @@ def draw(csv_path, svg_path, window_s, title):
 
         meds = [(window_s, 2 * window_s, median(window_s, 2 * window_s)),
                 (t_end - window_s, t_end, median(t_end - window_s, t_end + 1))]
-        panel(out, TOP + i * (PANEL_H + GAP), times, values, label, t_end, windows, meds)
+        limit = (t_end - window_s, t_end, meds[0][2] * 1.05 + allowance)
+        panel(out, TOP + i * (PANEL_H + GAP), times, values, label, t_end, windows, meds, limit)
     out.append("</svg>")
     with open(svg_path, "w") as f:
         f.write("\n".join(out) + "\n")

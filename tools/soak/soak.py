@@ -576,37 +576,49 @@ async def tail_reader(soak):
 
 async def slow_consumer(soak, n, ctl):
     """Reads 2 KiB per 100 ms from soak.flood (16 KiB x 40/s) until the server gives up on it
-    (it leaves CLIENTS), then reads on and must find Close 1008 "slow consumer" on a frame
-    boundary."""
+    (it leaves CLIENTS), then reads all it can and must find Close 1008 "slow consumer" on a
+    frame boundary. The server lingers 2 s for it after deciding, and by then megabytes sit in
+    the kernel's buffers ahead of the Close: a plain socket (no stream buffer) and a poll every
+    100 ms leave that drain most of the 2 s."""
     ident = f"slow-{n}"
-    reader, writer = await raw_ws(soak.port, f"/ws/{FLOOD}?id={ident}", rcvbuf=4096, limit=2048)
-    buf, seen, last_poll = bytearray(), False, 0.0
-    deadline = now() + 60
-    while now() < deadline and not soak.stop.is_set():
-        buf += await asyncio.wait_for(reader.read(2048), OP_TIMEOUT)
-        await asyncio.sleep(0.1)          # pacing: this client is slow on purpose
-        if now() - last_poll >= 0.25:
-            last_poll = now()
-            listed = f'"id":"{ident}"' in await ctl.ask(f"CLIENTS {FLOOD}")
-            if listed:
-                seen = True
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", soak.port))
+        await loop.sock_sendall(sock, upgrade_request(soak.port, f"/ws/{FLOOD}?id={ident}"))
+        buf = bytearray()
+        while b"\r\n\r\n" not in buf:
+            chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), OP_TIMEOUT)
+            if not chunk:
+                raise RuntimeError(f"{ident}: upgrade answered with EOF")
+            buf += chunk
+        if not buf.startswith(b"HTTP/1.1 101"):
+            raise RuntimeError(f"{ident}: upgrade refused: {bytes(buf[:40])!r}")
+        del buf[:buf.index(b"\r\n\r\n") + 4]
+        seen, listed_at = False, now()
+        deadline = now() + 60
+        while True:
+            if now() > deadline or soak.stop.is_set():
+                if not soak.stop.is_set():
+                    soak.fail(f"{ident}: never closed as a slow consumer in 60 s")
+                return
+            buf += await asyncio.wait_for(loop.sock_recv(sock, 2048), OP_TIMEOUT)
+            await asyncio.sleep(0.1)          # pacing: this client is slow on purpose
+            if f'"id":"{ident}"' in await ctl.ask(f"CLIENTS {FLOOD}"):
+                seen, listed_at = True, now()
             elif seen:
                 break
-    else:
-        if not soak.stop.is_set():
-            soak.fail(f"{ident}: never closed as a slow consumer in 60 s")
-        writer.close()
-        return
-    while True:
-        chunk = await asyncio.wait_for(reader.read(1 << 16), OP_TIMEOUT)
-        if not chunk:
-            break
-        buf += chunk
-    writer.close()
+        noticed = now() - listed_at
+        while chunk := await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), OP_TIMEOUT):
+            buf += chunk
+    finally:
+        sock.close()
     frames, rest = parse_frames(buf)
-    ops = [op for op, _ in frames]
-    if 8 not in ops:
-        soak.fail(f"{ident}: closed without a Close frame ({len(frames)} frames, {len(rest)} bytes left)")
+    if 8 not in [op for op, _ in frames]:
+        soak.fail(f"{ident}: closed without a Close frame ({len(frames)} frames, {len(rest)} bytes "
+                  f"left; the drain began {noticed:.2f} s after it was last listed)")
     elif frames[-1][0] != 8 or rest or close_code(frames[-1][1]) != 1008 or frames[-1][1][2:] != b"slow consumer":
         soak.fail(f"{ident}: ended with {frames[-1][1][:20]!r}, {len(rest)} stray bytes")
     else:
