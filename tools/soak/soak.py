@@ -290,7 +290,12 @@ class Control:
     async def ask(self, line):
         async with self.lock:
             self.writer.write(line if isinstance(line, bytes) else line.encode() + b"\n")
-            return (await asyncio.wait_for(self.reader.readline(), OP_TIMEOUT)).decode().rstrip("\n")
+            try:
+                reply = await asyncio.wait_for(self.reader.readline(), OP_TIMEOUT)
+            except asyncio.TimeoutError:
+                raise RuntimeError(f"control socket: no reply to {(line if isinstance(line, bytes) else line.encode())[:20]!r} in {OP_TIMEOUT} s "
+                                   "(server hung?)") from None
+            return reply.decode().rstrip("\n")
 
     def close(self):
         self.writer.close()
@@ -597,19 +602,21 @@ async def slow_consumer(soak, n, ctl):
         if not buf.startswith(b"HTTP/1.1 101"):
             raise RuntimeError(f"{ident}: upgrade refused: {bytes(buf[:40])!r}")
         del buf[:buf.index(b"\r\n\r\n") + 4]
-        seen, listed_at = False, now()
+        listed_at = now()
         deadline = now() + 60
         while True:
             if now() > deadline or soak.stop.is_set():
                 if not soak.stop.is_set():
                     soak.fail(f"{ident}: never closed as a slow consumer in 60 s")
                 return
-            buf += await asyncio.wait_for(loop.sock_recv(sock, 2048), OP_TIMEOUT)
+            chunk = await asyncio.wait_for(loop.sock_recv(sock, 2048), OP_TIMEOUT)
+            buf += chunk
             await asyncio.sleep(0.1)          # pacing: this client is slow on purpose
-            if f'"id":"{ident}"' in await ctl.ask(f"CLIENTS {FLOOD}"):
-                seen, listed_at = True, now()
-            elif seen:
+            # Its upgrade was answered, so it was a member: once CLIENTS (open connections
+            # only) leaves it out, the server has closed it.
+            if not chunk or f'"id":"{ident}"' not in await ctl.ask(f"CLIENTS {FLOOD}"):
                 break
+            listed_at = now()
         noticed = now() - listed_at
         while chunk := await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), OP_TIMEOUT):
             buf += chunk
@@ -812,6 +819,9 @@ async def sampler(soak):
     t0 = now()
     tick = 0
     while not soak.stop.is_set():
+        if soak.server.proc.returncode is not None:
+            raise RuntimeError(f"the server exited with status {soak.server.proc.returncode} during the load "
+                               "(see server.log)")
         rss, anon, fds = proc_sample(soak.pid)
         st = await stats(ctl)
         soak.stats = st
@@ -836,7 +846,7 @@ class Server:
     async def start(self):
         a = self.soak.args
         ctl = os.path.join(a.out, "wspushd.sock")
-        self.log = open(os.path.join(a.out, "server.log"), "wb")
+        self.log = open(os.path.join(a.out, "server.log"), "wb", buffering=0)
         self.proc = await asyncio.create_subprocess_exec(
             a.server, "--listen", "127.0.0.1:0", "--mode", "relay", "--control", ctl,
             "--send-buffer", "64K", "--max-message", "64K", "--history", "200", "--history-bytes", "16M",
@@ -891,7 +901,7 @@ def spawn_tracked(soak):
 
 
 async def run(soak):
-    server = Server(soak)
+    server = soak.server = Server(soak)
     await server.start()
     ctl = await Control(soak.ctl_path).open()
     rest_before = proc_sample(soak.pid)[2]
@@ -1042,6 +1052,12 @@ def main():
             asyncio.wait_for(run(soak), args.seconds + WATCHDOG_MARGIN - 10))
     except (OSError, RuntimeError, asyncio.TimeoutError, ValueError) as e:
         soak.fail(f"run aborted: {type(e).__name__} {e}")
+    if getattr(soak, "pid", None) and code is None:
+        try:
+            os.kill(soak.pid, signal.SIGKILL)
+            soak.fail("the server did not exit after SIGTERM; killed")
+        except ProcessLookupError:
+            pass
     if code not in (0, None):
         soak.fail(f"server exit status {code} after SIGTERM")
     missing, dup, reordered = check(soak, final) if final else (0, 0, 0)
