@@ -797,6 +797,17 @@ def proc_sample(pid):
     return vals["VmRSS"], vals["RssAnon"], len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def fd_targets(pid):
+    """What each open descriptor is (socket:[inode] and the like), for a failure message."""
+    fds = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return dict(sorted(fds.items()))
+
+
 def flat(d, prefix=""):
     out = {}
     for k, v in d.items():
@@ -882,6 +893,7 @@ async def wait_rest(soak, ctl):
     for _ in range(20):
         st = await stats(ctl)
         if st["sockets"] == 0 and st["control_clients"] == 1:
+            soak.fds_after = fd_targets(soak.pid)
             return proc_sample(soak.pid)[2]
         await asyncio.sleep(1)
     soak.fail(f"20 s after every client left: {st['sockets']} sockets, {st['control_clients']} control clients")
@@ -904,7 +916,9 @@ async def run(soak):
     server = soak.server = Server(soak)
     await server.start()
     ctl = await Control(soak.ctl_path).open()
+    await stats(ctl)                      # answered: the server has accepted ctl
     rest_before = proc_sample(soak.pid)[2]
+    soak.fds_before = fd_targets(soak.pid)
     soak.tasks = []
     soak.spawn_tracked = lambda: spawn_tracked(soak)
     for _ in range(N_TRACKED):
@@ -1012,7 +1026,8 @@ def judge(soak, rest_before, rest_after):
     if fd_last > fd2 * 1.05 + 4:
         soak.fail(f"descriptors grew: median {fd_last} in the last {W:.0f} s, {fd2} in the second")
     if rest_after > rest_before:
-        soak.fail(f"descriptors at rest: {rest_before} before the load, {rest_after} after it")
+        soak.fail(f"descriptors at rest: {rest_before} before the load, {rest_after} after it "
+                  f"({soak.fds_before} -> {getattr(soak, 'fds_after', None)})")
     return rss2, rss_last, fd2, fd_last
 
 
