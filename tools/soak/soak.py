@@ -130,6 +130,7 @@ class Soak:
         self.tail_lines = 0
         self.hostile = {}                # what -> count done
         self.slow_closed = 0
+        self.slow_drain = (0.0, 0.0)     # longest drain after a verdict: seconds, MB
         self.samples = []
         self.stats = {}
 
@@ -617,15 +618,21 @@ async def slow_consumer(soak, n, ctl):
             if not chunk or f'"id":"{ident}"' not in await ctl.ask(f"CLIENTS {FLOOD}"):
                 break
             listed_at = now()
-        noticed = now() - listed_at
+        noticed, before, t = now() - listed_at, len(buf), now()
+        # Reading again, as a client whose stall is over does: with a full-size window. The
+        # server's kernel buffer (autotuned, megabytes) is ahead of the Close; through a 4 KiB
+        # window it could not all pass within the 2 s linger on a loaded machine.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         while chunk := await asyncio.wait_for(loop.sock_recv(sock, 1 << 20), OP_TIMEOUT):
             buf += chunk
+        drained = f"{(len(buf) - before) / 1e6:.1f} MB drained in {now() - t:.2f} s"
+        soak.slow_drain = max(soak.slow_drain, (now() - t, (len(buf) - before) / 1e6))
     finally:
         sock.close()
     frames, rest = parse_frames(buf)
     if 8 not in [op for op, _ in frames]:
         soak.fail(f"{ident}: closed without a Close frame ({len(frames)} frames, {len(rest)} bytes "
-                  f"left; the drain began {noticed:.2f} s after it was last listed)")
+                  f"left; the drain began {noticed:.2f} s after it was last listed; {drained})")
     elif frames[-1][0] != 8 or rest or close_code(frames[-1][1]) != 1008 or frames[-1][1][2:] != b"slow consumer":
         soak.fail(f"{ident}: ended with {frames[-1][1][:20]!r}, {len(rest)} stray bytes")
     else:
@@ -1094,7 +1101,9 @@ def main():
     st = getattr(soak, "final_stats", soak.stats)
     print(f"soak: hostile: {', '.join(f'{v:,} {k}' for k, v in sorted(soak.hostile.items()))}; "
           f"{soak.slow_closed} slow consumers closed with 1008 (STATS slow_consumer "
-          f"{st.get('drops.slow_consumer', 0)}); TAIL {soak.tail_lines:,} lines, {soak.tail_dropped} dropped; "
+          f"{st.get('drops.slow_consumer', 0)}; longest drain of the kernel's backlog ahead of the Close "
+          f"{soak.slow_drain[1]:.1f} MB in {soak.slow_drain[0]:.2f} s); connections accepted "
+          f"{st.get('connections_total', 0):,}; TAIL {soak.tail_lines:,} lines, {soak.tail_dropped} dropped; "
           f"published {st.get('published', 0):,}, history evicted {st.get('history_evicted', 0):,}; "
           f"driver CPU {sum(os.times()[:2]) / (now() - started) * 100:.0f} % of a core")
     pct = (rss_last / rss2 - 1) * 100 if rss2 else 0
