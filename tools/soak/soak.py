@@ -62,6 +62,7 @@ import argparse
 import asyncio
 import base64
 import csv
+import ctypes
 import json
 import os
 import random
@@ -117,6 +118,7 @@ class Soak:
         self.args = args
         self.out = args.out
         self.stop = asyncio.Event()      # load phase over
+        self.relays_done = asyncio.Event()
         self.failures = []
         self.truth = {ch: {} for ch in CHANNELS + [BULK]}   # seq -> (binary, data)
         self.epochs = {}
@@ -551,19 +553,32 @@ async def discard(ws):
 # ---------------------------------------------------------------------------------------------
 # Hostile clients
 
+def tail_unseen(soak):
+    """Relay messages sent that the TAIL reader has not seen."""
+    return sum(m not in soak.tail_relay for k, _, m, _ in soak.sent_only if k == "relay")
+
+
 async def tail_reader(soak):
+    """Reads TAIL until the relay clients are done (soak.relays_done) and it has seen every
+    relay message they sent, or been told by DROPPED how many it missed."""
     ctl = await Control(soak.ctl_path).open()
     ctl.writer.write(b"TAIL\n")
     r = ctl.reader
     if (await asyncio.wait_for(r.readline(), OP_TIMEOUT)) != b"OK\n":
         soak.fail("TAIL: no OK")
         return
-    stop = asyncio.create_task(soak.stop.wait())
+    done = asyncio.create_task(soak.relays_done.wait())
     while True:
+        if done.done() and tail_unseen(soak) <= soak.tail_dropped:
+            break
         line = asyncio.create_task(r.readline())
-        await asyncio.wait([line, stop], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([line, done], return_when=asyncio.FIRST_COMPLETED)
+        if not line.done() and tail_unseen(soak) > soak.tail_dropped:
+            await asyncio.wait([line], timeout=OP_TIMEOUT)
         if not line.done():
             line.cancel()
+            if tail_unseen(soak) > soak.tail_dropped:
+                soak.fail(f"TAIL: {tail_unseen(soak)} relay messages not seen {OP_TIMEOUT} s after the last was sent")
             break
         parts = line.result().rstrip(b"\n").split(b" ", 2)
         soak.tail_lines += 1
@@ -857,6 +872,11 @@ async def sampler(soak):
 # ---------------------------------------------------------------------------------------------
 # The run
 
+def die_with_parent():
+    """In the server's child before exec: SIGTERM it if this driver dies (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Server:
     def __init__(self, soak):
         self.soak = soak
@@ -870,7 +890,7 @@ class Server:
             "--send-buffer", "64K", "--max-message", "64K", "--history", "200", "--history-bytes", "16M",
             "--robot", f"{PUSH_TOKEN} soak.* name=push rate=1000/1s throttle=0",
             "--robot", f"{CARD_TOKEN} {CARD_CHANNEL} name=cards rate=1000/1s throttle=0",
-            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, preexec_fn=die_with_parent)
         self.soak.pid, self.soak.ctl_path = self.proc.pid, ctl
         while True:
             line = await asyncio.wait_for(self.proc.stderr.readline(), OP_TIMEOUT)
@@ -930,7 +950,8 @@ async def run(soak):
     soak.spawn_tracked = lambda: spawn_tracked(soak)
     for _ in range(N_TRACKED):
         spawn_tracked(soak)
-    load = [sampler(soak), control_publisher(soak), webhook_publisher(soak), tail_reader(soak)]
+    tail = asyncio.create_task(tail_reader(soak))
+    load = [sampler(soak), control_publisher(soak), webhook_publisher(soak)]
     load += [relay_client(soak, n) for n in range(N_RELAY)]
     load += [slow_consumers(soak, n) for n in range(N_SLOW)]
     load += [repeat(soak, "vanish", 0.1, vanish), repeat(soak, "ping flood", 1.0, ping_flood),
@@ -948,6 +969,12 @@ async def run(soak):
     for e in ended:
         if isinstance(e, BaseException) and not any(e is d.exception() for d in done):
             soak.fail(f"task ended: {type(e).__name__} {e}")
+    # The relay clients have closed, so the server has read all they sent: TAIL has it queued.
+    soak.relays_done.set()
+    try:
+        await asyncio.wait_for(tail, 2 * OP_TIMEOUT)
+    except (OSError, RuntimeError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:
+        soak.fail(f"TAIL reader: {type(e).__name__} {e}")
 
     # Drain: every channel's last seq, and every client present reads up to it.
     final = {}
@@ -1001,8 +1028,7 @@ def check(soak, final):
                 soak.fail(f"{t.ident}: {m} of {ch} missing (last {t.last[ch]} of {final.get(ch)})")
         if t.dup or t.reordered:
             soak.fail(f"{t.ident}: {t.dup} duplicated, {t.reordered} reordered")
-    relay_sent = [m for k, _, m, _ in soak.sent_only if k == "relay"]
-    unseen = sum(m not in soak.tail_relay for m in relay_sent)
+    unseen = tail_unseen(soak)
     if unseen > soak.tail_dropped:
         soak.fail(f"TAIL missed {unseen} relay messages but reported {soak.tail_dropped} DROPPED")
     return missing, dup, reordered
