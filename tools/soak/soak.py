@@ -32,7 +32,7 @@ What runs, all against that one server:
     1..last_seq (CHANNELS) of every channel must be accounted for and match what was sent,
     every relay message and card must have been delivered, and every connected client must
     hold every message up to last_seq.
-  - Hostile: slow consumers (SO_RCVBUF 4 KiB, reading 2 KiB per 100 ms from soak.bulk) that
+  - Hostile: slow consumers (SO_RCVBUF 4 KiB, reading 2 KiB per 100 ms from soak.flood, 16 KiB x 40/s) that
     must be closed with Close 1008 "slow consumer" on a frame boundary; clients that vanish
     mid-frame, mid-handshake or mid-write (RST by SO_LINGER 0); Ping floods (the last Ping's
     Pong must come back, then a clean close); a TAIL reader (every line well formed; every
