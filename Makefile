@@ -57,7 +57,7 @@ TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build install uninstall
+.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build install uninstall soak
 .SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
@@ -160,6 +160,16 @@ bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
 	@if [ -x tools/bench/peers.sh ]; then tools/bench/peers.sh $(BUILD); fi
+
+# Soak (tools/soak/soak.py): one relay-mode server under churn, publishers and hostile clients
+# for SOAK_SECONDS; fails on any lost, duplicated or reordered delivery or on memory or
+# descriptors trending up. SOAK_SAN=1: the ASan + UBSan server (memory reported, not judged).
+SOAK_SECONDS ?= 300
+SOAK_BUILD   := $(if $(filter 1,$(SOAK_SAN)),build/asan,$(BUILD))
+soak:
+	$(MAKE) $(if $(filter 1,$(SOAK_SAN)),BUILD=build/asan SAN=1) $(SOAK_BUILD)/wspushd
+	/usr/bin/python3 tools/soak/soak.py --server $(SOAK_BUILD)/wspushd --seconds $(SOAK_SECONDS) \
+	  --out $(SOAK_BUILD)/soak $(if $(filter 1,$(SOAK_SAN)),--sanitized)
 
 # Fully static server binary: runs on a machine with nothing installed.
 static: $(BUILD)/wspushd-static
