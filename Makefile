@@ -166,7 +166,7 @@ bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 # descriptors trending up. SOAK_SAN=1: the ASan + UBSan server (memory reported, not judged).
 SOAK_SECONDS ?= 300
 SOAK_BUILD   := $(if $(filter 1,$(SOAK_SAN)),build/asan,$(BUILD))
-soak:
+soak: deps
 	$(MAKE) $(if $(filter 1,$(SOAK_SAN)),BUILD=build/asan SAN=1) $(SOAK_BUILD)/wspushd
 	/usr/bin/python3 tools/soak/soak.py --server $(SOAK_BUILD)/wspushd --seconds $(SOAK_SECONDS) \
 	  --out $(SOAK_BUILD)/soak $(if $(filter 1,$(SOAK_SAN)),--sanitized)
