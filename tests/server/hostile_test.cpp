@@ -132,14 +132,25 @@ std::vector<long> dribble(uint16_t port, size_t n, const std::string& head, cons
 }
 
 // Checks that every connection was cut with `status` between kTimeoutMs (less one wheel
-// tick) and kTimeoutMs + kLateMs after its head.
+// tick) and kTimeoutMs + kLateMs after its head; the failure counts those that were not and
+// shows the first.
 void expect_cut_at_timeout(const std::vector<long>& cut, const std::vector<std::string>& answers,
                            std::string_view status) {
+    size_t never = 0, early = 0, late = 0, wrong = 0;
+    std::string first;
     for (size_t i = 0; i < cut.size(); ++i) {
-        EXPECT_EQ(answers[i].rfind(status, 0), 0u) << "connection " << i << " got: " << answers[i].substr(0, 80);
-        EXPECT_GE(cut[i], kTimeoutMs - 100) << "connection " << i << " was cut before the timeout";
-        EXPECT_LE(cut[i], kTimeoutMs + kLateMs) << "connection " << i << " was not cut at the timeout (-1: never)";
+        const bool bad_answer = answers[i].rfind(status, 0) != 0;
+        wrong += bad_answer;
+        never += cut[i] < 0;
+        early += cut[i] >= 0 && cut[i] < kTimeoutMs - 100;
+        late += cut[i] > kTimeoutMs + kLateMs;
+        if (first.empty() && (bad_answer || cut[i] < kTimeoutMs - 100 || cut[i] > kTimeoutMs + kLateMs))
+            first = "connection " + std::to_string(i) + ": cut after " + std::to_string(cut[i]) + " ms with '" +
+                    answers[i].substr(0, 40) + "'";
     }
+    EXPECT_EQ(never + early + late + wrong, 0u)
+        << never << " never cut, " << early << " cut early, " << late << " cut late, " << wrong
+        << " without the answer " << status << " (of " << cut.size() << "); " << first;
 }
 
 // 100 clients each dribble an upgrade request one byte every 50 ms (the request would take
@@ -240,11 +251,15 @@ TEST_F(Hostile, TwentyThousandSilentConnectionsAreCutAtTheHandshakeTimeout) {
     ASSERT_EQ(cmd("PUB live during"), "OK seq=2 delivered=1");
     EXPECT_TRUE(next_data_is(sub, "during"));
     uint64_t got_408 = 0, got_503 = 0;
+    const auto give_up = Clock::now() + std::chrono::milliseconds(kHandshakeMs + 10000);
     for (Crowd& c : crowd) {
-        Crowd::Report r = c.finish(kHandshakeMs + 20000);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+        Crowd::Report r = c.finish(static_cast<int>(std::max<long>(left, 1000)));
         EXPECT_EQ(r.ended, kPerCrowd) << "connections the server never closed";
         EXPECT_EQ(r.got_other, 0u) << "answers that were neither 408 nor 503";
-        EXPECT_GE(r.first_408_ms + 100, static_cast<uint64_t>(kHandshakeMs)) << "a 408 before the handshake timeout";
+        if (r.got_408 > 0) {
+            EXPECT_GE(r.first_408_ms + 100, static_cast<uint64_t>(kHandshakeMs)) << "a 408 before the timeout";
+        }
         got_408 += r.got_408;
         got_503 += r.got_503;
     }
@@ -514,9 +529,9 @@ TEST_F(Hostile, ConnectionStormBeyondTheDescriptorLimitNeitherSpinsNorStops) {
 
 constexpr uint32_t kShutdownMs = 3000;  // src/server/server.cpp: the flush deadline
 
-// SIGTERM during a fan-out: 1,000 subscribers with 4 KiB receive windows, 16 messages of
-// 16 KiB published to them (256 KiB each, far more than their kernels hold, so most of it is
-// queued in the server when the signal comes), and one client that never reads. Every
+// SIGTERM during a fan-out: 1,000 subscribers with 4 KiB receive windows and 1 KiB
+// segments, 16 messages of 16 KiB published to them (256 KiB each; the kernels hold about
+// 100 KiB of it, so the rest is queued in the server when the signal comes), and one client that never reads. Every
 // reading subscriber gets all 16 messages in order, then Close 1001 "server shutting down";
 // the one that never reads is given up on (its Close waits behind what it does not read,
 // for the 2 s linger), and the server exits 0 within the flush deadline (kShutdownMs, 3 s).
@@ -529,11 +544,11 @@ TEST_F(Hostile, SigtermDuringAHeavyFanOutClosesEveryClientWith1001InTime) {
     ASSERT_TRUE(start({"--send-buffer", "4M"}));  // the backlog is queued, not a slow consumer
     std::vector<RawClient> clients(kClients);
     for (RawClient& c : clients) {
-        ASSERT_TRUE(c.connect_small_window(srv_.port(), 4096));
+        ASSERT_TRUE(c.connect_small_window(srv_.port(), 4096, 1024));
         ASSERT_EQ(c.upgrade("/ws/fan"), 101);
     }
     RawClient stuck;
-    ASSERT_TRUE(stuck.connect_small_window(srv_.port(), 4096));
+    ASSERT_TRUE(stuck.connect_small_window(srv_.port(), 4096, 1024));
     ASSERT_EQ(stuck.upgrade("/ws/fan"), 101);
     auto message = [&](int i) {
         std::string m = std::to_string(i) + " ";

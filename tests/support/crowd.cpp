@@ -29,6 +29,7 @@ uint64_t ms_since(Clock::time_point t) {
 }
 
 constexpr int kNeverReadsBuffer = 2048;
+constexpr int kNeverReadsSegment = 1024;
 constexpr size_t kAnswerPrefix = 12;  // "HTTP/1.1 408"
 
 // Connections per source address. From one address, tens of thousands of connections to
@@ -45,7 +46,12 @@ int dial(uint16_t port, size_t i, int rcvbuf) {
     if (fd < 0) return -1;
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (rcvbuf > 0) {
+        // The server's kernel sizes its send buffer by our segment size (64 KiB on
+        // loopback, then up to 4 MiB of buffer): small segments keep it about 100 KiB.
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &kNeverReadsSegment, sizeof kNeverReadsSegment);
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);  // the port: at connect
     sockaddr_in a{};

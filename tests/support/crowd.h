@@ -17,8 +17,9 @@ public:
         // Connects and never sends a byte; reads what the server sends and closes its side
         // when the server closes (EOF or reset), counting the answers.
         kSilent,
-        // Connects with a 2 KiB receive buffer (so the window it offers stays small), sends
-        // one upgrade request and never reads a byte; holds until finished.
+        // Connects with a 2 KiB receive buffer and 1 KiB segments (so the window it offers
+        // and what the server's kernel buffers for it stay small), sends one upgrade request
+        // and never reads a byte; holds until finished.
         kNeverReads,
     };
 
