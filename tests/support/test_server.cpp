@@ -236,9 +236,11 @@ void RawClient::close() {
 
 bool RawClient::connect(uint16_t port, const char* host) { return connect_to(port, host, 0); }
 
-bool RawClient::connect_small_window(uint16_t port, int bytes) { return connect_to(port, "127.0.0.1", bytes); }
+bool RawClient::connect_small_window(uint16_t port, int bytes, int mss) {
+    return connect_to(port, "127.0.0.1", bytes, mss);
+}
 
-bool RawClient::connect_to(uint16_t port, const char* host, int rcvbuf) {
+bool RawClient::connect_to(uint16_t port, const char* host, int rcvbuf, int mss) {
     close();
     buf_.clear();
     eof_ = false;
@@ -264,6 +266,7 @@ bool RawClient::connect_to(uint16_t port, const char* host, int rcvbuf) {
     timeval tv{5, 0};
     setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (mss > 0) setsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
         close();
         return false;

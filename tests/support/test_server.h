@@ -84,7 +84,11 @@ public:
     bool connect(uint16_t port, const char* host = "127.0.0.1");
     // Connects with a receive buffer of `bytes` set before the handshake, so the window the
     // client offers stays that small: what the server sends it backs up in the server.
-    bool connect_small_window(uint16_t port, int bytes = 4096);
+    // With `mss` > 0 the client also announces that maximum segment size: the server's
+    // kernel sizes its send buffer by the peer's segment size (64 KiB on loopback), up to
+    // net.ipv4.tcp_wmem's maximum (4 MiB here), so without it several MiB fit in the
+    // kernel before anything stays queued in the server; with 1024, about 100 KiB.
+    bool connect_small_window(uint16_t port, int bytes = 4096, int mss = 0);
     void close();
     [[nodiscard]] int fd() const { return fd_; }
 
@@ -121,7 +125,7 @@ public:
     bool wait_eof(int timeout_ms = 5000);
 
 private:
-    bool connect_to(uint16_t port, const char* host, int rcvbuf);
+    bool connect_to(uint16_t port, const char* host, int rcvbuf, int mss = 0);
     bool fill(int timeout_ms);  // reads more into buf_; false on timeout/EOF
     int fd_ = -1;
     bool eof_ = false;
