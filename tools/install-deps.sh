@@ -4,7 +4,7 @@
 # chromium) and valgrind (`make memcheck`).
 # Silent when everything is there. Used by `make test`/`make bench` and by .ci/run.
 set -euo pipefail
-pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind)
+pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind clang-14)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
