@@ -108,16 +108,17 @@ inline FrameOutcome parse_frames(std::string_view wire, const std::vector<size_t
     if (o.status != ws::ParseStatus::kOk) require(parser.parse(more, sizeof more, max_message, sink) == o.status);
     require(o.events.size() == events);
     // Every text byte delivered is UTF-8 and a complete message ends on a whole character.
-    // Checked once at the end: a prefix of valid UTF-8 is itself valid so far. A message
-    // may be several events, with control frames between its pieces.
+    // Checked once per message, on all of it: a prefix of valid UTF-8 is valid so far. A
+    // message may be several events, with control frames between its pieces.
     std::string text;
     for (const FrameEvent& e : o.events) {
         if (e.kind != FrameEvent::kData || e.op != ws::Opcode::kText) continue;
         text += e.bytes;
-        const Utf8Ref r = utf8_reference(text);
-        require(r == Utf8Ref::kValid || (r == Utf8Ref::kIncomplete && !e.end));
-        if (e.end) text.clear();
+        if (!e.end) continue;
+        require(utf8_reference(text) == Utf8Ref::kValid);
+        text.clear();
     }
+    require(utf8_reference(text) != Utf8Ref::kInvalid);
     return o;
 }
 
