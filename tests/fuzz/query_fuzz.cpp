@@ -6,7 +6,8 @@
 // double-encoding, too-long), and decodes a full re-encoding back. For the route: an
 // accepted plan names valid, distinct channels (at most 16), an id that is valid and not
 // server-assigned, resumes only what a since= named, and written out again as a canonical
-// target (/ws/<first>?ch=...&id=...&since=<channel>:<epoch>.<seq>) it plans the same.
+// target (/ws/<first>?ch=...&id=...&since=<channel>:<epoch>.<seq>) it plans the same;
+// parse_since on the whole input agrees with a reading of its contract.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -114,6 +115,27 @@ void check_decode(std::string_view in, http::Plus plus) {
     require(std::string_view(back.data(), b.len) == in);
 }
 
+// parse_since against its contract: "<seq>" or "<epoch>.<seq>", the epoch 16 lowercase hex
+// digits, the seq 1 to 19 decimal digits (so it always fits in 64 bits), nothing else.
+void check_since(std::string_view s) {
+    push::Since got;
+    const bool ok = server::parse_since(s, got);
+    const size_t dot = s.find('.');
+    const std::string_view epoch = dot == std::string_view::npos ? "" : s.substr(0, dot);
+    const std::string_view seq = dot == std::string_view::npos ? s : s.substr(dot + 1);
+    bool want = !seq.empty() && seq.size() <= 19 && seq.find_first_not_of("0123456789") == std::string_view::npos;
+    if (dot != std::string_view::npos)
+        want = want && epoch.size() == 16 && epoch.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+    require(ok == want);
+    if (!ok) return;
+    unsigned __int128 v = 0;
+    for (const char c : seq) v = v * 10 + static_cast<unsigned>(c - '0');
+    require(got.seq == v && got.has_epoch == (dot != std::string_view::npos));
+    uint64_t e = 0;
+    for (const char c : epoch) e = e << 4 | static_cast<uint64_t>(hex(c));
+    require(got.epoch == e);
+}
+
 std::string since_text(const server::Want& w) {
     char buf[64];
     if (w.since.has_epoch)
@@ -161,5 +183,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_decode(target, http::Plus::kLiteral);
     check_decode(target, http::Plus::kSpace);
     check_route(target);
+    check_since(target);
     return 0;
 }
