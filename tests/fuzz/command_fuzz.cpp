@@ -41,7 +41,8 @@ struct Recorder final : ctl::CommandHandler {
     void execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override {
         require(cmd.verb != ctl::Verb::kTail && cmd.verb != ctl::Verb::kHelp && cmd.verb != ctl::Verb::kQuit);
         require(cmd.name.empty() || push::valid_name(cmd.name));
-        require(codec::utf8_valid(cmd.text) && cmd.text.size() <= max_payload);
+        // A KICK reason must fit a Close frame; other texts are messages.
+        require(codec::utf8_valid(cmd.text) && cmd.text.size() <= (cmd.verb == ctl::Verb::kKick ? 123 : max_payload));
         // A PUBB's payload is the nbytes its line announced (the Command carries only the
         // channel name then); whether they are the right bytes, the split runs tell.
         if (cmd.verb == ctl::Verb::kPubb) require(payload.size() <= max_payload);
