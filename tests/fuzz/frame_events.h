@@ -94,7 +94,7 @@ inline FrameOutcome parse_frames(std::string_view wire, const std::vector<size_t
     size_t begin = 0;
     for (const size_t end : ends) {
         const size_t len = end - begin;
-        auto piece = std::make_unique<uint8_t[]>(len);
+        auto piece = std::make_unique_for_overwrite<uint8_t[]>(len);  // every byte is copied in
         if (len > 0) std::memcpy(piece.get(), wire.data() + begin, len);
         o.status = parser.parse(piece.get(), len, max_message, sink);
         begin = end;

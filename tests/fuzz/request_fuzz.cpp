@@ -89,7 +89,7 @@ Outcome outcome(const http::ParseResult& r, const http::Request& req, const char
 }
 
 Outcome parse_once(std::string_view wire, size_t len, size_t last_len, const http::HandshakeOptions& opt) {
-    auto buf = std::make_unique<char[]>(len);
+    auto buf = std::make_unique_for_overwrite<char[]>(len);  // every byte is copied in
     if (len > 0) std::memcpy(buf.get(), wire.data(), len);
     http::Request req;
     const http::ParseResult r = http::parse_request(buf.get(), len, last_len, req);
