@@ -57,7 +57,7 @@ TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
 BENCH_BIN  := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
 
-.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build install uninstall soak
+.PHONY: all run test asan memcheck bench static clean wsload deps fuzz-build fuzz install uninstall soak
 .SECONDARY:
 all: $(BUILD)/wspushd $(BUILD)/wsload
 
@@ -209,24 +209,48 @@ uninstall:
 # libclang-rt-14-dev carries the -fsanitize=fuzzer runtime).
 # Each links only the sources it tests. Run one for 20 s from its seeds, for example:
 #   build/fuzz/json_fuzz -max_total_time=20 build/fuzz/corpus-json tests/fuzz/seeds/json
+# libFuzzer targets, one per parser, with ASan and UBSan (Debian: clang-14, whose dependency
+# libclang-rt-14-dev carries the -fsanitize=fuzzer runtime). Each links only the sources it
+# tests. `make fuzz` builds them and runs each for FUZZ_SECONDS from a copy of its corpus
+# (tests/fuzz/corpus/<target>) in build/fuzz/, nproc at a time (tools/fuzz.sh).
 FUZZ_CXX      ?= clang++-14
-FUZZ_CXXFLAGS := $(CXXSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+FUZZ_SECONDS  ?= 60
+# -Wno-c99-designator: the tables indexed by enum (base/log.cpp) use array designators, which
+# g++ takes silently and clang calls an extension.
+FUZZ_CXXFLAGS := $(CXXSTD) $(WARN) -Wno-c99-designator -O1 -g -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc $(DEPFLAGS)
 FUZZ_BIN      := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.cpp))
-FUZZ_SRC_json_fuzz := src/json/json.cpp src/codec/utf8.cpp
-FUZZ_SRC_body_fuzz := src/http/body.cpp src/http/request_parser.cpp
-FUZZ_SRC_card_fuzz := src/robot/card.cpp src/json/json.cpp src/codec/utf8.cpp src/push/names.cpp
+FUZZ_SRC_json_fuzz    := src/json/json.cpp src/codec/utf8.cpp
+FUZZ_SRC_body_fuzz    := src/http/body.cpp src/http/request_parser.cpp
+FUZZ_SRC_card_fuzz    := src/robot/card.cpp src/json/json.cpp src/codec/utf8.cpp src/push/names.cpp
+FUZZ_SRC_utf8_fuzz    := src/codec/utf8.cpp
+FUZZ_SRC_request_fuzz := src/http/request_parser.cpp src/http/handshake.cpp src/codec/base64.cpp src/codec/sha1.cpp
+FUZZ_SRC_frame_fuzz   := src/ws/frame_parser.cpp src/ws/frame.cpp src/codec/utf8.cpp
+FUZZ_SRC_frame_codec_fuzz := $(FUZZ_SRC_frame_fuzz)
+FUZZ_SRC_query_fuzz   := src/http/query.cpp src/server/route.cpp src/push/names.cpp
+FUZZ_SRC_command_fuzz := src/ctl/command.cpp src/ctl/control_channel.cpp src/codec/utf8.cpp src/push/names.cpp \
+  src/net/reactor.cpp src/net/socket.cpp src/base/log.cpp
 
 fuzz-build:
-	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz-build: $(FUZZ_CXX) not found (apt-get install clang-14 libfuzzer-14-dev)"; exit 1; }
-	$(MAKE) $(FUZZ_BIN)
+	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz-build: $(FUZZ_CXX) not found (apt-get install clang-14)"; exit 1; }
+	@$(MAKE) --no-print-directory $(PARALLEL) $(FUZZ_BIN)
+
+# Any crash, leak, timeout or out-of-memory fails; the reproducer stays in build/fuzz/.
+fuzz: deps fuzz-build
+	@tools/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(notdir $(FUZZ_BIN))
+
+# Objects are shared between the targets and track their headers (-MMD), so nothing is
+# rebuilt when nothing changed.
+FUZZ_OBJ = $(patsubst %.cpp,$(BUILD)/fuzz/obj/%.o,$(1))
+$(BUILD)/fuzz/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/fuzz/%: tests/fuzz/%.cpp $$(FUZZ_SRC_$$*)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) $< $(FUZZ_SRC_$*) -o $@
+$(BUILD)/fuzz/%: $$(call FUZZ_OBJ,tests/fuzz/$$*.cpp $$(FUZZ_SRC_$$*))
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) $^ -o $@
 
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null) $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing wspush needs on Debian 12, if missing: the compiler,
 # GoogleTest, Google Benchmark, the test-time peers (python3-websockets, socat, curl, openssl,
-# chromium), valgrind (`make memcheck`), systemd (its socket-activate and analyze tools) and
-# man-db (the man page is rendered by `man`).
+# chromium), valgrind (`make memcheck`), systemd (its socket-activate and analyze tools),
+# man-db (the man page is rendered by `man`) and clang-14 (`make fuzz`).
 # Silent when everything is there. Used by `make test`/`make bench` and by .ci/run.
 set -euo pipefail
-pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind systemd man-db)
+pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind systemd man-db clang-14)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
