@@ -88,7 +88,8 @@ struct alignas(64) Connection {
         uint64_t serial;                // from the upgrade: id c<serial>, never repeats
         NamedId* named;                 // kFlagNamed: the ?id= this connection shares
     };
-    uint32_t last_rx = 0;               // ms (server clock, truncated) of the last byte in
+    uint32_t last_rx = 0;               // kOpen: ms (server clock, truncated) of the last byte in;
+                                        // closing: the kernel's unsent bytes at the last linger end
     uint32_t more = 0;                  // kOpen: index of the further channels' subscriptions
                                         // in Server::more_ (0: none)
 

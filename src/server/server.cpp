@@ -301,7 +301,9 @@ void Server::on_timer(base::TimerNode& t) {
             break;
         case ConnState::kOpen: heartbeat(c); break;
         case ConnState::kClosing:
-        case ConnState::kLingering: condemn(c); break;  // the linger is over
+        case ConnState::kLingering:
+            if (!linger_on(c)) condemn(c);  // the linger is over
+            break;
         case ConnState::kFree:
         case ConnState::kDead: break;
     }

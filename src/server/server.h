@@ -145,6 +145,9 @@ private:
     // per-turn cap.
     void read_client(Connection& c, bool drain);
     void on_peer_eof(Connection& c);
+    // At the linger's end: true (re-armed) while the peer is still taking the bytes the
+    // kernel holds for it.
+    bool linger_on(Connection& c);
     // kOpen/kHttp -> kClosing: leaves channels and ids, arms the linger.
     void enter_closing(Connection& c);
     // An allocation for c failed: Close 1011 if it is open, else condemn it. The server goes on.

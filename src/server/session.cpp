@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "net/socket.h"
 #include "http/handshake.h"
 #include "http/response.h"
 #include "server/demo_page.h"
@@ -78,7 +79,7 @@ struct FrameEvents final : ws::FrameSink {
 
 void Server::on_client_event(Connection& c, uint32_t events) {
     // Input paused for backpressure: bytes arriving still show the peer is alive.
-    if (c.has(kFlagInputPaused) && (events & EPOLLIN)) {
+    if (c.has(kFlagInputPaused) && (events & EPOLLIN) && c.state == ConnState::kOpen) {
         c.last_rx = now32();
         c.clear(kFlagPinged);
     }
@@ -324,6 +325,17 @@ void Server::send_close(Connection& c, uint16_t code, std::string_view reason) {
     if (queue_owned(c, push::Message::make(ws::Opcode::kClose, payload, n))) schedule_flush(c);
 }
 
+bool Server::linger_on(Connection& c) {
+    // Closing with unsent bytes orphans them to the kernel, which throws them away (and
+    // resets the connection) under memory pressure: while the peer is still taking them,
+    // the linger starts again. A peer that took nothing for a whole linger is let go.
+    const long unsent = net::unsent_bytes(fd_of(c));
+    if (unsent <= 0 || static_cast<uint64_t>(unsent) >= c.last_rx) return false;
+    c.last_rx = static_cast<uint32_t>(unsent);
+    wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
+    return true;
+}
+
 void Server::enter_closing(Connection& c) {
     if (!uncork_for(c)) return;
     if (c.state == ConnState::kHttp) end_http_session(c);
@@ -333,6 +345,7 @@ void Server::enter_closing(Connection& c) {
         unbind_id(c);
     }
     c.state = ConnState::kClosing;
+    c.last_rx = UINT32_MAX;  // from now: what the kernel still had to send (linger_on)
     wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     if (c.in) {
         c.in->unref();
@@ -391,7 +404,14 @@ void Server::wrote(Connection& c, long w, bool would_block) {
         c.clear(kFlagInputPaused);
         schedule_read(c);
     }
-    if (c.state != ConnState::kClosing || !c.out.empty()) return;
+    if (c.state != ConnState::kClosing) return;
+    if (!c.out.empty()) {
+        // The peer is taking what it is owed (the rest of a frame, our Close): the linger
+        // starts again, so a slow reader gets it all, not EOF inside a frame. What it holds is
+        // bounded by --send-buffer as while open; shutdown's deadline still ends it.
+        if (w > 0) wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
+        return;
+    }
     if (c.has(kFlagPeerDone)) {
         condemn(c);  // all handed over to a peer that already finished
         return;

@@ -254,9 +254,12 @@ TEST_F(Reliability, ClientSendingPingsWithoutReadingIsNotClosedAsIdle) {
 
 // ------------------------------------------------------------------ slow consumer
 
-// A subscriber stops reading until the server gives up on it, then reads again at once, but
-// slowly (16 KiB every 20 ms: the few MiB the kernel holds for it take longer than the 2 s
-// linger): it gets whole frames in order, and last the Close 1008 "slow consumer", not EOF.
+// The kernel holds a few MiB for a subscriber with a full window. This one stops reading
+// until the server gives up on it, then reads again at once, but slowly (16 KiB every 20 ms:
+// those MiB take longer than the 2 s linger): it gets whole frames in order and last the
+// Close 1008 "slow consumer", not EOF. The server keeps the connection while the client is
+// still taking its bytes (a socket closed with unsent data is the kernel's to throw away
+// under memory pressure), and lets it go once the Close is read.
 TEST_F(Reliability, SlowConsumerThatReadsAgainGetsItsCloseAfterItsLastFrame) {
     ASSERT_TRUE(start({"--send-buffer", "64K"}));
     RawClient slow;
@@ -277,6 +280,7 @@ TEST_F(Reliability, SlowConsumerThatReadsAgainGetsItsCloseAfterItsLastFrame) {
     Frame f;
     int data = 0;
     bool closed = false;
+    long held_at_ms = -1;  // when, past the first linger, the server still held the socket
     const auto t0 = Clock::now();
     while (!closed && scan.next(f, 5000)) {
         closed = f.opcode == 0x8;
@@ -284,12 +288,16 @@ TEST_F(Reliability, SlowConsumerThatReadsAgainGetsItsCloseAfterItsLastFrame) {
         ASSERT_EQ(f.opcode, 0x1);
         ASSERT_EQ(f.payload, std::to_string(data + 1) + " " + filler) << "frame " << data + 1;
         ++data;
+        if (held_at_ms < 0 && ms_since(t0) > 3000 && stat(ctl_, "sockets") == 1u) held_at_ms = ms_since(t0);
     }
     ASSERT_TRUE(closed) << "EOF without a Close frame after " << data << " of " << published << " frames, "
                         << ms_since(t0) << " ms of reading";
     EXPECT_EQ(f.close_code(), 1008);
     EXPECT_EQ(f.close_reason(), "slow consumer");
+    EXPECT_GT(held_at_ms, 3000) << "the server let the socket go while the client was still reading ("
+                                << ms_since(t0) << " ms of reading)";
     EXPECT_FALSE(scan.next(f, 5000)) << "a frame after the Close";
+    EXPECT_TRUE(wait_until([&] { return stat(ctl_, "sockets") == 0u; }, 5000)) << "still held after the Close";
 }
 
 // ------------------------------------------------------------------ descriptors
