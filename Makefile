@@ -86,18 +86,20 @@ $(BUILD)/obj/src/%.o: src/%.cpp
 # sizes the callers rule out.
 $(SRV_ONLY:%.cpp=$(BUILD)/obj/%.o): SRV_LTO :=
 
-# Assembler stubs that .incbin build-time assets (the demo page).
+# Assembler stubs that .incbin build-time assets (the demo and status pages).
 $(BUILD)/obj/src/%.o: src/%.S
 	@mkdir -p $(dir $@)
-	$(CXX) -Isrc -DDEMO_PAGE='"$(BUILD)/gen/demo_page.html"' -MMD -MP -c $< -o $@
+	$(CXX) -Isrc -DDEMO_PAGE='"$(BUILD)/gen/demo_page.html"' -DSTATUS_PAGE='"$(BUILD)/gen/status_page.html"' \
+	  -MMD -MP -c $< -o $@
 
-# The demo page is embedded without its indentation and comments (about 3 KB less).
-$(BUILD)/gen/demo_page.html: src/server/demo_page.html tools/minify-page.sh
+# The pages are embedded without their indentation and comments (about 3 KB less each).
+$(BUILD)/gen/%_page.html: src/server/%_page.html tools/minify-page.sh
 	@mkdir -p $(dir $@)
 	sh tools/minify-page.sh $< > $@
 
 # .incbin inputs are not seen by -MMD.
 $(BUILD)/obj/src/server/demo_page_data.o: $(BUILD)/gen/demo_page.html
+$(BUILD)/obj/src/server/status_page_data.o: $(BUILD)/gen/status_page.html
 
 $(BUILD)/obj/tests/%.o: tests/%.cpp
 	@mkdir -p $(dir $@)

@@ -9,7 +9,6 @@
 #include "server/server.h"
 
 namespace wspush::server {
-namespace {
 
 uint64_t resident_bytes() {
     FILE* f = fopen("/proc/self/statm", "r");
@@ -19,8 +18,6 @@ uint64_t resident_bytes() {
     fclose(f);
     return got == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
-
-}  // namespace
 
 void Server::execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept {
     switch (cmd.verb) {

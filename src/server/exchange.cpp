@@ -272,6 +272,10 @@ void Server::answer_page(Connection& c, const http::Request& req) {
         reply(c, http::ok_head("text/html; charset=utf-8"), demo_page(), head_only);
     } else if (cfg_.http_stats && path == "/stats") {
         reply(c, http::ok_head("application/json"), stats_json(), head_only);
+    } else if (cfg_.http_stats && path == "/status") {
+        reply(c, http::ok_head("text/html; charset=utf-8"), status_page(), head_only);
+    } else if (cfg_.http_stats && path == "/status.json") {
+        reply(c, http::ok_head("application/json"), status_json(), head_only);
     } else if (cfg_.http_stats && path == "/metrics") {
         reply(c, http::ok_head("text/plain; version=0.0.4"), metrics_text(), head_only);
     } else if (path.starts_with("/ws/")) {

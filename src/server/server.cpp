@@ -57,6 +57,7 @@ int Server::loop_timeout() const {
     until(accept_retry_at_);
     until(digest_at_);
     until(notify_at_);
+    until(status_at_);
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -78,6 +79,7 @@ int Server::run() {
         // Before the turn's flush, like everything that queues frames.
         if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
         if (notify_at_ && now_ms_ >= notify_at_) notify_tick();
+        if (status_at_ && now_ms_ >= status_at_) status_tick();
     }
     LOG_INFO("stopped");
     return 0;

@@ -31,6 +31,7 @@
 #include "server/http_session.h"
 #include "server/route.h"
 #include "server/stats.h"
+#include "server/status.h"
 
 namespace wspush::server {
 
@@ -102,6 +103,9 @@ private:
     void notify_tick();
     void notify(const char* state);
     [[nodiscard]] uint64_t notify_figures() const;
+    // GET /status (--http-stats, src/server/status.cpp): a sample every StatusRing::kEveryMs.
+    void status_tick();
+    [[nodiscard]] std::string status_json() const;
     void on_timer(base::TimerNode& t);
     void heartbeat(Connection& c);
     void flush_pending();
@@ -349,6 +353,10 @@ private:
     base::Notifier notify_;
     uint64_t notify_at_ = 0;       // next WATCHDOG=1 / STATUS= check (monotonic ms); 0: none
     uint64_t notified_status_ = 0;  // the figures in the last STATUS= sent (notify.cpp)
+    StatusRing status_;             // GET /status's charts; memory taken at the first sample
+    uint64_t status_at_ = 0;        // next sample (monotonic ms); 0: no --http-stats
+    uint64_t status_published_ = 0;  // stats_.published at the last sample
+    uint64_t status_delivered_ = 0;  // stats_.messages_out at the last sample
 };
 
 template <class F>

@@ -198,6 +198,7 @@ bool Server::start(std::string& err) {
     LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
              mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");
     notify_start();
+    if (cfg_.http_stats) status_at_ = now_ms_ + StatusRing::kEveryMs;
     return true;
 }
 

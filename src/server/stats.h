@@ -27,4 +27,7 @@ struct Stats {
     uint64_t webhook_errors = 0;     // ... with a non-zero errcode
 };
 
+// This process's resident memory in bytes (/proc/self/statm; 0 if unreadable).
+uint64_t resident_bytes();
+
 }  // namespace wspush::server

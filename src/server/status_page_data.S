@@ -1,0 +1,9 @@
+/* Embeds status_page.html into the binary. STATUS_PAGE: its minified copy (Makefile). */
+    .section .rodata
+    .global wspush_status_page_begin
+    .global wspush_status_page_end
+wspush_status_page_begin:
+    .incbin STATUS_PAGE
+wspush_status_page_end:
+    .byte 0
+    .section .note.GNU-stack,"",@progbits
