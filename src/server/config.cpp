@@ -147,7 +147,7 @@ constexpr Flag kFlags[] = {
      .help = "send a loop turn's writes in batches through io_uring where the kernel allows it; "
              "false: one write per socket",
      .def = "true", .expect = "true, false, 1 or 0", .set = set_bool<&Config::io_uring>, .boolean = true},
-    {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats and GET /metrics",
+    {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats, /metrics and /status (a page with charts)",
      .def = "false", .expect = "true, false, 1 or 0", .set = set_bool<&Config::http_stats>,
      .boolean = true},
     {.syntax = "--robot 'TOKEN CHANNEL [OPTION=VALUE...]'",
