@@ -2,12 +2,14 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 #include <unistd.h>
 
 namespace wspush::base {
 namespace {
 
 LogLevel g_level = LogLevel::kInfo;
+bool g_time = false;
 
 constexpr const char* kLevelNames[] = {
     [static_cast<int>(LogLevel::kDebug)] = "debug",
@@ -19,6 +21,7 @@ constexpr const char* kLevelNames[] = {
 }  // namespace
 
 void set_log_level(LogLevel level) noexcept { g_level = level; }
+void set_log_time(bool on) noexcept { g_time = on; }
 LogLevel log_level() noexcept { return g_level; }
 
 bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
@@ -35,7 +38,16 @@ void log(LogLevel level, const char* fmt, ...) noexcept {
     if (level < g_level) return;
     // One write(2) per line so lines from a forked child or a test reader never interleave.
     char line[1024];
-    int n = snprintf(line, sizeof line, "wspushd: %s: ", kLevelNames[static_cast<int>(level)]);
+    int n = 0;
+    if (g_time) {
+        timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        tm t;
+        gmtime_r(&ts.tv_sec, &t);
+        n = static_cast<int>(strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &t));
+        n += snprintf(line + n, sizeof line - static_cast<size_t>(n), ".%03ldZ ", ts.tv_nsec / 1000000);
+    }
+    n += snprintf(line + n, sizeof line - static_cast<size_t>(n), "wspushd: %s: ", kLevelNames[static_cast<int>(level)]);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);

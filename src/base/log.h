@@ -9,6 +9,9 @@ enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
 
 // Sets the lowest level written. Default kInfo.
 void set_log_level(LogLevel level) noexcept;
+// Whether each line starts with the UTC time, e.g. "2026-12-02T10:47:03.125Z " (for logs
+// that nothing else stamps; the journal adds its own). Default false.
+void set_log_time(bool on) noexcept;
 [[nodiscard]] LogLevel log_level() noexcept;
 // Parses "debug", "info", "warn", "error". Returns false for anything else.
 [[nodiscard]] bool parse_log_level(std::string_view s, LogLevel& out) noexcept;

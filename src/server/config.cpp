@@ -114,6 +114,9 @@ constexpr Flag kFlags[] = {
     {.syntax = "--log-level LEVEL", .help = "debug, info, warn or error", .def = "info",
      .expect = "debug, info, warn or error",
      .set = [](std::string_view v, Config& c) { return base::parse_log_level(v, c.log_level); }},
+    {.syntax = "--log-time[=true|false|1|0]",
+     .help = "start each log line with the UTC time (the journal adds its own)", .def = "false",
+     .expect = "true, false, 1 or 0", .set = set_bool<&Config::log_time>, .boolean = true},
     // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
     {.syntax = "--control PATH", .help = "control socket (push and relay modes), created 0600",
      .def = "./wspushd.sock", .expect = "a socket path under 108 bytes",

@@ -26,6 +26,7 @@ struct Config {
     std::vector<std::string> protocols;
     std::vector<std::string> origins;
     base::LogLevel log_level = base::LogLevel::kInfo;
+    bool log_time = false;                 // each log line starts with the UTC time
     std::string control_path = "./wspushd.sock";
     uint32_t max_control = 16;             // control clients at once (1..1024)
     uint32_t history = 100;                // messages kept per channel (0..1000000)

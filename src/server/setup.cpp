@@ -83,6 +83,7 @@ Server::~Server() {
 
 bool Server::start(std::string& err) {
     base::set_log_level(cfg_.log_level);
+    base::set_log_time(cfg_.log_time);
     // Blocks above the threshold get their own mapping and go back to the system when freed
     // (a fixed threshold: glibc's dynamic one rises after the first large free and then
     // keeps 16 MiB echoes in the heap for good).
