@@ -405,13 +405,17 @@ void Server::wrote(Connection& c, long w, bool would_block) {
         schedule_read(c);
     }
     if (c.state != ConnState::kClosing) return;
-    if (!c.out.empty()) {
+    if (w > 0) {
         // The peer is taking what it is owed (the rest of a frame, our Close): the linger
         // starts again, so a slow reader gets it all, not EOF inside a frame. What it holds is
-        // bounded by --send-buffer as while open; shutdown's deadline still ends it.
-        if (w > 0) wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
-        return;
+        // bounded by --send-buffer as while open; shutdown's deadline still ends it. The
+        // kernel's unsent bytes are measured again now: the write just added to them, so the
+        // count from an earlier linger end would make a peer that kept reading look stalled.
+        const long unsent = net::unsent_bytes(fd_of(c));
+        c.last_rx = unsent < 0 ? UINT32_MAX : static_cast<uint32_t>(unsent);
+        wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     }
+    if (!c.out.empty()) return;
     if (c.has(kFlagPeerDone)) {
         condemn(c);  // all handed over to a peer that already finished
         return;

@@ -300,6 +300,53 @@ TEST_F(Reliability, SlowConsumerThatReadsAgainGetsItsCloseAfterItsLastFrame) {
     EXPECT_TRUE(wait_until([&] { return stat(ctl_, "sockets") == 0u; }, 5000)) << "still held after the Close";
 }
 
+// A subscriber with a small window is judged slow in the middle of a 300 KB frame, so the
+// server still holds most of that frame in its own queue, more than the kernel takes at once.
+// It then reads steadily at 10 KB/s. Each time the kernel has room, the server hands it
+// another piece (and the kernel's unsent count rises), between those writes the count falls:
+// the client is taking bytes all along, so the server must hold the socket until it has
+// taken nearly everything, then the Close 1008, never EOF inside the frame.
+TEST_F(Reliability, SlowConsumerInsideALargeFrameIsHeldWhileItKeepsReading) {
+    ASSERT_TRUE(start({"--send-buffer", "64K"}));
+    RawClient slow;
+    ASSERT_TRUE(slow.connect_small_window(srv_.port(), 4096, 1024));
+    ASSERT_EQ(slow.upgrade("/ws/big"), 101);
+    const std::string big(300000, 'B');
+    ASSERT_EQ(cmd("PUB big " + big), "OK seq=1 delivered=1");
+    const std::string filler(4000, 's');
+    int published = 1;
+    ASSERT_TRUE(wait_until([&] {
+        ++published;
+        return cmd("PUB big " + filler).starts_with("OK seq=") && stat(ctl_, "drops.slow_consumer") == 1u;
+    }, 20000)) << "never declared slow after " << published << " messages";
+
+    // The frame (10-byte header), then the Close: 2 + 2 + "slow consumer".
+    const size_t owed = 10 + big.size() + 4 + 13;
+    std::string got;
+    long let_go_owing = -1;  // bytes the client still had to read when the server let go
+    const auto t0 = Clock::now();
+    auto checked = Clock::now();
+    while (got.size() < owed && ms_since(t0) < 90000) {
+        pollfd p{slow.fd(), POLLIN, 0};
+        if (poll(&p, 1, 5000) <= 0) break;
+        char buf[1000];
+        const ssize_t n = recv(slow.fd(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+        if (let_go_owing < 0 && Clock::now() - checked > std::chrono::milliseconds(500)) {
+            checked = Clock::now();
+            if (stat(ctl_, "sockets") == 0u) let_go_owing = static_cast<long>(owed - got.size());
+        }
+        usleep(100 * 1000);
+    }
+    EXPECT_LT(let_go_owing, 64 * 1024) << "the server let go with " << let_go_owing << " bytes still owed, "
+                                       << ms_since(t0) << " ms into reading";
+    ASSERT_EQ(got.size(), owed) << "EOF after " << got.size() << " of " << owed << " bytes";
+    EXPECT_EQ(static_cast<uint8_t>(got[0]), 0x81);
+    EXPECT_EQ(got.substr(10, big.size()), big);
+    EXPECT_EQ(got.substr(10 + big.size()), std::string("\x88\x0f\x03\xf0", 4) + "slow consumer");
+}
+
 // ------------------------------------------------------------------ descriptors
 
 // Out of descriptors (the limit lowered under the running server, as when something else
