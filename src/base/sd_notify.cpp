@@ -40,7 +40,7 @@ bool Notifier::open(const char** err) {
             addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
             fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
             if (fd_ < 0) {
-                *err = strerror(errno);
+                *err = "socket(AF_UNIX, SOCK_DGRAM) failed";
                 ok = false;
             }
         }

@@ -37,11 +37,15 @@ std::string_view name_of(const char* names, long i) {
 
 bool inherited_sockets(Inherited& out, std::string& err) {
     long pid = 0, count = 0;
-    const bool ours = number(getenv("LISTEN_PID"), pid) && pid == static_cast<long>(getpid()) &&
-                      number(getenv("LISTEN_FDS"), count) && count > 0;
+    const bool for_us = number(getenv("LISTEN_PID"), pid) && pid == static_cast<long>(getpid());
+    const char* fds = getenv("LISTEN_FDS");
+    const bool ours = for_us && number(fds, count) && count > 0;
     const char* names = getenv("LISTEN_FDNAMES");
     bool ok = true;
-    if (ours && count > kMaxFds) {
+    if (for_us && fds != nullptr && !number(fds, count)) {
+        err = std::string("socket activation: LISTEN_FDS=") + fds + " is not a count";
+        ok = false;
+    } else if (ours && count > kMaxFds) {
         err = "socket activation: LISTEN_FDS=" + std::to_string(count) + " is more than " + std::to_string(kMaxFds);
         ok = false;
     }

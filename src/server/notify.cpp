@@ -36,10 +36,11 @@ void Server::notify_tick() {
     }
 }
 
-// The counts STATUS= shows, folded into one word to tell whether they changed.
+// The counts STATUS= shows, packed into one word to tell whether they changed.
 uint64_t Server::notify_figures() const {
     const size_t controls = control_ ? control_->clients() : 0;
-    return (static_cast<uint64_t>(stats_.clients) << 32) ^ (static_cast<uint64_t>(hub_.channel_count()) << 8) ^
+    // Disjoint bits: channels < 2^21 (--max-channels is at most 10^6), control clients < 2^11.
+    return (static_cast<uint64_t>(stats_.clients) << 32) | (static_cast<uint64_t>(hub_.channel_count()) << 11) |
            controls;
 }
 

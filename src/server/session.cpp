@@ -18,7 +18,10 @@ namespace wspush::server {
 namespace {
 
 constexpr int kMaxReadsPerEvent = 16;     // 1 MiB per client per turn, then the next client
-constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for the peer's FIN
+constexpr uint32_t kLingerMs = 2000;
+// A closing peer is held only while it takes at least this much of what it is owed per
+// linger, so the closing phase is bounded (a MiB owed: at most about half an hour).
+constexpr size_t kLingerMinProgress = 1024;      // after our Close/response: wait for the peer's FIN
 // Output a client has not taken yet beyond which its Pongs coalesce (or half --send-buffer,
 // if less: Pongs alone must never pause a client's input). Below it every Ping gets its own
 // Pong (Autobahn's strict cases 2.10/2.11 expect one per Ping); above it the client is not
@@ -330,7 +333,7 @@ bool Server::linger_on(Connection& c) {
     // resets the connection) under memory pressure: while the peer is still taking them,
     // the linger starts again. A peer that took nothing for a whole linger is let go.
     const long unsent = net::unsent_bytes(fd_of(c));
-    if (unsent <= 0 || static_cast<uint64_t>(unsent) >= c.last_rx) return false;
+    if (unsent <= 0 || static_cast<uint64_t>(unsent) + kLingerMinProgress > c.last_rx) return false;
     c.last_rx = static_cast<uint32_t>(unsent);
     wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     return true;
@@ -413,7 +416,7 @@ void Server::wrote(Connection& c, long w, bool would_block) {
         // count from an earlier linger end would make a peer that kept reading look stalled.
         const long unsent = net::unsent_bytes(fd_of(c));
         c.last_rx = unsent < 0 ? UINT32_MAX : static_cast<uint32_t>(unsent);
-        wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
+        if (static_cast<size_t>(w) >= kLingerMinProgress) wheel_.arm(cold(c).timer, now_ms_ + kLingerMs);
     }
     if (!c.out.empty()) return;
     if (c.has(kFlagPeerDone)) {

@@ -306,7 +306,11 @@ TEST_F(Reliability, SlowConsumerThatReadsAgainGetsItsCloseAfterItsLastFrame) {
 // another piece (and the kernel's unsent count rises), between those writes the count falls:
 // the client is taking bytes all along, so the server must hold the socket until it has
 // taken nearly everything, then the Close 1008, never EOF inside the frame.
-TEST_F(Reliability, SlowConsumerInsideALargeFrameIsHeldWhileItKeepsReading) {
+// (Its own suite: half a minute of slow reading that loads nothing, so it runs beside the
+// other tests rather than alone with the Reliability suite.)
+class SlowClose : public Reliability {};
+
+TEST_F(SlowClose, SlowConsumerInsideALargeFrameIsHeldWhileItKeepsReading) {
     ASSERT_TRUE(start({"--send-buffer", "64K"}));
     RawClient slow;
     ASSERT_TRUE(slow.connect_small_window(srv_.port(), 4096, 1024));

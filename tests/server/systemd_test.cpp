@@ -324,15 +324,17 @@ TEST(Activation, WhatCannotBeServedStopsStartUpSayingWhich) {
         std::vector<int> fds;
         std::string names;
         std::string says;
+        std::string count;
     };
     const Case cases[] = {
-        {{a, b}, "", "descriptor 4: a second TCP listener; wspushd serves one of each"},
-        {{udp}, "", "descriptor 3 is not a listening stream socket"},
-        {{a}, "control", "descriptor 3 (control) is named control but is not an AF_UNIX socket"},
+        {{a, b}, "", "descriptor 4: a second TCP listener; wspushd serves one of each", ""},
+        {{udp}, "", "descriptor 3 is not a listening stream socket", ""},
+        {{a}, "control", "descriptor 3 (control) is named control but is not an AF_UNIX socket", ""},
+        {{a}, "", "socket activation: LISTEN_FDS=1x is not a count", "1x"},
     };
     for (const Case& k : cases) {
         ServerProcess srv;
-        srv.pass_sockets(k.fds, k.names);
+        srv.pass_sockets(k.fds, k.names, k.count);
         EXPECT_FALSE(srv.start(kUnusable)) << k.says;
         EXPECT_NE(srv.log().find(k.says), std::string::npos) << srv.log();
     }

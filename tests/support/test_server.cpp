@@ -121,7 +121,7 @@ bool ServerProcess::start(std::vector<std::string> args) {
             std::vector<int> high;
             for (int fd : pass_fds_) high.push_back(fcntl(fd, F_DUPFD, 100));
             for (size_t i = 0; i < high.size(); ++i) dup2(high[i], 3 + static_cast<int>(i));
-            setenv("LISTEN_FDS", std::to_string(high.size()).c_str(), 1);
+            setenv("LISTEN_FDS", pass_count_.empty() ? std::to_string(high.size()).c_str() : pass_count_.c_str(), 1);
             setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
             if (!pass_names_.empty()) setenv("LISTEN_FDNAMES", pass_names_.c_str(), 1);
         }

@@ -34,9 +34,11 @@ public:
     // For the next start(): hands `fds` to the server as a service manager does for socket
     // activation (descriptors 3, 4, ... with LISTEN_FDS, LISTEN_PID and, if not empty,
     // LISTEN_FDNAMES=names).
-    void pass_sockets(std::vector<int> fds, std::string names = {}) {
+    // `count`, when not empty, is what LISTEN_FDS says instead of the number of fds.
+    void pass_sockets(std::vector<int> fds, std::string names = {}, std::string count = {}) {
         pass_fds_ = std::move(fds);
         pass_names_ = std::move(names);
+        pass_count_ = std::move(count);
     }
     [[nodiscard]] uint16_t port() const { return port_; }
     [[nodiscard]] const std::string& control_path() const { return control_; }
@@ -58,7 +60,8 @@ private:
     std::string control_;
     bool own_control_ = false;
     std::vector<int> pass_fds_;
-    std::string pass_names_;  // control_ is a path start() made up (removed when done)
+    std::string pass_names_;
+    std::string pass_count_;  // control_ is a path start() made up (removed when done)
     std::string log_;
 };
 
