@@ -18,10 +18,10 @@ namespace wspush::server {
 namespace {
 
 constexpr int kMaxReadsPerEvent = 16;     // 1 MiB per client per turn, then the next client
-constexpr uint32_t kLingerMs = 2000;
+constexpr uint32_t kLingerMs = 2000;      // after our Close/response: wait for the peer's FIN
 // A closing peer is held only while it takes at least this much of what it is owed per
 // linger, so the closing phase is bounded (a MiB owed: at most about half an hour).
-constexpr size_t kLingerMinProgress = 1024;      // after our Close/response: wait for the peer's FIN
+constexpr size_t kLingerMinProgress = 1024;
 // Output a client has not taken yet beyond which its Pongs coalesce (or half --send-buffer,
 // if less: Pongs alone must never pause a client's input). Below it every Ping gets its own
 // Pong (Autobahn's strict cases 2.10/2.11 expect one per Ping); above it the client is not
