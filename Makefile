@@ -6,6 +6,15 @@ SAN       ?=
 CXXSTD    := -std=c++20
 WARN      := -Wall -Wextra -Werror
 DEPFLAGS  := -MMD -MP
+# One short line per compiled or linked file ("  CXX src/ws/frame.cpp"); V=1 prints the
+# whole command lines.
+ifeq ($(V),1)
+  Q :=
+  say :=
+else
+  Q := @
+  say = @printf '  %-4s %s\n' $(1) $(2);
+endif
 
 ifeq ($(SAN),1)
   OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -80,7 +89,8 @@ endif
 
 $(BUILD)/obj/src/%.o: src/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(SRV_CXXFLAGS) $(SIZE_OPT) $(SRV_LTO) $(DEPFLAGS) -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(SRV_CXXFLAGS) $(SIZE_OPT) $(SRV_LTO) $(DEPFLAGS) -c $< -o $@
 
 # Not inlined into callers: operator new's size checks would then warn at link time about
 # sizes the callers rule out.
@@ -89,13 +99,15 @@ $(SRV_ONLY:%.cpp=$(BUILD)/obj/%.o): SRV_LTO :=
 # Assembler stubs that .incbin build-time assets (the demo and status pages).
 $(BUILD)/obj/src/%.o: src/%.S
 	@mkdir -p $(dir $@)
-	$(CXX) -Isrc -DDEMO_PAGE='"$(BUILD)/gen/demo_page.html"' -DSTATUS_PAGE='"$(BUILD)/gen/status_page.html"' \
+	$(call say,AS,$<)
+	$(Q)$(CXX) -Isrc -DDEMO_PAGE='"$(BUILD)/gen/demo_page.html"' -DSTATUS_PAGE='"$(BUILD)/gen/status_page.html"' \
 	  -MMD -MP -c $< -o $@
 
 # The pages are embedded without their indentation and comments (about 3 KB less each).
 $(BUILD)/gen/%_page.html: src/server/%_page.html tools/minify-page.sh
 	@mkdir -p $(dir $@)
-	sh tools/minify-page.sh $< > $@
+	$(call say,GEN,$@)
+	$(Q)sh tools/minify-page.sh $< > $@
 
 # .incbin inputs are not seen by -MMD.
 $(BUILD)/obj/src/server/demo_page_data.o: $(BUILD)/gen/demo_page.html
@@ -103,33 +115,41 @@ $(BUILD)/obj/src/server/status_page_data.o: $(BUILD)/gen/status_page.html
 
 $(BUILD)/obj/tests/%.o: tests/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/tools/%.o: tools/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/bench/%.o: bench/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(TEST_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/wspushd: $(MAIN_OBJ) $(LIB_OBJ)
-	$(CXX) $(OPT) $^ -o $@ $(SRV_LINK)
+	$(call say,LD,$@)
+	$(Q)$(CXX) $(OPT) $^ -o $@ $(SRV_LINK)
 
 $(BUILD)/wsload: $(BUILD)/obj/tools/wsload/main.o $(WSLOAD_OBJ) $(LIB_OBJ)
-	$(CXX) $(OPT) -fno-lto $^ -o $@
+	$(call say,LD,$@)
+	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@
 
 $(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ)
-	$(CXX) $(OPT) -fno-lto $^ -o $@ -lgtest -lgtest_main -pthread
+	$(call say,LD,$@)
+	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@ -lgtest -lgtest_main -pthread
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CXX) $(OPT) -fno-lto $^ -o $@ -lbenchmark -lpthread
+	$(call say,LD,$@)
+	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@ -lbenchmark -lpthread
 
 wsload: $(BUILD)/wsload
 
 # Build and start the server with defaults.
-run: $(BUILD)/wspushd
+run:
+	@$(MAKE) --no-print-directory $(PARALLEL) $(BUILD)/wspushd
 	@bash tools/run.sh $(BUILD)
 
 # Installs the missing build and test packages (Debian; as root), silent when all are there.
@@ -176,7 +196,8 @@ soak: deps
 # Fully static server binary: runs on a machine with nothing installed.
 static: $(BUILD)/wspushd-static
 $(BUILD)/wspushd-static: $(MAIN_OBJ) $(LIB_OBJ)
-	$(CXX) $(OPT) $^ -o $@ -static -flto=auto -Wl,--gc-sections -Wl,-O1
+	$(call say,LD,$@)
+	$(Q)$(CXX) $(OPT) $^ -o $@ -static -flto=auto -Wl,--gc-sections -Wl,-O1
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [BINDIR=..] [MANDIR=..] [SYSCONFDIR=/etc] [UNITDIR=..]
 # The server (stripped; a cross build gives its own STRIP), wspushd(8), the example settings
