@@ -122,18 +122,18 @@ ParseResult parse_command(std::string_view line, uint64_t max_payload) noexcept 
 }
 
 std::string_view help_text() noexcept {
-    return "PUB <channel> <text>            push a text message to a channel\n"
-           "PUBB <channel> <nbytes>         then nbytes raw bytes: push a binary message\n"
-           "SEND <client-id> <text>         to every connection with that id\n"
-           "BROADCAST <text>                to every client\n"
-           "STATS                           figures as one JSON object\n"
-           "METRICS                         figures in Prometheus text format\n"
-           "CLIENTS [channel]               connected clients as JSON\n"
-           "CHANNELS                        channels as JSON\n"
-           "KICK <client-id> [code] [reason] close that client's connections\n"
-           "TAIL                            receive client messages as MSG/MSGB lines\n"
-           "HELP                            this text\n"
-           "QUIT                            close this control connection\n"
+    return "PUB <channel> <text>              push a text message to a channel\n"
+           "PUBB <channel> <nbytes>           then nbytes raw bytes: push a binary message\n"
+           "SEND <client-id> <text>           to every connection with that id\n"
+           "BROADCAST <text>                  to every client\n"
+           "STATS                             figures as one JSON object\n"
+           "METRICS                           figures in Prometheus text format\n"
+           "CLIENTS [channel]                 connected clients as JSON\n"
+           "CHANNELS                          channels as JSON\n"
+           "KICK <client-id> [code] [reason]  close that client's connections\n"
+           "TAIL                              client messages as MSG/MSGT/MSGB lines\n"
+           "HELP                              this text\n"
+           "QUIT                              close this control connection\n"
            "OK\n";
 }
 

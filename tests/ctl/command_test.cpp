@@ -188,5 +188,29 @@ TEST(HelpText, ListsEveryVerbAndEndsWithOk) {
     }
 }
 
+// Each line: the syntax, at least two spaces, the text in one column, within 80 columns;
+// TAIL names every line kind it sends (MSG text, MSGT envelope, MSGB binary).
+TEST(HelpText, ReadsAsATable) {
+    std::string_view h = help_text();
+    h.remove_suffix(std::string_view("OK\n").size());
+    size_t column = 0;
+    while (!h.empty()) {
+        const size_t eol = h.find('\n');
+        ASSERT_NE(eol, std::string_view::npos);
+        const std::string_view line = h.substr(0, eol);
+        h.remove_prefix(eol + 1);
+        EXPECT_LE(line.size(), 80u) << line;
+        const size_t gap = line.find("  ");
+        ASSERT_NE(gap, std::string_view::npos) << "no gap between syntax and text: " << line;
+        const size_t text = line.find_first_not_of(' ', gap);
+        if (column == 0) column = text;
+        EXPECT_EQ(text, column) << line;
+        if (line.starts_with("TAIL")) {
+            for (const char* kind : {"MSG", "MSGT", "MSGB"}) EXPECT_NE(line.find(kind), std::string_view::npos) << kind;
+        }
+    }
+    EXPECT_GT(column, 0u);
+}
+
 }  // namespace
 }  // namespace wspush::ctl
