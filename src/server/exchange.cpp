@@ -145,8 +145,10 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
         if (!webhook) {
             answer_page(c, req);
         } else {
-            const bool options = req.method == "OPTIONS";
-            reply(c, http::allow_head(options ? 204 : 405, "POST, OPTIONS"), {});
+            if (req.method == "OPTIONS")
+                reply(c, http::allow_head(204, "POST, OPTIONS"), {});
+            else
+                page_error(c, 405, "only POST is accepted here", req.method == "HEAD", "POST, OPTIONS");
         }
         if (c.state == ConnState::kHttp) next_request(c, head_len);
         return;

@@ -423,6 +423,8 @@ TEST_F(Webhook, HeadOptionsAndMethods) {
     std::string next = c.read_http(2000);
     EXPECT_NE(next.find("405"), std::string::npos) << next;
     EXPECT_NE(next.find("Allow: POST, OPTIONS"), std::string::npos) << next;
+    // A one-line body says why, as every protocol error below the webhook does.
+    EXPECT_TRUE(next.ends_with("\r\n\r\nonly POST is accepted here\n")) << next;
 }
 
 TEST_F(Webhook, SlowBodiesAndIdleConnectionsAreClosed) {
