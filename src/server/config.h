@@ -1,4 +1,4 @@
-// Command-line configuration of wspushd.
+// Configuration of wspushd: command-line flags, and a --config file of the same settings.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -5,6 +5,7 @@
 // exchange.cpp  plain HTTP: pages, request bodies, keep-alive and pipelining
 // webhook.cpp   what POST /robot/send, /push/<channel> and /send/<id> do
 // commands.cpp  control commands against channels and connections, STATS and METRICS
+// reload.cpp    SIGHUP: the configuration read again and applied where it can change live
 #pragma once
 #include <cstddef>
 #include <cstdint>
