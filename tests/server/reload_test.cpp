@@ -192,6 +192,24 @@ TEST_F(Reload, BrokenFileIsRefusedWholeAndTheOldConfigurationStays) {
     EXPECT_EQ(upgrade_from("http://b.example"), 101);
 }
 
+// A cap lowered under the clients already open keeps them; the next one is refused.
+TEST_F(Reload, LoweredConnectionCapKeepsTheOpenClients) {
+    ConfigFile f("max-connections = 10\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient a, b;
+    ASSERT_TRUE(subscribe(a, srv_.port(), "/ws/news"));
+    ASSERT_TRUE(subscribe(b, srv_.port(), "/ws/news"));
+    ASSERT_TRUE(f.write("max-connections = 2\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded " + f.path() + ": changed max-connections\n")) << srv_.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    EXPECT_EQ(c.read_http().rfind("HTTP/1.1 503", 0), 0u);
+    ASSERT_EQ(cmd("PUB news both"), "OK seq=1 delivered=2") << srv_.log();
+    EXPECT_TRUE(next_data_is(a, "both"));
+    EXPECT_TRUE(next_data_is(b, "both"));
+}
+
 TEST_F(Reload, ListenAndModeChangesNeedARestart) {
     ConfigFile f("listen = 127.0.0.1:0\n");
     srv_.default_listen = false;  // the file says where
