@@ -84,6 +84,8 @@ public:
     void reap() noexcept;
 
     [[nodiscard]] size_t clients() const noexcept { return clients_.size(); }
+    // A new --max-message (a reload): for the lines read from now on.
+    void set_max_payload(uint64_t n) noexcept { limits_.max_payload = n; }
     [[nodiscard]] uint64_t tail_dropped_total() const noexcept { return tail_dropped_total_; }
     [[nodiscard]] uint64_t refused_total() const noexcept { return refused_total_; }
 

@@ -125,6 +125,8 @@ public:
     [[nodiscard]] uint64_t history_bytes() const noexcept { return history_.bytes(); }
     [[nodiscard]] uint64_t history_evicted() const noexcept { return history_.evicted(); }
     [[nodiscard]] const HubLimits& limits() const noexcept { return limits_; }
+    // A new cap (a reload): channels over it stay; new ones wait until fewer exist.
+    void set_max_channels(uint32_t n) noexcept { limits_.max_channels = n; }
 
 private:
     [[nodiscard]] Publication* begin_publish(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept;

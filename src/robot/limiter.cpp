@@ -86,6 +86,20 @@ bool Limiter::admit(uint64_t now_ms) noexcept {
     return false;
 }
 
+void Limiter::retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms) {
+    rate = std::max<uint32_t>(rate, 1);
+    auto log = std::make_unique<uint64_t[]>(rate);
+    const uint32_t keep = std::min(count_, rate);
+    for (uint32_t k = 0; k < keep; ++k) log[k] = log_[(head_ + count_ - keep + k) % rate_];
+    if (until_ != 0) until_ = until_ - throttle_ms_ + throttle_ms;
+    log_ = std::move(log);
+    rate_ = rate;
+    window_ms_ = window_ms;
+    throttle_ms_ = throttle_ms;
+    head_ = 0;
+    count_ = keep;
+}
+
 uint32_t Limiter::retry_after_s(uint64_t now_ms) const noexcept {
     if (throttled(now_ms)) return ceil_seconds(until_ - now_ms);
     // Full log: the next message passes once the oldest admission leaves the window.

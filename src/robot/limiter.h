@@ -23,6 +23,9 @@ public:
     [[nodiscard]] bool throttled(uint64_t now_ms) const noexcept { return now_ms < until_; }
     // When the current throttle ends (0: never throttled).
     [[nodiscard]] uint64_t throttled_until() const noexcept { return until_; }
+    // New parameters (a reload), keeping the newest admissions that fit the new rate; a
+    // throttle in force is measured again with the new length from when it began.
+    void retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms);
     // Whole seconds, rounded up and at least 1, until a message may pass (Retry-After).
     [[nodiscard]] uint32_t retry_after_s(uint64_t now_ms) const noexcept;
 

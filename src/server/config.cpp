@@ -1,6 +1,9 @@
 #include "server/config.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -86,10 +89,21 @@ struct Flag {
     const char* expect;       // what a bad value is told it should have been
     Setter set;
     bool boolean = false;     // takes no separate argument; "=value" optional
+    // A repeatable flag: empties its list. The command line's values replace the file's.
+    void (*clear)(Config& cfg) = nullptr;
 };
 
 // Every flag, in --help order.
 constexpr Flag kFlags[] = {
+    {.syntax = "--config FILE",
+     .help = "read settings from FILE first: key = value lines, keys named as these flags; "
+             "flags given here override it; SIGHUP reads it again",
+     .def = "none", .expect = "a file name",
+     .set = [](std::string_view v, Config& c) {
+         if (v.empty()) return false;
+         c.config_path.assign(v);
+         return true;
+     }},
     {.syntax = "--listen HOST:PORT",
      .help = "address for WebSocket and HTTP clients; IPv6 as [::]:8080, port 0 picks a free port",
      .def = "0.0.0.0:8080", .expect = "HOST:PORT or [IPv6]:PORT",
@@ -158,14 +172,16 @@ constexpr Flag kFlags[] = {
              "sensors.* for /push and /send), and name=, secret=, keywords=, allow=, rate=, "
              "throttle=, overflow= (README, \"Webhook\")",
      .def = "none", .expect = "a robot spec",
-     .set = [](std::string_view v, Config& c) { c.robot_specs.emplace_back(v); return true; }},
+     .set = [](std::string_view v, Config& c) { c.robot_specs.emplace_back(v); return true; },
+     .clear = [](Config& c) { c.robot_specs.clear(); }},
     {.syntax = "--robots FILE", .help = "more robots, one spec a line, # comments (repeatable)",
      .def = "none", .expect = "a file name",
      .set = [](std::string_view v, Config& c) {
          if (v.empty()) return false;
          c.robot_files.emplace_back(v);
          return true;
-     }},
+     },
+     .clear = [](Config& c) { c.robot_files.clear(); }},
     {.syntax = "--robot-max-body BYTES", .help = "largest webhook body, 1 to 64M; larger gets 460101/413",
      .def = "20000", .expect = "a size from 1 to 64M", .set = set_size<&Config::robot_max_body, 1, 64 << 20>},
     {.syntax = "--body-timeout DUR", .help = "close a webhook request whose body is not in by then",
@@ -183,7 +199,8 @@ constexpr size_t kUsageWidth = 80;  // --help lines are at most this long
 constexpr std::string_view kUsageTail =
     "BYTES is a number with an optional K, M or G (binary multiples; k, m, g too).\n"
     "DUR is a number with an optional unit: ms, s (default) or m.\n"
-    "A boolean flag alone means true; with =, it takes true, false, 1 or 0.\n";
+    "A boolean flag alone means true; with =, it takes true, false, 1 or 0.\n"
+    "A --config file has a line \"key = value\" per setting (key: a flag without --).\n";
 
 std::string_view flag_name(const Flag& f) noexcept { return f.syntax.substr(0, f.syntax.find_first_of(" [")); }
 
@@ -337,10 +354,19 @@ bool load_robot_table(Config& cfg, std::string& err) {
 
 }  // namespace
 
-ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
+namespace {
+
+// One flag of the command line and its value (a view into the argument).
+struct Setting {
+    const Flag* flag;
+    std::string_view value;
+};
+
+// Splits the command line into settings; the values are checked when applied.
+ArgsResult scan_args(const std::vector<std::string>& args, std::vector<Setting>& out, std::string& err) {
     std::string_view bare_boolean;  // the previous argument, if a boolean flag without "="
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
         std::string_view flag = arg;
         std::string_view value;
         bool has_value = false;
@@ -364,18 +390,120 @@ ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
         if (f->boolean && !has_value) {
             value = "true";  // never the next argument: "--http-stats false" is an error
         } else if (!has_value) {
-            if (i + 1 >= argc) {
+            if (i + 1 >= args.size()) {
                 err = std::string(flag) + ": missing value";
                 return ArgsResult::kError;
             }
-            value = argv[++i];
+            value = args[++i];
         }
-        if (!f->set(value, cfg)) {
-            err = std::string(flag) + ": expected " + f->expect + ": '" + std::string(value) + "'";
-            return ArgsResult::kError;
+        out.push_back({f, value});
+    }
+    return ArgsResult::kOk;
+}
+
+bool apply(const Setting& s, Config& cfg, std::string& err) {
+    if (s.flag->set(s.value, cfg)) return true;
+    err = std::string(flag_name(*s.flag)) + ": expected " + s.flag->expect + ": '" + std::string(s.value) + "'";
+    return false;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+}
+
+// Defaults, then the --config file, then the command line over it, then the robot table.
+ArgsResult build(const std::vector<std::string>& args, Config& cfg, std::string& err) {
+    std::vector<Setting> cmd;
+    if (ArgsResult r = scan_args(args, cmd, err); r != ArgsResult::kOk) return r;
+    for (const Setting& s : cmd)
+        if (s.flag == &kFlags[0] && !apply(s, cfg, err)) return ArgsResult::kError;  // --config
+    if (!cfg.config_path.empty() && !read_config_file(cfg.config_path, cfg, err)) return ArgsResult::kError;
+    for (const Flag& f : kFlags)
+        if (f.clear && std::any_of(cmd.begin(), cmd.end(), [&](const Setting& s) { return s.flag == &f; })) f.clear(cfg);
+    for (const Setting& s : cmd)
+        if (!apply(s, cfg, err)) return ArgsResult::kError;
+    cfg.command_line = args;
+    return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;
+}
+
+}  // namespace
+
+ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err) {
+    return build(std::vector<std::string>(argv + (argc > 0), argv + argc), cfg, err);
+}
+
+bool reload_config(const Config& cfg, Config& out, std::string& err) {
+    out = Config();
+    return build(cfg.command_line, out, err) == ArgsResult::kOk;
+}
+
+bool parse_config_text(std::string_view name, std::string_view text, Config& cfg, std::string& err) {
+    uint32_t set_on[std::size(kFlags)] = {};  // the line that set each flag (0: none yet)
+    uint32_t line_no = 0;
+    auto fail = [&](std::string_view reason) {
+        err = std::string(name) + ':' + std::to_string(line_no) + ": ";
+        err += reason;
+        return false;
+    };
+    while (!text.empty()) {
+        ++line_no;
+        const size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        if (line.size() > kMaxConfigLine) return fail("line longer than " + std::to_string(kMaxConfigLine) + " bytes");
+        line = trim(line);
+        if (line.empty() || line.front() == '#') continue;
+        const size_t eq = line.find('=');
+        if (eq == std::string_view::npos) return fail("expected key = value");
+        const std::string key(trim(line.substr(0, eq)));
+        std::string_view value = trim(line.substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        const Flag* f = key.starts_with("-") || key == "config" ? nullptr : find_flag("--" + key);
+        if (f == nullptr) {
+            if (key == "config") return fail("config: a configuration file cannot name another");
+            return fail("unknown key '" + key + "' (keys are the flags without --, see wspushd --help)");
+        }
+        uint32_t& first = set_on[f - kFlags];
+        if (first != 0 && f->clear == nullptr)
+            return fail(key + ": already set on line " + std::to_string(first));
+        first = line_no;
+        if (!f->set(value, cfg)) return fail(key + ": expected " + f->expect + ": '" + std::string(value) + "'");
+        if (key == "robot") {  // checked here, where the line is known (built again later)
+            robot::Robot r;
+            std::string why;
+            if (!robot::parse_robot(value, cfg.robot_specs.size(), r, why)) return fail("robot: " + why);
         }
     }
-    return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;
+    return true;
+}
+
+bool read_config_file(const std::string& path, Config& cfg, std::string& err) {
+    std::FILE* f = std::fopen(path.c_str(), "re");
+    if (f == nullptr) {
+        err = path + ": " + strerror(errno);
+        return false;
+    }
+    std::string text;
+    char buf[4096];
+    bool too_big = false;
+    for (size_t n; !too_big && (n = std::fread(buf, 1, sizeof buf, f)) > 0;) {
+        text.append(buf, n);
+        too_big = text.size() > kMaxConfigBytes;
+    }
+    const int read_errno = std::ferror(f) ? errno : 0;
+    std::fclose(f);
+    if (read_errno != 0) {
+        err = path + ": " + strerror(read_errno);
+        return false;
+    }
+    if (too_big) {
+        err = path + ": larger than " + std::to_string(kMaxConfigBytes >> 10) + " KiB";
+        return false;
+    }
+    return parse_config_text(path, text, cfg, err);
 }
 
 }  // namespace wspush::server

@@ -1,4 +1,4 @@
-// Command-line configuration of wspushd.
+// Configuration of wspushd: command-line flags, and a --config file of the same settings.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -45,12 +45,33 @@ struct Config {
     uint64_t robot_max_body = 20'000;
     uint32_t body_timeout_ms = 10'000;
     uint32_t keepalive_timeout_ms = 15'000;
+    // --config: the file read first, the command line applied over it (at start and at each
+    // SIGHUP, which reads the file again and applies command_line over it again).
+    std::string config_path;               // empty: no file
+    std::vector<std::string> command_line; // argv[1..], as given
 };
 
 enum class ArgsResult : uint8_t { kOk, kHelp, kError };
 
 // Parses argv into cfg. On kError, err holds a one-line message naming the flag.
 [[nodiscard]] ArgsResult parse_args(int argc, char** argv, Config& cfg, std::string& err);
+
+// The configuration again, as parse_args built it: defaults, then cfg.config_path's file (if
+// any), then cfg.command_line over it, into a fresh `out` (SIGHUP). False with err set (a
+// file's errors as "FILE:LINE: reason"); `out` is then not to be used.
+[[nodiscard]] bool reload_config(const Config& cfg, Config& out, std::string& err);
+
+// The lines of a configuration file (`name` names it in errors): "key = value", the key a
+// long flag's name without "--", the value as that flag takes it (a pair of enclosing quotes
+// is removed); blank lines and lines starting with '#' are skipped. A key other than a
+// repeatable one (robot, robots) may appear once. Applies each value to cfg through the
+// flag table. False with err = "NAME:LINE: reason".
+[[nodiscard]] bool parse_config_text(std::string_view name, std::string_view text, Config& cfg, std::string& err);
+// Reads the file at `path` (at most kMaxConfigBytes, lines of at most kMaxConfigLine bytes)
+// and parses it as above. False with err = "PATH: reason" or "PATH:LINE: reason".
+[[nodiscard]] bool read_config_file(const std::string& path, Config& cfg, std::string& err);
+inline constexpr size_t kMaxConfigBytes = 1u << 20;
+inline constexpr size_t kMaxConfigLine = 4096;
 
 // The --help text: one entry per flag, "  <syntax>  <text> (default <value>)", the text
 // possibly continued on indented lines; built from the same table parse_args uses.

@@ -23,7 +23,8 @@ struct HttpSession {
     http::BodyDecoder body;
     uint32_t head_len = 0;     // bytes of the current request's head at the front of `in`
     uint32_t payload = 0;      // body bytes decoded so far, right after the head
-    int32_t robot = -1;        // the robot the request's token named
+    int32_t robot = -1;        // the robot the request's token named; -1: none (or a reload
+                               // removed it, or changed its token, while the body was read)
     HttpRoute route = HttpRoute::kPage;
     bool in_body = false;      // the head is in; reading its body
     bool keep_alive = false;   // the current request lets the connection stay open

@@ -190,9 +190,9 @@ void Server::on_signal() {
         switch (si.ssi_signo) {
             case SIGHUP:
                 // Logs go to stderr (the journal, or a file the shell opened): nothing to
-                // reopen, but the line says the signal arrived and did no harm.
+                // reopen. The configuration is read again (reload.cpp).
                 notify("RELOADING=1\n");
-                LOG_INFO("SIGHUP: log reopened");
+                reload();
                 notify("READY=1\n");
                 break;
             case SIGUSR1: LOG_INFO("stats %s", stats_json().c_str()); break;

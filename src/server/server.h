@@ -5,6 +5,7 @@
 // exchange.cpp  plain HTTP: pages, request bodies, keep-alive and pipelining
 // webhook.cpp   what POST /robot/send, /push/<channel> and /send/<id> do
 // commands.cpp  control commands against channels and connections, STATS and METRICS
+// reload.cpp    SIGHUP: the configuration read again and applied where it can change live
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -96,6 +97,18 @@ private:
     void on_accept();
     void refuse_out_of_descriptors();
     void on_signal();
+    // SIGHUP (reload.cpp): reads the configuration again and applies what may change live;
+    // the rest is logged as needing a restart. A configuration that does not load changes
+    // nothing.
+    void reload();
+    // The robots of `next` take over from cfg_.robots, each keeping the runtime state of the
+    // one of its name; returns what changed ("" if nothing), naming robots, never tokens.
+    std::string reload_robots(Config& next);
+    // protocol_views_ and origin_views_ from cfg_ (views into its strings: built again
+    // whenever cfg_ is replaced; the handshake uses them only while it runs).
+    void build_views();
+    // WebSocket clients allowed at once: --max-connections within the descriptor limit.
+    [[nodiscard]] uint32_t client_cap() const noexcept;
     void begin_shutdown();
     // systemd (src/server/notify.cpp): READY/RELOADING/STOPPING, STATUS= and the watchdog,
     // sent from this loop, so a loop that is stuck misses its watchdog.

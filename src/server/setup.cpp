@@ -58,12 +58,16 @@ Server::Server(const Config& cfg)
                            .max_channels = cfg.max_channels,
                            .epoch_base = epoch_base()}),
       ids_(random_seed()) {
-    for (const std::string& p : cfg_.protocols) protocol_views_.push_back(p);
+    build_views();
+    init_robots();
+}
+
+void Server::build_views() {
+    protocol_views_.assign(cfg_.protocols.begin(), cfg_.protocols.end());
     if (cfg_.mode != Mode::kEcho &&
         std::find(protocol_views_.begin(), protocol_views_.end(), kEnvelopeProtocol) == protocol_views_.end())
         protocol_views_.push_back(kEnvelopeProtocol);
-    for (const std::string& o : cfg_.origins) origin_views_.push_back(o);
-    init_robots();
+    origin_views_.assign(cfg_.origins.begin(), cfg_.origins.end());
 }
 
 Server::~Server() {
@@ -79,6 +83,12 @@ Server::~Server() {
     free(batch_);
     for (int fd : {listen_fd_, signal_fd_, spare_fd_})
         if (fd >= 0) ::close(fd);
+}
+
+uint32_t Server::client_cap() const noexcept {
+    const uint64_t by_descriptors = conns_cap_ - kFdReserve - cfg_.max_control;
+    return static_cast<uint32_t>(cfg_.max_connections && cfg_.max_connections < by_descriptors ? cfg_.max_connections
+                                                                                               : by_descriptors);
 }
 
 bool Server::start(std::string& err) {
@@ -102,13 +112,12 @@ bool Server::start(std::string& err) {
         err = "descriptor limit too low (" + std::to_string(nofile) + ")";
         return false;
     }
-    max_clients_ = static_cast<uint32_t>(nofile - reserve);
-    if (cfg_.max_connections && cfg_.max_connections < max_clients_) max_clients_ = cfg_.max_connections;
+    conns_cap_ = nofile;
+    max_clients_ = client_cap();
 
     // One slot per possible descriptor in each table (page-aligned, so every hot record is
     // one cache line). Anonymous pages cost nothing until a connection with that fd
     // touches them; trim_memory() gives back the pages of closed ones.
-    conns_cap_ = nofile;
     conns_bytes_ = conns_cap_ * sizeof(Connection);
     colds_bytes_ = conns_cap_ * sizeof(ConnectionCold);
     void* mem = mmap(nullptr, conns_bytes_, PROT_READ | PROT_WRITE,

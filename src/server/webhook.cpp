@@ -185,6 +185,8 @@ WebhookReply Server::too_large(HttpRoute route) {
 
 WebhookReply Server::webhook(Connection& c, const http::Request& req, std::string_view body) {
     const HttpSession& s = *c.http;
+    // A reload while the body was read removed the robot, or changed its token.
+    if (s.robot < 0) return fail(s.route, 401, robot::kUnknownToken, "token is not exist");
     const size_t i = static_cast<size_t>(s.robot);
     const robot::Robot& r = cfg_.robots[i];
     RobotRuntime& rt = robots_[i];

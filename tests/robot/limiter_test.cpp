@@ -146,6 +146,40 @@ Rendered render(const Digest& d, std::string_view name = "r") {
     return out;
 }
 
+// A reload's new rate keeps the newest admissions that fit; the window and the throttle
+// take their new lengths, a throttle in force measured from when it began.
+TEST(Limiter, RetuneKeepsTheNewestAdmissions) {
+    Limiter l(4, 10'000, 0);
+    for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(l.admit(kT0 + i * 1000)) << i;
+    l.retune(2, 10'000, 0);  // keeps kT0 + 2000 and kT0 + 3000
+    EXPECT_FALSE(l.admit(kT0 + 4000));
+    EXPECT_EQ(l.retry_after_s(kT0 + 4000), 8u);  // kT0 + 2000 leaves at kT0 + 12000
+    EXPECT_TRUE(l.admit(kT0 + 12'000));
+    l.retune(3, 1000, 0);  // a shorter window: both old admissions are out of it
+    EXPECT_TRUE(l.admit(kT0 + 13'500));
+    EXPECT_TRUE(l.admit(kT0 + 13'500));
+    EXPECT_TRUE(l.admit(kT0 + 13'500));
+    EXPECT_FALSE(l.admit(kT0 + 13'500));
+}
+
+TEST(Limiter, RetuneMeasuresAThrottleInForceWithItsNewLength) {
+    Limiter l(1, 60'000, 600'000);
+    EXPECT_TRUE(l.admit(kT0));
+    EXPECT_FALSE(l.admit(kT0 + 1000));  // throttled until kT0 + 601000
+    l.retune(5, 60'000, 10'000);        // began at kT0 + 1000: ends at kT0 + 11000
+    EXPECT_EQ(l.throttled_until(), kT0 + 11'000);
+    EXPECT_FALSE(l.admit(kT0 + 10'999));
+    EXPECT_TRUE(l.admit(kT0 + 11'000));
+    // Raised without a throttle in force: the admissions stay counted.
+    Limiter m(2, 60'000, 0);
+    EXPECT_TRUE(m.admit(kT0));
+    EXPECT_TRUE(m.admit(kT0));
+    m.retune(3, 60'000, 0);
+    EXPECT_EQ(m.throttled_until(), 0u);
+    EXPECT_TRUE(m.admit(kT0 + 1));
+    EXPECT_FALSE(m.admit(kT0 + 2));
+}
+
 TEST(Digest, EmptyAtFirst) {
     Digest d;
     EXPECT_TRUE(d.empty());

@@ -217,7 +217,7 @@ TEST_F(ReliabilityControl, ControlClientsOverMaxControlAreRefused) {
     })) << reply;
 }
 
-// SIGHUP reopens the log and SIGUSR1 logs the STATS line; neither (nor SIGUSR2) stops the
+// SIGHUP reloads the configuration (here: the command line again) and SIGUSR1 logs the STATS line; neither (nor SIGUSR2) stops the
 // server: the client, the control connection and the socket file all stay. SIGTERM after
 // that still exits 0 with Close 1001.
 TEST_F(ReliabilityControl, HangupAndUsr1LeaveTheServerRunning) {
@@ -225,7 +225,7 @@ TEST_F(ReliabilityControl, HangupAndUsr1LeaveTheServerRunning) {
     RawClient c;
     ASSERT_TRUE(subscribe(c, srv_.port(), "/ws/x"));
     ASSERT_EQ(kill(srv_.pid(), SIGHUP), 0);
-    EXPECT_TRUE(srv_.wait_log("SIGHUP: log reopened")) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded the command line (no --config): nothing changed")) << srv_.log();
     ASSERT_EQ(kill(srv_.pid(), SIGUSR1), 0);
     EXPECT_TRUE(srv_.wait_log("{\"connections\":1,")) << "no STATS line after SIGUSR1:\n" << srv_.log();
     ASSERT_EQ(kill(srv_.pid(), SIGUSR2), 0);

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <initializer_list>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <poll.h>
@@ -141,6 +142,40 @@ TEST(Systemd, ReloadIsBracketedByReloadingAndReady) {
     ASSERT_TRUE(again);
     EXPECT_EQ(again->rfind("READY=1\n", 0), 0u) << *again;
     EXPECT_EQ(srv.stop(), 0);
+}
+
+// With --config, the reload happens between RELOADING=1 and READY=1: its log line is out
+// before READY=1. A file that no longer loads is refused, and READY=1 still follows.
+TEST(Systemd, ConfigReloadHappensBetweenReloadingAndReady) {
+    NotifySocket manager;
+    ASSERT_TRUE(manager.bound());
+    const std::string conf = manager.name() + ".conf";
+    auto write = [&](const char* text) {
+        FILE* f = fopen(conf.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        fputs(text, f);
+        fclose(f);
+    };
+    write("history = 5\n");
+    ServerProcess srv;
+    {
+        Env env({{"NOTIFY_SOCKET", manager.name()}});
+        ASSERT_TRUE(srv.start({"--config", conf})) << srv.log();
+    }
+    ASSERT_TRUE(manager.until("READY=1")) << srv.log();
+    for (const char* text : {"history = 5\norigins = http://gw.local\n", "history = 5\nbogus = 1\n"}) {
+        write(text);
+        kill(srv.pid(), SIGHUP);
+        ASSERT_TRUE(manager.until("RELOADING=1")) << srv.log();
+        std::optional<std::string> again = manager.next(5000);
+        ASSERT_TRUE(again) << srv.log();
+        EXPECT_EQ(again->rfind("READY=1\n", 0), 0u) << *again;
+    }
+    const std::string log = srv.log();
+    EXPECT_NE(log.find("SIGHUP: reloaded " + conf + ": changed origins\n"), std::string::npos) << log;
+    EXPECT_NE(log.find("SIGHUP: " + conf + ":2: unknown key 'bogus'"), std::string::npos) << log;
+    EXPECT_EQ(srv.stop(), 0);
+    unlink(conf.c_str());
 }
 
 TEST(Systemd, WatchdogAtHalfTheIntervalFromTheLoop) {

@@ -99,7 +99,7 @@ bool ServerProcess::start(std::vector<std::string> args) {
         }
         if (args[i] == "echo") echo = true;
     }
-    if (!has_listen) {
+    if (!has_listen && default_listen) {
         args.push_back("--listen");
         args.push_back("127.0.0.1:0");
     }

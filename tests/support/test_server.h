@@ -31,6 +31,9 @@ public:
     // Waits up to 10 s (60 s under a wrapper) for the "listening on" line. False (with log()
     // telling why) on failure.
     bool start(std::vector<std::string> args);
+    // False: start() adds no --listen (a --config file in args says where, port 0 on
+    // 127.0.0.1 for port() to find).
+    bool default_listen = true;
     // For the next start(): hands `fds` to the server as a service manager does for socket
     // activation (descriptors 3, 4, ... with LISTEN_FDS, LISTEN_PID and, if not empty,
     // LISTEN_FDNAMES=names).

@@ -1,0 +1,232 @@
+// --config FILE and SIGHUP end to end: start-up errors name FILE:LINE and exit 2, flags
+// override the file, and a reload applies what may change live (origins, robots) without
+// dropping a client, refuses a broken file whole, and logs what needs a restart.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <string>
+#include <unistd.h>
+
+#include "robot/errcode.h"
+#include "support/push_support.h"
+#include "support/temp_file.h"
+#include "support/webhook_support.h"
+
+namespace wspush::testing {
+namespace {
+
+using ConfigFile = TempFile;
+
+std::string text_body(std::string_view content) {
+    return std::string(R"({"msgtype":"text","text":{"content":")") + std::string(content) + R"("}})";
+}
+
+long long send_as(uint16_t port, std::string_view token, std::string_view content) {
+    RawClient c;
+    if (!c.connect(port)) return -1;
+    return post(c, "/robot/send?access_token=" + std::string(token), text_body(content)).errcode();
+}
+
+class Reload : public PushServerTest {
+protected:
+    // Reloads that ended so far (applied or refused), by their log lines.
+    size_t reloads() {
+        const std::string log = srv_.log();
+        size_t n = 0;
+        for (std::string_view end : {"SIGHUP: reloaded ", "; nothing reloaded"})
+            for (size_t at = 0; (at = log.find(end, at)) != std::string::npos; at += end.size()) ++n;
+        return n;
+    }
+    // Sends SIGHUP and waits (bounded) for the reload's result line.
+    bool hangup() {
+        const size_t before = reloads();
+        return kill(srv_.pid(), SIGHUP) == 0 && wait_until([&] { return reloads() > before; }, 5000, 10);
+    }
+    // Starts with `f` (origins = http://a.example) and opens `open` from that origin.
+    void start_with_client(const ConfigFile& f, RawClient& open) {
+        ASSERT_TRUE(start({"--config", f.path()}));
+        ASSERT_TRUE(open.connect(srv_.port()));
+        ASSERT_EQ(open.upgrade("/ws/news", "Origin: http://a.example\r\n"), 101);
+    }
+    // An upgrade at /ws/news with this Origin: the status.
+    int upgrade_from(std::string_view origin) {
+        RawClient c;
+        if (!c.connect(srv_.port())) return 0;
+        return c.upgrade("/ws/news", "Origin: " + std::string(origin) + "\r\n");
+    }
+};
+
+int start_status(const std::string& args, std::string* out) {
+    int status = 0;
+    *out = run_command(WSPUSHD_BIN " --listen 127.0.0.1:0 " + args + " 2>&1", &status);
+    return status;
+}
+
+TEST(ConfigStart, ErrorsNameTheFileAndLineAndExitTwo) {
+    struct Case {
+        const char* text;
+        const char* want;  // after "FILE:"
+    } cases[] = {
+        {"# settings\nhistory = 10\nbogus-key = 1\n", "3: unknown key 'bogus-key'"},
+        {"max-connections = lots\n", "1: max-connections: expected a count from 1 to 10000000: 'lots'"},
+        {"\n\nping-interval = 5 minutes\n", "3: ping-interval: expected a duration such as 25s or 500ms: '5 minutes'"},
+        {"log-time = yes\n", "1: log-time: expected true, false, 1 or 0: 'yes'"},
+        {"listen\n", "1: expected key = value"},
+        {"history = 1\nhistory = 2\n", "2: history: already set on line 1"},
+    };
+    for (const Case& k : cases) {
+        ConfigFile f(k.text);
+        std::string out;
+        EXPECT_EQ(start_status("--config " + f.path(), &out), 2) << out;
+        EXPECT_NE(out.find(f.path() + ":" + k.want), std::string::npos) << "want " << k.want << ", got: " << out;
+    }
+    std::string out;
+    EXPECT_EQ(start_status("--config /nonexistent/wspushd.conf", &out), 2) << out;
+    EXPECT_NE(out.find("wspushd: /nonexistent/wspushd.conf: No such file or directory"), std::string::npos) << out;
+}
+
+// The command line wins over the file; what it does not name comes from the file.
+TEST_F(Reload, FlagsOverrideTheFile) {
+    ConfigFile f("max-connections = 3\norigins = http://gw.local\n");
+    ASSERT_TRUE(start({"--config", f.path(), "--max-connections", "7"}));
+    EXPECT_TRUE(srv_.wait_log("up to 7 connections")) << srv_.log();
+    EXPECT_EQ(upgrade_from("http://gw.local"), 101);
+    EXPECT_EQ(upgrade_from("http://evil.example"), 403);
+    // And again at a reload: the file's 3 does not come back.
+    ASSERT_TRUE(f.write("max-connections = 3\norigins = http://gw.local\nlog-level = debug\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded " + f.path() + ": changed log-level\n")) << srv_.log();
+}
+
+TEST_F(Reload, NewOriginIsAcceptedAndOpenClientsStay) {
+    ConfigFile f("origins = http://a.example\n");
+    RawClient open;
+    ASSERT_NO_FATAL_FAILURE(start_with_client(f, open));
+    EXPECT_EQ(upgrade_from("http://b.example"), 403);
+
+    ASSERT_TRUE(f.write("# b joins\norigins = http://a.example, http://b.example\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded " + f.path() + ": changed origins\n")) << srv_.log();
+    EXPECT_EQ(upgrade_from("http://b.example"), 101);
+    EXPECT_EQ(upgrade_from("http://c.example"), 403);
+    ASSERT_EQ(cmd("PUB news still here"), "OK seq=1 delivered=1") << srv_.log();
+    EXPECT_TRUE(next_data_is(open, "still here"));
+}
+
+// A robot that stays (by name) keeps its limiter: with rate 2 used up, raising the rate to
+// 3 lets exactly one more through, under the new token only.
+TEST_F(Reload, RobotKeepsItsRateStateAcrossATokenAndRateChange) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=2/60s throttle=0 overflow=refuse\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "one"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "two"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "three"), robot::kTooFast);
+
+    ASSERT_TRUE(f.write("robot = 'tok-bbbb-0002 alerts name=ops rate=3/60s throttle=0 overflow=refuse'\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("changed robots (changed ops)\n")) << srv_.log();
+    EXPECT_EQ(srv_.log().find("tok-bbbb"), std::string::npos) << "a token was logged";
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "old token"), robot::kUnknownToken);
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "four"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "five"), robot::kTooFast);
+}
+
+// A robot removed with a digest pending pushes the digest before it goes.
+TEST_F(Reload, RemovedRobotPushesItsPendingDigest) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=1/60s\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/alerts", true));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "first"), 0);
+    ASSERT_TRUE(read_json(sub));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "folded-into-digest"), 0);
+
+    ASSERT_TRUE(f.write("robot = tok-cccc-0003 other name=ci\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("changed robots (added ci; removed ops)\n")) << srv_.log();
+    std::optional<Json> digest = read_json(sub);
+    ASSERT_TRUE(digest) << srv_.log();
+    ASSERT_TRUE(digest->get("data"));
+    EXPECT_NE(digest->get("data")->text.find("folded-into-digest"), std::string::npos) << digest->get("data")->text;
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "gone"), robot::kUnknownToken);
+    EXPECT_EQ(send_as(srv_.port(), "tok-cccc-0003", "new"), 0);
+}
+
+// A request whose head was accepted (100 Continue) and whose body is still to come when its
+// robot goes is refused once the body is in, not served by whichever robot took its place.
+TEST_F(Reload, RequestInFlightWhenItsRobotGoesIsRefused) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops\nrobot = tok-bbbb-0002 other name=ci\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    const std::string body = text_body("late");
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    ASSERT_TRUE(c.send_all("POST /robot/send?access_token=tok-aaaa-0001 HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n"));
+    ASSERT_EQ(c.read_http().rfind("HTTP/1.1 100 Continue", 0), 0u);
+    ASSERT_TRUE(f.write("robot = tok-bbbb-0002 other name=ci\n"));  // ops goes; ci moves to index 0
+    ASSERT_TRUE(hangup()) << srv_.log();
+    ASSERT_TRUE(c.send_all(body));
+    HttpReply r = parse_reply(c.read_http());
+    EXPECT_EQ(r.errcode(), robot::kUnknownToken) << r.head << r.body;
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "ci still works"), 0);
+}
+
+TEST_F(Reload, BrokenFileIsRefusedWholeAndTheOldConfigurationStays) {
+    ConfigFile f("origins = http://a.example\n");
+    RawClient open;
+    ASSERT_NO_FATAL_FAILURE(start_with_client(f, open));
+    // A good first line must not be applied either.
+    ASSERT_TRUE(f.write("origins = http://b.example\nidle-timeout = soon\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: " + f.path() +
+                              ":2: idle-timeout: expected a duration such as 60s or 500ms: 'soon'; nothing reloaded"))
+        << srv_.log();
+    EXPECT_EQ(upgrade_from("http://b.example"), 403);
+    EXPECT_EQ(upgrade_from("http://a.example"), 101);
+    ASSERT_EQ(cmd("PUB news kept"), "OK seq=1 delivered=1") << srv_.log();
+    EXPECT_TRUE(next_data_is(open, "kept"));
+    // Fixed, it loads.
+    ASSERT_TRUE(f.write("origins = http://b.example\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_EQ(upgrade_from("http://b.example"), 101);
+}
+
+// A cap lowered under the clients already open keeps them; the next one is refused.
+TEST_F(Reload, LoweredConnectionCapKeepsTheOpenClients) {
+    ConfigFile f("max-connections = 10\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient a, b;
+    ASSERT_TRUE(subscribe(a, srv_.port(), "/ws/news"));
+    ASSERT_TRUE(subscribe(b, srv_.port(), "/ws/news"));
+    ASSERT_TRUE(f.write("max-connections = 2\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded " + f.path() + ": changed max-connections\n")) << srv_.log();
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    EXPECT_EQ(c.read_http().rfind("HTTP/1.1 503", 0), 0u);
+    ASSERT_EQ(cmd("PUB news both"), "OK seq=1 delivered=2") << srv_.log();
+    EXPECT_TRUE(next_data_is(a, "both"));
+    EXPECT_TRUE(next_data_is(b, "both"));
+}
+
+TEST_F(Reload, ListenAndModeChangesNeedARestart) {
+    ConfigFile f("listen = 127.0.0.1:0\n");
+    srv_.default_listen = false;  // the file says where
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient open;
+    ASSERT_TRUE(subscribe(open, srv_.port(), "/ws/news"));
+    ASSERT_TRUE(f.write("listen = 127.0.0.1:1\nmode = echo\nping-interval = 3s\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: listen, mode changed in " + f.path() +
+                              ": needs a restart; running with the old value(s)"))
+        << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("SIGHUP: reloaded " + f.path() + ": changed ping-interval\n")) << srv_.log();
+    ASSERT_EQ(cmd("PUB news still push mode"), "OK seq=1 delivered=1") << srv_.log();
+    EXPECT_TRUE(next_data_is(open, "still push mode"));
+    RawClient again;
+    ASSERT_TRUE(subscribe(again, srv_.port(), "/ws/news"));
+}
+
+}  // namespace
+}  // namespace wspush::testing
