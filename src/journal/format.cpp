@@ -30,8 +30,8 @@ uint64_t get64(const uint8_t* p) noexcept {
 bool type_known(uint8_t t) noexcept { return t >= 1 && t <= 4; }
 
 // Index entry: name length, flags (bit 0: dropped), 2 zero bytes, epoch, last seq, msg min,
-// msg max, name.
-constexpr size_t kEntryFixed = 4 + 4 * 8;
+// msg max, msg bytes, name.
+constexpr size_t kEntryFixed = 4 + 5 * 8;
 // Index header: magic, version, crc32c of everything after it, segment number, length,
 // entry count.
 constexpr size_t kIndexHeader = 8 + 4 + 4 + 8 + 8 + 4;
@@ -106,7 +106,7 @@ void fold(ChannelSummary& s, const Record& r) noexcept {
     if (r.epoch < s.epoch) return;
     if (r.epoch > s.epoch) {
         s.epoch = r.epoch;
-        s.last_seq = s.msg_min = s.msg_max = 0;
+        s.last_seq = s.msg_min = s.msg_max = s.msg_bytes = 0;
         s.dropped = false;
     }
     if (r.type == RecordType::kDrop) {
@@ -117,6 +117,7 @@ void fold(ChannelSummary& s, const Record& r) noexcept {
     if (!r.is_message()) return;
     s.msg_min = s.msg_min == 0 ? r.seq : std::min(s.msg_min, r.seq);
     s.msg_max = std::max(s.msg_max, r.seq);
+    s.msg_bytes += r.payload.size();
 }
 
 void fold(ChannelSummary& into, const ChannelSummary& from) noexcept {
@@ -126,12 +127,14 @@ void fold(ChannelSummary& into, const ChannelSummary& from) noexcept {
         into.last_seq = from.last_seq;
         into.msg_min = from.msg_min;
         into.msg_max = from.msg_max;
+        into.msg_bytes = from.msg_bytes;
         into.dropped = from.dropped;
         return;
     }
     into.last_seq = std::max(into.last_seq, from.last_seq);
     if (from.msg_min != 0) into.msg_min = into.msg_min == 0 ? from.msg_min : std::min(into.msg_min, from.msg_min);
     into.msg_max = std::max(into.msg_max, from.msg_max);
+    into.msg_bytes += from.msg_bytes;
     into.dropped = into.dropped || from.dropped;
 }
 
@@ -147,6 +150,7 @@ void encode_index(const SegmentIndex& idx, std::string& out) {
         put64(e + 12, c.last_seq);
         put64(e + 20, c.msg_min);
         put64(e + 28, c.msg_max);
+        put64(e + 36, c.msg_bytes);
         out.append(reinterpret_cast<const char*>(e), sizeof e);
         out.append(c.name);
     }
@@ -183,6 +187,7 @@ bool decode_index(std::string_view bytes, SegmentIndex& idx) {
         c.last_seq = get64(e + 12);
         c.msg_min = get64(e + 20);
         c.msg_max = get64(e + 28);
+        c.msg_bytes = get64(e + 36);
         idx.channels.push_back(std::move(c));
         at += kEntryFixed + len;
     }

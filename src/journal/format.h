@@ -79,6 +79,7 @@ struct ChannelSummary {
     uint64_t last_seq = 0;  // highest seq of a message or kMeta record in `epoch` (0: none)
     uint64_t msg_min = 0;   // lowest and highest seq of a message record in `epoch` (0: none)
     uint64_t msg_max = 0;
+    uint64_t msg_bytes = 0; // payload bytes of the message records in `epoch`
     bool dropped = false;   // a kDrop record in `epoch`
 };
 // Folds a record (or another summary's entry, as a record of its kind) into s.

@@ -235,12 +235,19 @@ bool recover(const std::string& dir, const Options& o, Recovered& out, Error& er
         if (!w.merged.dropped && o.history > 0 && o.history_bytes > 0 && last > 0)
             w.low = last > o.history ? last - o.history + 1 : 1;
     }
-    for (size_t i = 0; i < out.segments.size(); ++i) {
+    // Newest first: once the newer segments surely hold a byte budget of wanted messages
+    // (channels whose messages there are all within their window), older ones would be
+    // evicted by it anyway.
+    uint64_t sure = 0;
+    for (size_t i = out.segments.size(); i-- > 0 && sure < o.history_bytes;) {
         const SegmentInfo& s = out.segments[i];
-        const bool needed = std::any_of(s.channels.begin(), s.channels.end(), [&](const ChannelSummary& c) {
+        bool needed = false;
+        for (const ChannelSummary& c : s.channels) {
             const Wanted& w = wanted.find(c.name)->second;
-            return w.low != 0 && c.epoch == w.merged.epoch && c.msg_max >= w.low;
-        });
+            if (w.low == 0 || c.epoch != w.merged.epoch || c.msg_max < w.low) continue;
+            needed = true;
+            if (c.msg_min >= w.low) sure += c.msg_bytes;
+        }
         if (!needed) continue;
         ++out.segments_read;
         if (i + 1 == out.segments.size() && !newest_bytes.empty()) {

@@ -93,8 +93,8 @@ TEST(JournalFormat, SegmentHeaderVersionChecked) {
 
 TEST(JournalFormat, IndexRoundTripAndDamageRefused) {
     SegmentIndex in{5, 123456, {}};
-    in.channels.push_back({"a", 2, 10, 3, 10, false});
-    in.channels.push_back({"bb", 4, 0, 0, 0, true});
+    in.channels.push_back({.name = "a", .epoch = 2, .last_seq = 10, .msg_min = 3, .msg_max = 10, .msg_bytes = 77});
+    in.channels.push_back({.name = "bb", .epoch = 4, .dropped = true});
     std::string s;
     encode_index(in, s);
     SegmentIndex out;
@@ -105,6 +105,7 @@ TEST(JournalFormat, IndexRoundTripAndDamageRefused) {
     EXPECT_EQ(out.channels[0].name, "a");
     EXPECT_EQ(out.channels[0].msg_min, 3u);
     EXPECT_EQ(out.channels[0].last_seq, 10u);
+    EXPECT_EQ(out.channels[0].msg_bytes, 77u);
     EXPECT_TRUE(out.channels[1].dropped);
     for (size_t bit = 0; bit < 8 * s.size(); ++bit) {
         std::string bad = s;
