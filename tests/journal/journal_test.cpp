@@ -75,6 +75,23 @@ TEST(Journal, RoundTripAcrossRestarts) {
     EXPECT_EQ(rec.segments.size(), 2u);
 }
 
+// Compaction's copies (and a segment whose unlink a crash prevented) repeat records:
+// each message is recovered once.
+TEST(Journal, RepeatedRecordsRecoveredOnce) {
+    TempDir dir;
+    Options o;
+    {
+        Writer w;
+        open_writer(w, dir.path(), o);
+        publish(w, "r", 1, 1, 5);
+        ASSERT_EQ(w.commit(), 0);
+        publish(w, "r", 1, 3, 5);
+        ASSERT_EQ(w.commit(), 0);
+    }
+    const Recovered rec = recover_ok(dir.path(), o);
+    EXPECT_EQ(seqs_of(rec, "r"), range(1, 5));
+}
+
 TEST(Journal, RecoversHistoryLengthAndByteBudget) {
     TempDir dir;
     Options o;
@@ -95,6 +112,25 @@ TEST(Journal, RecoversHistoryLengthAndByteBudget) {
     EXPECT_EQ(seqs_of(rec, "old", 100), range(10, 10));
     EXPECT_EQ(seqs_of(rec, "new", 100), range(7, 10));
     EXPECT_EQ(find_channel(rec, "old")->last_seq, 10u);
+}
+
+// Segments older than a byte budget of wanted messages are not read: their messages would
+// be evicted by it; their numbering still counts.
+TEST(Journal, StartupSkipsSegmentsBeyondTheByteBudget) {
+    TempDir dir;
+    Options o;
+    o.history_bytes = 1000;
+    for (const char* channel : {"a", "b"}) {
+        Writer w;  // one segment each
+        open_writer(w, dir.path(), o);
+        publish(w, channel, 1, 1, 20, 100);
+        ASSERT_EQ(w.commit(), 0);
+    }
+    const Recovered rec = recover_ok(dir.path(), o);
+    EXPECT_EQ(rec.segments_read, 1u);
+    EXPECT_EQ(find_channel(rec, "a")->last_seq, 20u);
+    EXPECT_TRUE(find_channel(rec, "a")->messages.empty());
+    EXPECT_EQ(seqs_of(rec, "b", 100), range(12, 20));  // 9 of about 105 bytes
 }
 
 // Four records of channel "t", the writer gone: the head segment's bytes and where the
@@ -364,10 +400,12 @@ TEST(Journal, SyncFailureStuckUntilRetry) {
         open_writer(w, dir.path(), o);
         publish(w, "e", 1, 1, 3);
         ASSERT_EQ(w.commit(), 0);
+        const auto durable = std::filesystem::file_size(dir.file(segment_name(1)));
         g_sync_error = EIO;
         publish(w, "e", 1, 4, 4);
         EXPECT_EQ(w.commit(), -EIO);
         g_sync_error = 0;
+        EXPECT_EQ(std::filesystem::file_size(dir.file(segment_name(1))), durable);  // cut back
         EXPECT_NE(std::string(w.error().text).find("fdatasync: Input/output error"), std::string::npos)
             << w.error().text;
         EXPECT_EQ(w.append_message("e", 1, 5, false, payload_of("e", 5)), -EIO);
