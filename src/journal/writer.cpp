@@ -191,7 +191,7 @@ int Writer::drop_oldest() {
     const SegmentInfo& old = sealed_.front();
     const std::string path = join(dir_, segment_name(old.number));
     std::string file;
-    if (read_file(path, file, old.length + (64u << 20) + kMaxPayload, err_) != 0) {
+    if (read_file(path, file, old.length + kMaxPayload, err_) != 0) {
         ++stats_.errors;
         return err_.code;
     }
