@@ -52,7 +52,9 @@ TEST(CrossBuild, ServerBuiltByTheTargetsCompilerInItsOwnDirectory) {
             }
             EXPECT_EQ(line.find("build/obj/"), std::string::npos) << "a native object: " << line;
             const size_t out = line.find(" -o ");
-            if (out != std::string::npos) EXPECT_TRUE(starts_with(line.substr(out + 4), dir)) << line;
+            if (out != std::string::npos) {
+                EXPECT_TRUE(starts_with(line.substr(out + 4), dir)) << line;
+            }
         }
         EXPECT_GT(compiles, 20);
         EXPECT_EQ(links, 2);  // dynamic and static
