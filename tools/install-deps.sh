@@ -2,10 +2,13 @@
 # Installs what building and testing wspush needs on Debian 12, if missing: the compiler,
 # GoogleTest, Google Benchmark, the test-time peers (python3-websockets, socat, curl, openssl,
 # chromium), valgrind (`make memcheck`), systemd (its socket-activate and analyze tools),
-# man-db (the man page is rendered by `man`) and clang-14 (`make fuzz`).
+# man-db (the man page is rendered by `man`), clang-14 (`make fuzz`), and for the cross builds
+# the aarch64 and armhf compilers, GoogleTest's source (built for the target) and qemu-user
+# (`make test-cross`).
 # Silent when everything is there. Used by `make test`/`make bench` and by .ci/run.
 set -euo pipefail
-pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind systemd man-db clang-14)
+pkgs=(g++ make libgtest-dev libbenchmark-dev python3-websockets socat curl openssl chromium valgrind systemd man-db clang-14
+      g++-aarch64-linux-gnu g++-arm-linux-gnueabihf googletest qemu-user)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

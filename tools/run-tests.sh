@@ -9,9 +9,11 @@
 # TEST_SERIAL (GoogleTest patterns, default below) run after the shards, alone: they load the
 # whole machine (thousands of sockets, the kernel's TCP memory) and would disturb tests that
 # run beside them. Each run's whole output is kept in <BINARY's directory>/test-logs/.
+# TEST_WRAPPER (words) runs the binary through a command: `qemu-aarch64` for a cross build's.
 set -uo pipefail
 bin=$1
 shift
+read -r -a wrap <<<"${TEST_WRAPPER:-}"
 shards=${TEST_SHARDS:-$(($(nproc) * 2))}
 [ "$shards" -ge 1 ] || shards=1
 serial_patterns=${TEST_SERIAL:-Hostile*:Reliability.*}
@@ -41,7 +43,7 @@ while IFS= read -r line; do
         # shellcheck disable=SC2053  # the pattern is a glob on purpose
         if [[ $name == $p ]]; then serial+=("$name") && break; fi
     done
-done < <("$bin" --gtest_list_tests --gtest_filter="$filter")
+done < <("${wrap[@]}" "$bin" --gtest_list_tests --gtest_filter="$filter")
 positive=${filter%%-*}
 negative=
 [[ $filter == *-* ]] && negative=${filter#*-}
@@ -56,7 +58,7 @@ fi
 run() {
     local name=$1 f=$2
     shift 2
-    env "$@" "$bin" --gtest_brief=1 --gtest_filter="$f" "${args[@]}" 2>&1 |
+    env "$@" "${wrap[@]}" "$bin" --gtest_brief=1 --gtest_filter="$f" "${args[@]}" 2>&1 |
         tee "$logs/$name.log" | grep --line-buffered '^\[ suite' | sed -u "s/^\[ suite    \]/[ $name ]/"
     return "${PIPESTATUS[0]}"
 }

@@ -108,13 +108,15 @@ void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
     // MSG_DONTWAIT: a full socket completes with -EAGAIN at once instead of being polled by
     // the ring (the caller's buffers are gone after submit()). MSG_NOSIGNAL: EPIPE, no signal.
     sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    // Addresses go through uintptr_t: g++ sign-extends a 32-bit pointer cast straight to
+    // uint64_t, which a 64-bit kernel running a 32-bit (armhf) process reads as a bad address.
     if (msg->msg_iovlen == 1) {
         sqe->opcode = IORING_OP_SEND;
-        sqe->addr = reinterpret_cast<uint64_t>(msg->msg_iov[0].iov_base);
+        sqe->addr = reinterpret_cast<uintptr_t>(msg->msg_iov[0].iov_base);
         sqe->len = static_cast<uint32_t>(msg->msg_iov[0].iov_len);
     } else {
         sqe->opcode = IORING_OP_SENDMSG;
-        sqe->addr = reinterpret_cast<uint64_t>(msg);
+        sqe->addr = reinterpret_cast<uintptr_t>(msg);
         sqe->len = 1;
     }
     sqe->user_data = tag;

@@ -108,7 +108,10 @@ static_assert(std::is_standard_layout_v<Connection> && std::is_standard_layout_v
 static_assert(sizeof(Connection) == 64, "what the loop touches per event: one cache line");
 static_assert(offsetof(Connection, state) == 21 && offsetof(Connection, out) == 24 &&
               offsetof(Connection, last_rx) == 56 && offsetof(Connection, more) == 60);
-static_assert(sizeof(ConnectionCold) == 40 && offsetof(ConnectionCold, live_index) == 20);
+// The cold record holds pointers: 40 bytes on 64-bit targets, 28 on 32-bit ones (armhf:
+// timer 12 B of data, live_index at 12, sub at 16). The hot record is 64 bytes on both.
+static_assert(sizeof(void*) == 8 ? sizeof(ConnectionCold) == 40 && offsetof(ConnectionCold, live_index) == 20
+                                 : sizeof(ConnectionCold) == 28 && offsetof(ConnectionCold, live_index) == 12);
 static_assert(kMaxChannelsPerClient - 1 <= UINT8_MAX, "nmore is a byte");
 
 }  // namespace wspush::server

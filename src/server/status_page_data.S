@@ -6,4 +6,5 @@ wspush_status_page_begin:
     .incbin STATUS_PAGE
 wspush_status_page_end:
     .byte 0
-    .section .note.GNU-stack,"",@progbits
+    /* %progbits, not @progbits: @ starts a comment in arm assembly. */
+    .section .note.GNU-stack,"",%progbits
