@@ -1,6 +1,6 @@
-// The storm limit of log lines: per kind, kLogBurst lines per window, the rest counted and
-// summed up in one line when the window ends; kinds are independent; nothing is counted at
-// a level that is off.
+// Log lines: one line per event whatever its text; the storm limit: per kind, kLogBurst
+// lines per window, the rest counted and summed up in one line when the window ends; kinds
+// are independent; nothing is counted at a level that is off.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -48,7 +48,7 @@ int count(const std::string& s, std::string_view needle) {
 }
 
 // The default settings: info and above, no time stamp.
-class LogStormTest : public ::testing::Test {
+class LogLines : public ::testing::Test {
 protected:
     void SetUp() override {
         set_log_level(LogLevel::kInfo);
@@ -66,7 +66,13 @@ void event(LogStorm& s, uint64_t now, const char* text) {
     if (log_admit(s, now)) log(s.level, "%s", text);
 }
 
-TEST_F(LogStormTest, BurstThenOneSummaryWithTheExactCount) {
+TEST_F(LogLines, ControlBytesCannotBreakOrForgeALine) {
+    StderrCapture err;
+    log(LogLevel::kInfo, "kicked: %s", "bye\nwspushd: error: forged\r\x1b[2J");
+    EXPECT_EQ(err.take(), "wspushd: info: kicked: bye?wspushd: error: forged??[2J\n");
+}
+
+TEST_F(LogLines, BurstThenOneSummaryWithTheExactCount) {
     LogStorm slow{"conn closed: slow consumer (1008)", LogLevel::kInfo};
     StderrCapture err;
     const Flusher flusher;
@@ -83,7 +89,7 @@ TEST_F(LogStormTest, BurstThenOneSummaryWithTheExactCount) {
     EXPECT_EQ(err.take(), "wspushd: info: again\n");
 }
 
-TEST_F(LogStormTest, ANewWindowWritesTheLastOnesSummaryFirst) {
+TEST_F(LogLines, ANewWindowWritesTheLastOnesSummaryFirst) {
     LogStorm s{"things", LogLevel::kWarn};
     StderrCapture err;
     const Flusher flusher;
@@ -94,7 +100,7 @@ TEST_F(LogStormTest, ANewWindowWritesTheLastOnesSummaryFirst) {
     EXPECT_EQ(log_storms_due(), 0u);
 }
 
-TEST_F(LogStormTest, KindsAreIndependent) {
+TEST_F(LogLines, KindsAreIndependent) {
     LogStorm a{"a", LogLevel::kInfo}, b{"b", LogLevel::kInfo};
     StderrCapture err;
     const Flusher flusher;
@@ -107,7 +113,7 @@ TEST_F(LogStormTest, KindsAreIndependent) {
     EXPECT_EQ(err.take(), "wspushd: info: ... and 95 more a in the last 1 s\n");
 }
 
-TEST_F(LogStormTest, NothingIsCountedAtALevelThatIsOff) {
+TEST_F(LogLines, NothingIsCountedAtALevelThatIsOff) {
     LogStorm d{"debug things", LogLevel::kDebug};
     StderrCapture err;
     const Flusher flusher;
