@@ -240,6 +240,33 @@ TEST_F(ConnLog, WebhookRefusalsNameRobotAndErrcodeNeverTheToken) {
         EXPECT_EQ(log.find(secret), std::string::npos) << secret << " logged:\n" << log;
 }
 
+// What a storm wrote: its lines (those containing `line`) and its summaries ("... and N
+// more <what> in the last 1 s"). Waits (bounded) until they account for `total` events.
+struct Storm {
+    long lines = 0, summed = 0, summaries = 0;
+    std::string error;  // a line of the storm's that does not read as expected
+};
+
+Storm wait_storm(ServerProcess& srv, const std::string& line, const std::string& what, long total) {
+    const std::string summary = "wspushd: info: ... and ";
+    const std::string summary_end = " more " + what + " in the last 1 s";
+    Storm st;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+        st = Storm{};
+        const std::string log = srv.log();
+        st.lines = static_cast<long>(lines_with(log, line).size());
+        for (const std::string& l : lines_with(log, summary_end)) {
+            if (l.rfind(summary, 0) != 0 || !l.ends_with(summary_end)) st.error = l;
+            else st.summed += std::stol(l.substr(summary.size()));
+            ++st.summaries;
+        }
+        if (st.lines + st.summed >= total) break;
+        srv.wait_log(summary_end + "\n" + summary, 100);  // bounded: more lines may come
+    }
+    return st;
+}
+
 // 500 clients break the protocol at once: a few lines, then one summary per window whose
 // counts add up to exactly 500; the upgrades themselves log nothing at info.
 TEST_F(ConnLog, AStormIsSummedUpWithAnExactCount) {
@@ -252,32 +279,34 @@ TEST_F(ConnLog, AStormIsSummedUpWithAnExactCount) {
     }
     const std::string bad = RawClient::frame(0x1, "hi", true, 0, false);
     for (auto& c : clients) ASSERT_TRUE(c->send_all(bad));
-    const std::string line = " closed: protocol error: frame not masked (1002)";
-    const std::string summary = "wspushd: info: ... and ";
-    const std::string summary_end = " more conn closed: protocol error (1002) in the last 1 s";
-    long lines = 0, summed = 0, summaries = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-        lines = summed = summaries = 0;
-        const std::string log = srv_.log();
-        for (const std::string& l : lines_with(log, line)) {
-            ASSERT_EQ(l.rfind("wspushd: info: conn c", 0), 0u) << l;
-            ++lines;
-        }
-        for (const std::string& l : lines_with(log, summary_end)) {
-            ASSERT_EQ(l.rfind(summary, 0), 0u) << l;
-            summed += std::stol(l.substr(summary.size()));
-            ++summaries;
-        }
-        if (lines + summed >= kClients) break;
-        srv_.wait_log(summary_end + "\n" + summary, 100);  // bounded: more lines may come
-    }
-    EXPECT_EQ(lines + summed, kClients) << srv_.log();
-    EXPECT_GE(summaries, 1);
+    const Storm st = wait_storm(srv_, " closed: protocol error: frame not masked (1002)",
+                                "conn closed: protocol error (1002)", kClients);
+    EXPECT_EQ(st.error, "");
+    EXPECT_EQ(st.lines + st.summed, kClients) << srv_.log();
+    EXPECT_GE(st.summaries, 1);
     // kLogBurst (5) lines per window of 1 s: a storm over in a few seconds writes few lines.
-    EXPECT_LE(lines, 5 * (summaries + 1)) << srv_.log();
-    EXPECT_LE(lines, 50) << srv_.log();
-    EXPECT_EQ(lines_with(srv_.log(), "wspushd: info: conn c").size(), static_cast<size_t>(lines));
+    EXPECT_LE(st.lines, 5 * (st.summaries + 1)) << srv_.log();
+    EXPECT_LE(st.lines, 50) << srv_.log();
+    EXPECT_EQ(lines_with(srv_.log(), "wspushd: info: conn c").size(), static_cast<size_t>(st.lines));
+}
+
+// A flood of webhooks with a wrong token: summed up the same way, the token in no line.
+TEST_F(ConnLog, AFloodOfBadTokensIsSummedUp) {
+    constexpr int kRequests = 60;
+    ASSERT_TRUE(start({"--robot", std::string(kToken) + " alerts name=ops"}));
+    const std::string body = R"({"msgtype":"text","text":{"content":"x"}})";
+    for (int i = 0; i < kRequests; ++i) {
+        RawClient c;
+        ASSERT_TRUE(c.connect(srv_.port()));
+        ASSERT_EQ(post(c, "/robot/send?access_token=guess-000" + std::to_string(i), body).errcode(), 300001);
+    }
+    const Storm st = wait_storm(srv_, " webhook refused: token is not exist (300001, HTTP 200)",
+                                "webhook refused: token, route, address or signature", kRequests);
+    EXPECT_EQ(st.error, "");
+    EXPECT_EQ(st.lines + st.summed, kRequests) << srv_.log();
+    EXPECT_GE(st.summaries, 1);
+    EXPECT_LE(st.lines, 5 * (st.summaries + 1)) << srv_.log();
+    EXPECT_EQ(srv_.log().find("guess-000"), std::string::npos) << srv_.log();
 }
 
 }  // namespace
