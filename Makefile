@@ -317,7 +317,7 @@ FUZZ_SRC_frame_codec_fuzz := $(FUZZ_SRC_frame_fuzz)
 FUZZ_SRC_query_fuzz   := src/http/query.cpp src/server/route.cpp src/push/names.cpp
 FUZZ_SRC_journal_fuzz := src/journal/format.cpp src/journal/crc32c.cpp
 FUZZ_SRC_command_fuzz := src/ctl/command.cpp src/ctl/control_channel.cpp src/codec/utf8.cpp src/push/names.cpp \
-  src/net/reactor.cpp src/net/socket.cpp src/base/log.cpp
+  src/net/reactor.cpp src/net/socket.cpp src/base/log.cpp src/base/log_storm.cpp
 
 fuzz-build:
 	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz-build: $(FUZZ_CXX) not found (apt-get install clang-14)"; exit 1; }

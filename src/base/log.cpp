@@ -54,6 +54,10 @@ void log(LogLevel level, const char* fmt, ...) noexcept {
     va_end(ap);
     size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
     if (len > sizeof line - 2) len = sizeof line - 2;
+    // One event, one line: a control byte from a peer's text (a reason, a name) cannot end
+    // the line early or forge the next one.
+    for (size_t i = static_cast<size_t>(n); i < len; ++i)
+        if (static_cast<unsigned char>(line[i]) < 0x20 || line[i] == 0x7F) line[i] = '?';
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;  // nothing sensible to do if stderr is gone

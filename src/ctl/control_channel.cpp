@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/log_storm.h"
 #include "net/socket.h"
 
 namespace wspush::ctl {
@@ -15,6 +17,47 @@ namespace {
 
 constexpr size_t kLineSlack = 256;         // a command line may be max-message plus this
 constexpr size_t kKeepBuffer = 64 * 1024;  // larger idle buffers are given back
+
+// Storm limits (base/log_storm.h) for the refusals a script in a loop can repeat.
+base::LogStorm g_client_refused{"control clients refused", base::LogLevel::kWarn};
+base::LogStorm g_command_refused{"control commands refused", base::LogLevel::kInfo};
+
+// "pid 4242 uid 1000": who is at the other end of a control connection (SO_PEERCRED).
+void peer_of(int fd, char (&out)[48]) noexcept {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred)
+        snprintf(out, sizeof out, "pid ? uid ?");
+    else
+        snprintf(out, sizeof out, "pid %d uid %u", static_cast<int>(cred.pid), static_cast<unsigned>(cred.uid));
+}
+
+// Logs a refused control client: "control pid 4242 uid 1001 refused: permission denied".
+[[gnu::cold]] void log_client_refused(int fd, const char* why) noexcept {
+    if (!base::log_admit(g_client_refused, base::monotonic_ms())) return;
+    char who[48];
+    peer_of(fd, who);
+    base::log(g_client_refused.level, "control %s refused: %s", who, why);
+}
+
+// Logs a command answered with ERR: "control pid 4242 uid 1000 refused PUB: too many
+// channels". Only the command's first word is named: the rest may be a message's text.
+[[gnu::cold]] void log_command_refused(const ControlClient& cc, std::string_view line, std::string_view reply) noexcept {
+    if (!base::log_admit(g_command_refused, base::monotonic_ms())) return;
+    char verb[17];
+    size_t n = 0;
+    for (char ch : line) {
+        if (ch == ' ' || ch == '\r' || n + 1 == sizeof verb) break;
+        verb[n++] = ch > ' ' && ch < 0x7F ? ch : '?';
+    }
+    verb[n] = '\0';
+    if (reply.starts_with("ERR ")) reply.remove_prefix(4);
+    if (reply.ends_with('\n')) reply.remove_suffix(1);
+    char who[48];
+    peer_of(cc.fd, who);
+    base::log(g_command_refused.level, "control %s refused %s: %.*s", who, n ? verb : "(empty line)",
+              static_cast<int>(reply.size()), reply.data());
+}
 
 // Tells a TAIL reader how many messages it missed (and starts counting again).
 void append_dropped(ControlClient& cc) {
@@ -85,12 +128,12 @@ void ControlChannel::on_accept() noexcept {
         // by root, could still let another user in: ask the kernel who is connecting.
         uid_t uid = 0;
         if (!net::peer_uid(fd, uid) || (uid != 0 && uid != geteuid())) {
-            LOG_WARN("control: refused a client of uid %u (not ours, not root)", static_cast<unsigned>(uid));
+            log_client_refused(fd, "permission denied (not our user, not root)");
             refuse(fd, "ERR permission denied\n");
             continue;
         }
         if (clients_.size() >= limits_.max_clients) {
-            LOG_WARN("control: refused a client: already %zu (--max-control)", clients_.size());
+            log_client_refused(fd, "too many control clients (--max-control)");
             refuse(fd, "ERR too many control clients\n");
             continue;
         }
@@ -160,7 +203,10 @@ void ControlChannel::process(ControlClient& cc) noexcept {
             Command cmd;
             cmd.verb = Verb::kPubb;
             cmd.name = cc.pubb_channel;
+            const size_t before = cc.out.size();
             handler_.execute(cmd, std::string_view(cc.in).substr(pos, cc.pubb_need), cc.out);
+            if (std::string_view(cc.out).substr(before).starts_with("ERR "))
+                log_command_refused(cc, "PUBB", std::string_view(cc.out).substr(before));
             pos += cc.pubb_need;
             cc.in_pubb = false;
             continue;
@@ -170,7 +216,10 @@ void ControlChannel::process(ControlClient& cc) noexcept {
         if (lf == std::string::npos) {
             if (cc.in.size() - pos > max_line) {
                 // A runaway line: refuse it once, skip to its end, keep the connection.
-                if (!cc.discarding) cc.out += "ERR line too long\n";
+                if (!cc.discarding) {
+                    cc.out += "ERR line too long\n";
+                    log_command_refused(cc, std::string_view(cc.in).substr(pos, 16), "line too long");
+                }
                 cc.discarding = true;
                 pos = cc.in.size();
             }
@@ -184,9 +233,14 @@ void ControlChannel::process(ControlClient& cc) noexcept {
         }
         if (line.size() > max_line) {
             cc.out += "ERR line too long\n";
+            log_command_refused(cc, line.substr(0, 16), "line too long");
             continue;
         }
+        const size_t before = cc.out.size();
         run_line(cc, line);
+        // Every refusal, the parser's or the server's, is an ERR line answering this one.
+        if (std::string_view(cc.out).substr(before).starts_with("ERR "))
+            log_command_refused(cc, line, std::string_view(cc.out).substr(before));
     }
     cc.in.erase(0, pos);
     release_if_large(cc.in);

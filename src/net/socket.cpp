@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -133,6 +134,28 @@ std::string local_address(int fd) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
     return std::string(buf) + ":" + std::to_string(ntohs(v4->sin_port));
+}
+
+void peer_address(int fd, char (&out)[kPeerAddressChars]) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN];
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 && ss.ss_family == AF_INET6) {
+        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(ss);
+        if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
+            inet_ntop(AF_INET, v6.sin6_addr.s6_addr + 12, ip, sizeof ip);
+            snprintf(out, sizeof out, "%s:%u", ip, ntohs(v6.sin6_port));
+        } else {
+            inet_ntop(AF_INET6, &v6.sin6_addr, ip, sizeof ip);
+            snprintf(out, sizeof out, "[%s]:%u", ip, ntohs(v6.sin6_port));
+        }
+    } else if (ss.ss_family == AF_INET) {
+        const auto& v4 = reinterpret_cast<const sockaddr_in&>(ss);
+        inet_ntop(AF_INET, &v4.sin_addr, ip, sizeof ip);
+        snprintf(out, sizeof out, "%s:%u", ip, ntohs(v4.sin_port));
+    } else {
+        snprintf(out, sizeof out, "?");
+    }
 }
 
 int listen_unix(const std::string& path, std::string& err) {

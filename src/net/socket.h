@@ -2,6 +2,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -13,6 +14,12 @@ namespace wspush::net {
 
 // "127.0.0.1:8080" or "[::1]:8080" for the socket's local address.
 [[nodiscard]] std::string local_address(int fd);
+
+// The peer's address of a connected TCP socket as "127.0.0.1:51234" or "[::1]:51234" (an
+// IPv4 client of a dual-stack listener as IPv4), "?" when it cannot be had (the peer is
+// gone). For log lines: asked only when one is written. No allocation.
+inline constexpr size_t kPeerAddressChars = 56;  // "[" INET6_ADDRSTRLEN "]:65535"
+void peer_address(int fd, char (&out)[kPeerAddressChars]) noexcept;
 
 // Creates a Unix stream listening socket at path, non-blocking, close-on-exec, with mode
 // 0600 (set through the umask at bind; the umask is restored). A socket file left by a dead

@@ -100,6 +100,7 @@ void Server::kick(const ctl::Command& cmd, std::string& out) {
     uint16_t code = cmd.code ? cmd.code : static_cast<uint16_t>(ws::kClosePolicyViolation);
     std::string_view reason = cmd.text.empty() ? std::string_view("kicked") : cmd.text;
     for_each_with_id(cmd.name, [&](Connection& c) {
+        log_conn(fd_of(c), ConnEvent::kKicked, "closed: kicked: %.*s (%u)", static_cast<int>(reason.size()), reason.data(), code);
         send_close(c, code, reason);
         ++stats_.drop_kicked;
         ++n;

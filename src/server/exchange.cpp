@@ -290,6 +290,7 @@ void Server::answer_page(Connection& c, const http::Request& req) {
 void Server::page_error(Connection& c, uint16_t status, std::string_view reason, bool head_only,
                         std::string_view allow) {
     // A kept-alive connection survives a 404 (a browser asks for /favicon.ico).
+    log_conn(fd_of(c), ConnEvent::kPageError, "page error: %.*s (%u)", static_cast<int>(reason.size()), reason.data(), status);
     http::ResponseHead h = http::ok_head("text/plain");
     h.status = status;
     h.allow = allow;

@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/log_storm.h"
 #include "net/socket.h"
 #include "server/loop_tags.h"
 
@@ -58,6 +59,7 @@ int Server::loop_timeout() const {
     until(digest_at_);
     until(notify_at_);
     until(status_at_);
+    until(base::log_storms_due());
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -80,7 +82,10 @@ int Server::run() {
         if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
         if (notify_at_ && now_ms_ >= notify_at_) notify_tick();
         if (status_at_ && now_ms_ >= status_at_) status_tick();
+        // Summaries of log storms whose window ended (base/log_storm.h).
+        if (const uint64_t due = base::log_storms_due(); due && now_ms_ >= due) base::flush_log_storms(now_ms_);
     }
+    base::flush_log_storms(UINT64_MAX);  // what the last windows held back
     LOG_INFO("stopped");
     return 0;
 }
@@ -132,6 +137,8 @@ void Server::on_accept() {
         }
         ++stats_.connections_total;
         if (stopping_ || live_.size() >= max_clients_ || static_cast<size_t>(fd) >= conns_cap_) {
+            if (stopping_) log_conn(fd, ConnEvent::kServerFull, "refused: shutting down (503)");
+            else log_conn(fd, ConnEvent::kServerFull, "refused: server full, %zu connections (503)", live_.size());
             refuse_full(fd);
             ++stats_.drop_server_full;
             continue;
@@ -288,6 +295,8 @@ void Server::on_timer(base::TimerNode& t) {
                     wheel_.arm(cold(c).timer, now_ms_ + cfg_.keepalive_timeout_ms);
                 } else {
                     ++stats_.drop_slow_consumer;
+                    log_conn(fd_of(c), ConnEvent::kHttpSlow, "closed: took none of its answers in %u ms",
+                             cfg_.keepalive_timeout_ms);
                     condemn(c);
                 }
                 break;
@@ -316,7 +325,7 @@ void Server::heartbeat(Connection& c) {
     uint32_t quiet = now - c.last_rx;
     if (quiet >= cfg_.idle_timeout_ms) {
         ++stats_.drop_idle_timeout;
-        LOG_DEBUG("fd %d: silent for %u ms, closing", fd_of(c), quiet);
+        log_conn(fd_of(c), ConnEvent::kIdleTimeout, "closed: idle timeout, nothing received in %u ms (1001)", quiet);
         send_close(c, ws::kCloseGoingAway, "idle timeout");
         flush(c);
         // A dead peer never answers the Close: do not linger for it.

@@ -28,6 +28,7 @@
 #include "net/send_ring.h"
 #include "push/name_index.h"
 #include "server/config.h"
+#include "server/conn_log.h"
 #include "server/connection.h"
 #include "server/http_session.h"
 #include "server/route.h"
@@ -292,6 +293,18 @@ private:
     void deliver_replay(Connection& c, push::Publication& pub);
     // The client's id as CLIENTS/TAIL/SEND name it: its ?id= or c<serial>.
     [[nodiscard]] std::string client_id(const Connection& c) const;
+
+    // --- log lines about connections (conn_log.cpp, README "Logs") ---
+    // Writes "conn <id> <peer> <text>" for an open WebSocket, else "http <peer> <text>",
+    // at the level of `kind`, unless that level is off or the kind's storm limit holds the
+    // line back (then it is only counted, for the kind's summary line). The peer's address
+    // is asked for only when the line is written. Cold: off the per-message path.
+    [[gnu::cold]] void log_conn(int32_t fd, ConnEvent kind, const char* fmt, ...) noexcept
+        __attribute__((format(printf, 4, 5)));
+    // log_conn() for the frame error c's parser stopped at (1002, 1007, 1009, 1011).
+    [[gnu::cold]] void log_frame_error(const Connection& c) noexcept;
+    // log_conn() for a webhook refused with w (never its token or secret: errmsg has neither).
+    [[gnu::cold]] void log_webhook_refused(const Connection& c, const WebhookReply& w) noexcept;
 
     // --- control commands (commands.cpp) ---
     void execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;

@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "net/socket.h"
 #include "http/handshake.h"
 #include "http/response.h"
@@ -74,6 +73,8 @@ struct FrameEvents final : ws::FrameSink {
     void on_pong(const uint8_t*, size_t) noexcept override {}  // liveness is any byte in
     void on_close(uint16_t code, std::string_view) noexcept override {
         // Echo the peer's code (RFC 6455 5.5.1); none if it sent none.
+        if (conn.state == ConnState::kOpen)
+            srv.log_conn(srv.fd_of(conn), ConnEvent::kClientClosed, "closed by the client (%u)", code);
         srv.send_close(conn, code == ws::kCloseNoStatus ? 0 : code, {});
     }
     Server& srv;
@@ -126,6 +127,7 @@ void Server::read_client(Connection& c, bool drain) {
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         if (errno == EINTR) continue;
+        if (c.state == ConnState::kOpen) log_conn(fd_of(c), ConnEvent::kClientClosed, "connection lost: %s", strerror(errno));
         condemn(c);  // ECONNRESET and friends
         return;
     }
@@ -136,6 +138,8 @@ void Server::on_peer_eof(Connection& c) {
     // The peer finished sending (or vanished). Hand over whatever is queued, then close: at
     // once if nothing is left (always so once lingering), else when it drains (or the linger
     // ends).
+    if (c.state == ConnState::kOpen)
+        log_conn(fd_of(c), ConnEvent::kClientClosed, "closed by the client without a Close frame");
     if (!c.out.empty()) flush(c);
     if (c.state == ConnState::kDead) return;
     if (c.out.empty() || c.state == ConnState::kLingering) {
@@ -174,7 +178,7 @@ void Server::on_frames(Connection& c, uint8_t* p, size_t n) {
     if (st == ws::ParseStatus::kError && c.state == ConnState::kOpen) {
         const ws::FrameError& e = c.parser.error();
         ++stats_.drop_protocol_error;
-        LOG_DEBUG("fd %d: closing %u (%s)", fd_of(c), e.code, e.reason);
+        log_frame_error(c);
         send_close(c, e.code, e.reason);
     }
 }
@@ -214,7 +218,8 @@ bool Server::send(Connection& c, push::Message* m) {
         // sent whole to a client that keeps up: the cap bounds the backlog behind the frame
         // being written, not a message.) Its Close goes behind the frame being written.
         ++stats_.drop_slow_consumer;
-        LOG_DEBUG("fd %d: slow consumer (%llu bytes queued)", fd_of(c), static_cast<unsigned long long>(c.out.bytes()));
+        log_conn(fd_of(c), ConnEvent::kSlowConsumer, "closed: slow consumer, %llu bytes queued (1008)",
+                 static_cast<unsigned long long>(c.out.bytes()));
         c.out.drop_unstarted();
         send_close(c, ws::kClosePolicyViolation, "slow consumer");
         return false;
@@ -286,7 +291,7 @@ void Server::uncork() {
     if (rest) rest->unref();
     // Out of memory with part of a frame on the wire: no Close can follow it.
     ++stats_.out_of_memory;
-    LOG_WARN("fd %d: out of memory, closing", fd_of(c));
+    log_conn(fd_of(c), ConnEvent::kOutOfMemory, "closed: out of memory");
     condemn(c);
 }
 
@@ -369,7 +374,8 @@ bool Server::queue_owned(Connection& c, push::Message* m) {
 
 void Server::out_of_memory(Connection& c) {
     ++stats_.out_of_memory;
-    LOG_WARN("fd %d: out of memory, closing", fd_of(c));
+    log_conn(fd_of(c), ConnEvent::kOutOfMemory,
+             c.state == ConnState::kOpen ? "closed: out of memory (1011)" : "closed: out of memory");
     if (c.state == ConnState::kOpen) send_close(c, ws::kCloseInternalError, "out of memory");
     else condemn(c);
 }
@@ -377,6 +383,8 @@ void Server::out_of_memory(Connection& c) {
 void Server::reply_http(Connection& c, uint16_t status, std::string_view reason) {
     if (c.state != ConnState::kHttp) return;
     ++stats_.drop_http_error;
+    if (status == 408) log_conn(fd_of(c), ConnEvent::kHeadTimeout, "closed: %.*s (408)", static_cast<int>(reason.size()), reason.data());
+    else log_conn(fd_of(c), ConnEvent::kRefused, "refused: %.*s (%u)", static_cast<int>(reason.size()), reason.data(), status);
     char buf[1024];
     size_t n = http::write_error_response(buf, sizeof buf, status, reason);
     respond(c, push::Message::make_raw(buf, n));
@@ -397,6 +405,7 @@ void Server::flush(Connection& c) {
 
 void Server::wrote(Connection& c, long w, bool would_block) {
     if (w < 0) {
+        if (c.state == ConnState::kOpen) log_conn(fd_of(c), ConnEvent::kClientClosed, "connection lost: %s", strerror(static_cast<int>(-w)));
         condemn(c);  // EPIPE, ECONNRESET: the peer is gone
         return;
     }

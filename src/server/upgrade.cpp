@@ -5,7 +5,6 @@
 #include <cstring>
 #include <new>
 
-#include "base/log.h"
 #include "http/response.h"
 #include "server/server.h"
 
@@ -53,7 +52,8 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
         if (!join_channels(c, plan)) return false;
     }
     schedule_flush(c);
-    LOG_DEBUG("fd %d: upgraded (%.*s)", fd_of(c), static_cast<int>(protocol.size()), protocol.data());
+    if (protocol.empty()) log_conn(fd_of(c), ConnEvent::kUpgraded, "upgraded (no subprotocol)");
+    else log_conn(fd_of(c), ConnEvent::kUpgraded, "upgraded (%.*s)", static_cast<int>(protocol.size()), protocol.data());
     return true;
 }
 

@@ -394,7 +394,7 @@ void Server::reply_webhook(Connection& c, const WebhookReply& w) {
     ++stats_.webhook_requests;
     if (w.errcode != robot::kOk) {
         ++stats_.webhook_errors;
-        LOG_DEBUG("fd %d: webhook %u %d %s", fd_of(c), w.status, w.errcode, w.errmsg.c_str());
+        log_webhook_refused(c, w);
     }
     http::ResponseHead head = http::ok_head("application/json; charset=utf-8");
     head.status = w.status;

@@ -223,6 +223,7 @@ bool FrameParser::set_length(uint64_t len, uint64_t max_message) noexcept {
         // Decided before any of this frame's payload is delivered. Written so that it
         // cannot overflow, even if max_message shrank between calls.
         if (message_len_ > max_message || len > max_message - message_len_) {
+            remaining_ = len > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(len);  // declared_length()
             (void)fail(kTooBig);
             return false;
         }
@@ -370,7 +371,10 @@ ParseStatus FrameParser::parse(uint8_t* data, size_t len, uint64_t max_message,
                     // The high half of a 64-bit length: anything but zeros is a length of
                     // at least 4 GiB, over every max_message (kMaxMessage), or has the top
                     // bit set (only the first byte can). Decided at once.
-                    if (b != 0) return fail(need_ == 8 && (b & 0x80) != 0 ? kLengthTopBit : kTooBig);
+                    if (b != 0) {
+                        remaining_ = UINT32_MAX;  // declared_length(): at least 4 GiB - 1
+                        return fail(need_ == 8 && (b & 0x80) != 0 ? kLengthTopBit : kTooBig);
+                    }
                 } else {
                     remaining_ = (remaining_ << 8) | b;
                 }

@@ -63,6 +63,11 @@ public:
     // Valid after parse() returned kError.
     [[nodiscard]] const FrameError& error() const noexcept { return kErrors[error_]; }
 
+    // After parse() failed with 1009: the message's length as its headers declared it so far
+    // (the frames received and the one refused), for the log; the refused frame's length
+    // counts as UINT32_MAX when it is that or more.
+    [[nodiscard]] uint64_t declared_length() const noexcept { return uint64_t{message_len_} + remaining_; }
+
     // True while a data message has started but not finished: from its first frame header
     // to its last payload byte, so between fragments and inside a partly received frame.
     [[nodiscard]] bool in_message() const noexcept { return message_op_ != 0; }

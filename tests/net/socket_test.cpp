@@ -1,5 +1,5 @@
 // Listening sockets: the control socket's creation (mode, stale files, live and wedged
-// servers, things that are not sockets) and the peer's uid.
+// servers, things that are not sockets), the peer's uid and the peer's address.
 #include "net/socket.h"
 
 #include <gtest/gtest.h>
@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <future>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,6 +230,60 @@ TEST(SocketPeerUid, FailsOnNonSocket) {
     EXPECT_EQ(uid, 12345u) << "untouched on failure";
     ::close(p[0]);
     ::close(p[1]);
+}
+
+// Connects to the TCP listener `lfd` from `from` (an address literal) and accepts it: the
+// accepted descriptor, and the client's port in *port. -1 on failure.
+int accept_from(int lfd, const char* from, uint16_t* port) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(lfd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+    const uint16_t lport = ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port);
+    const bool v6 = strchr(from, ':') != nullptr;
+    const int c = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc;
+    if (v6) {
+        sockaddr_in6 sa{};
+        sa.sin6_family = AF_INET6;
+        sa.sin6_port = htons(lport);
+        inet_pton(AF_INET6, from, &sa.sin6_addr);
+        rc = connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    } else {
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(lport);
+        inet_pton(AF_INET, from, &sa.sin_addr);
+        rc = connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    }
+    sockaddr_storage me{};
+    len = sizeof me;
+    getsockname(c, reinterpret_cast<sockaddr*>(&me), &len);
+    *port = ntohs(reinterpret_cast<sockaddr_in&>(me).sin_port);  // same offset in sockaddr_in6
+    const int fd = rc == 0 ? accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+    ::close(c);
+    return fd;
+}
+
+// The peer's address for log lines: an IPv4 client of a dual-stack listener reads as IPv4,
+// an IPv6 one in brackets, each with its port; a descriptor that is no socket reads "?".
+TEST(PeerAddress, NamesTheClientWithItsPort) {
+    std::string err;
+    const int lfd = listen_tcp("::", 0, err);
+    ASSERT_GE(lfd, 0) << err;
+    for (const char* from : {"127.0.0.1", "::1"}) {
+        uint16_t port = 0;
+        const int fd = accept_from(lfd, from, &port);
+        ASSERT_GE(fd, 0) << from;
+        char out[kPeerAddressChars];
+        peer_address(fd, out);
+        const std::string want = strchr(from, ':') ? "[::1]:" + std::to_string(port) : "127.0.0.1:" + std::to_string(port);
+        EXPECT_EQ(std::string(out), want);
+        ::close(fd);
+    }
+    ::close(lfd);
+    char out[kPeerAddressChars];
+    peer_address(-1, out);
+    EXPECT_EQ(std::string(out), "?");
 }
 
 }  // namespace
