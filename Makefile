@@ -191,7 +191,7 @@ wsload: $(BUILD)/wsload
 
 # Build and start the server with defaults.
 run:
-	@$(MAKE) --no-print-directory $(PARALLEL) $(BUILD)/wspushd
+	@$(MAKE) -q --no-print-directory $(BUILD)/wspushd 2>/dev/null || $(MAKE) --no-print-directory $(PARALLEL) $(BUILD)/wspushd
 	@bash tools/run.sh $(BUILD)
 
 # Installs the missing build and test packages (Debian; as root), silent when all are there.

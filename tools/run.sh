@@ -17,9 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# Every line can be pasted whole into another shell in this directory (the first is a comment).
 cat <<MSG
-wspushd: demo page  http://127.0.0.1:8080/   (channel "demo"; WebSocket ws://127.0.0.1:8080/ws/<channel>)
-push from a shell:  echo 'PUB demo hello from the shell' | socat - UNIX-CONNECT:./wspushd.sock
-push as a robot:    curl -s -H 'Content-Type: application/json' -d '{"msgtype":"text","text":{"content":"hello from a robot"}}' 'http://127.0.0.1:8080/robot/send?access_token=$token'
+# in a browser: http://127.0.0.1:8080/   (demo page, channel "demo"; WebSocket ws://127.0.0.1:8080/ws/<channel>)
+echo 'PUB demo hello from the shell' | socat - UNIX-CONNECT:./wspushd.sock
+curl -s -H 'Content-Type: application/json' -d '{"msgtype":"text","text":{"content":"hello from a robot"}}' 'http://127.0.0.1:8080/robot/send?access_token=$token'
 MSG
 exec "$build/wspushd" --robot "$token demo name=demo"

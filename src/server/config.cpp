@@ -119,7 +119,7 @@ constexpr Flag kFlags[] = {
     {.syntax = "--max-connections N", .help = "WebSocket clients at once; more get 503",
      .def = "descriptor limit - 64 - max-control", .expect = "a count from 1 to 10000000",
      .set = set_count<&Config::max_connections, 1, 10'000'000>},
-    {.syntax = "--protocols LIST", .help = "subprotocols we speak, comma-separated, in preference order",
+    {.syntax = "--protocols LIST", .help = "subprotocols we speak, comma-separated; the first the client offers that is listed is chosen",
      .def = "none", .expect = "a list",
      .set = [](std::string_view v, Config& c) { c.protocols = split_list(v); return true; }},
     {.syntax = "--origins LIST", .help = "allowed Origin values, comma-separated; others get 403",
