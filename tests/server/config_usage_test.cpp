@@ -1,10 +1,13 @@
 // wspushd --help: what it lists, how it is laid out, and that the README's flag table agrees.
 #include "server/config.h"
 
+#include "ctl/command.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -82,6 +85,27 @@ TEST(HelpText, AgreesWithReadme) {
     ASSERT_GE(help.size(), 18u) << usage();
     ASSERT_FALSE(readme.empty()) << "no flag table under ## Command line";
     EXPECT_EQ(testing::flag_differences(help, readme, "README.md"), std::vector<std::string>{});
+}
+
+// The control socket's HELP and the README's command table (## Control socket) list the same
+// commands with the same syntax: the first table's first column, its first backquoted part.
+TEST(HelpText, ControlCommandsAgreeWithReadme) {
+    std::set<std::string> help;
+    std::istringstream lines{std::string(ctl::help_text())};
+    for (std::string line; std::getline(lines, line) && line != "OK";) help.insert(line.substr(0, line.find("  ")));
+    ASSERT_GE(help.size(), 12u);
+    std::set<std::string> readme;
+    std::ifstream in(WSPUSH_SOURCE_DIR "/README.md");
+    bool in_section = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("## ")) in_section = line == "## Control socket";
+        if (!readme.empty() && !line.starts_with("|")) break;  // the first table only
+        if (!in_section || !line.starts_with("| `")) continue;
+        const size_t end = line.find('`', 3);
+        ASSERT_NE(end, std::string::npos) << line;
+        readme.insert(line.substr(3, end - 3));
+    }
+    EXPECT_EQ(help, readme);
 }
 
 TEST(HelpText, EveryFlagParses) {
