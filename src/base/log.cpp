@@ -54,10 +54,19 @@ void log(LogLevel level, const char* fmt, ...) noexcept {
     va_end(ap);
     size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
     if (len > sizeof line - 2) len = sizeof line - 2;
-    // One event, one line: a control byte from a peer's text (a reason, a name) cannot end
-    // the line early or forge the next one.
-    for (size_t i = static_cast<size_t>(n); i < len; ++i)
-        if (static_cast<unsigned char>(line[i]) < 0x20 || line[i] == 0x7F) line[i] = '?';
+    // One event, one line: a control character from a peer's text (a reason, a name) cannot
+    // end the line early, forge the next one or steer a terminal: C0 and DEL, and in UTF-8
+    // the C1 controls (C2 80..C2 9F, e.g. NEL and CSI) and the line and paragraph separators
+    // U+2028/U+2029 (E2 80 A8/A9). Each becomes one '?' per byte.
+    for (size_t i = static_cast<size_t>(n); i < len; ++i) {
+        const auto b = [&](size_t k) { return k < len ? static_cast<unsigned char>(line[k]) : 0u; };
+        size_t bad = 0;
+        if (b(i) < 0x20 || b(i) == 0x7F) bad = 1;
+        else if (b(i) == 0xC2 && b(i + 1) >= 0x80 && b(i + 1) <= 0x9F) bad = 2;
+        else if (b(i) == 0xE2 && b(i + 1) == 0x80 && (b(i + 2) == 0xA8 || b(i + 2) == 0xA9)) bad = 3;
+        for (size_t k = 0; k < bad; ++k) line[i + k] = '?';
+        if (bad) i += bad - 1;
+    }
     line[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;  // nothing sensible to do if stderr is gone

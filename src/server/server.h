@@ -295,7 +295,7 @@ private:
     [[nodiscard]] std::string client_id(const Connection& c) const;
 
     // --- log lines about connections (conn_log.cpp, README "Logs") ---
-    // Writes "conn <id> <peer> <text>" for an open WebSocket, else "http <peer> <text>",
+    // Writes "conn <id> <peer> <text>" (id "-" before the upgrade and for plain HTTP),
     // at the level of `kind`, unless that level is off or the kind's storm limit holds the
     // line back (then it is only counted, for the kind's summary line). The peer's address
     // is asked for only when the line is written. Cold: off the per-message path.

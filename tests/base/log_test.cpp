@@ -72,6 +72,16 @@ TEST_F(LogLines, ControlBytesCannotBreakOrForgeALine) {
     EXPECT_EQ(err.take(), "wspushd: info: kicked: bye?wspushd: error: forged??[2J\n");
 }
 
+// C1 controls (NEL, CSI) and U+2028/U+2029 in UTF-8 become '?' per byte; other UTF-8, and
+// a lone C2 or E2 at the end of a cut line, stay as they are.
+TEST_F(LogLines, UnicodeControlsAndSeparatorsCannotBreakALine) {
+    StderrCapture err;
+    log(LogLevel::kInfo, "%s", "a\xC2\x85" "b\xC2\x9B" "31m\xE2\x80\xA8" "c\xE2\x80\xA9" "d \xC3\xA9\xE2\x82\xAC \xC2\xA0\xE2\x80\x94");
+    EXPECT_EQ(err.take(), "wspushd: info: a??b??31m???c???d \xC3\xA9\xE2\x82\xAC \xC2\xA0\xE2\x80\x94\n");
+    log(LogLevel::kInfo, "%s", "end \xC2");
+    EXPECT_EQ(err.take(), "wspushd: info: end \xC2\n");
+}
+
 TEST_F(LogLines, BurstThenOneSummaryWithTheExactCount) {
     LogStorm slow{"conn closed: slow consumer (1008)", LogLevel::kInfo};
     StderrCapture err;
