@@ -224,6 +224,36 @@ TEST_F(Reload, ShorterThrottleSendsThePendingDigestFirst) {
     EXPECT_NE(last->payload.find("m3"), std::string::npos) << last->payload;
 }
 
+// The digest's due time is a whole second away, and may come after the window lets a
+// message pass (as after a reload that changes rate=): the message admitted first still
+// goes out after the digest of what came before it.
+TEST_F(Reload, PendingDigestGoesOutBeforeTheNextAdmittedMessage) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=1/1500ms throttle=0\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/alerts"));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "m1"), 0);
+    // Folded until the window frees (1.5 s); the digest is due at the next whole second (2 s).
+    std::string admitted;
+    int n = 2;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            RawClient c;
+            const std::string text = "m" + std::to_string(n++);
+            if (!c.connect(srv_.port())) return false;
+            HttpReply r = post(c, "/robot/send?access_token=tok-aaaa-0001", text_body(text));
+            EXPECT_EQ(r.errcode(), 0) << r.body;
+            if (r.body.find("\"digest\":true") == std::string::npos) admitted = text;
+            return !admitted.empty();
+        },
+        5000, 100));
+    std::optional<Frame> first = read_data(sub), digest = read_data(sub), last = read_data(sub);
+    ASSERT_TRUE(first && digest && last) << srv_.log();
+    EXPECT_NE(first->payload.find("m1"), std::string::npos) << first->payload;
+    EXPECT_NE(digest->payload.find("m2"), std::string::npos) << digest->payload;
+    EXPECT_NE(last->payload.find(admitted), std::string::npos) << last->payload;
+}
+
 // A request whose head was accepted (100 Continue) and whose body is still to come when its
 // robot goes is refused once the body is in, not served by whichever robot took its place.
 TEST_F(Reload, RequestInFlightWhenItsRobotGoesIsRefused) {
