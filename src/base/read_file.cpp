@@ -17,8 +17,8 @@ bool read_small_file(const std::string& path, size_t max_bytes, std::string& out
     const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return fail(strerror(errno));
     struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    if (!ok) fail(strerror(errno));
+    bool ok = true;
+    if (fstat(fd, &st) != 0) ok = fail(strerror(errno));
     else if (!S_ISREG(st.st_mode)) ok = fail("not a regular file");
     const std::string too_big = "larger than " + std::to_string(max_bytes >> 10) + " KiB";
     if (ok && static_cast<uint64_t>(st.st_size) > max_bytes) ok = fail(too_big.c_str());

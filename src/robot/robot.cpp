@@ -4,11 +4,7 @@
 #include "robot/robot.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "base/equal_ct.h"
 #include "base/read_file.h"

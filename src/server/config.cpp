@@ -1,14 +1,13 @@
 #include "server/config.h"
 
-#include "base/read_file.h"
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <type_traits>
+
+#include "base/read_file.h"
 
 namespace wspush::server {
 namespace {

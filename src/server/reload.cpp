@@ -130,10 +130,10 @@ void Server::reload() {
 
 // Robots are matched by name=, and those without one by token (their default name robot<N>
 // is only a position: removing robot 1 must not hand its state to robot 2). One that stays
-// keeps its limiter (retuned if rate=, window or throttle= changed), its pending digest and
-// its counters (a named one even with a new token). A robot that goes, or whose channel changes, pushes its
-// pending digest first (to the channel it was folded for); one that cannot be pushed is
-// logged with the number of messages lost. A new robot starts fresh. A webhook request
+// keeps its limiter (retuned if rate=, window or throttle= changed; a pending digest is then
+// due anew), its pending digest and its counters (a named one even with a new token). A
+// robot that goes, or whose channel changes, pushes its pending digest first (to the channel
+// it was folded for); one that cannot be pushed is logged with the number of messages lost. A new robot starts fresh. A webhook request
 // whose body is still arriving keeps its robot only if the robot stays with the same token,
 // channel, secret=, keywords= and allow= (its head was checked against those; only rate=,
 // throttle= and overflow= may differ), else it is answered 401 (300001 token is not exist)
