@@ -86,12 +86,12 @@ bool Limiter::admit(uint64_t now_ms) noexcept {
     return false;
 }
 
-void Limiter::retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms) {
+void Limiter::retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms, uint64_t now_ms) {
     rate = std::max<uint32_t>(rate, 1);
     auto log = std::make_unique<uint64_t[]>(rate);
     const uint32_t keep = std::min(count_, rate);
     for (uint32_t k = 0; k < keep; ++k) log[k] = log_[(head_ + count_ - keep + k) % rate_];
-    if (until_ != 0) until_ = until_ - throttle_ms_ + throttle_ms;
+    if (throttled(now_ms)) until_ = until_ - throttle_ms_ + throttle_ms;  // began at until_ - throttle_ms_
     log_ = std::move(log);
     rate_ = rate;
     window_ms_ = window_ms;

@@ -23,9 +23,10 @@ public:
     [[nodiscard]] bool throttled(uint64_t now_ms) const noexcept { return now_ms < until_; }
     // When the current throttle ends (0: never throttled).
     [[nodiscard]] uint64_t throttled_until() const noexcept { return until_; }
-    // New parameters (a reload), keeping the newest admissions that fit the new rate; a
-    // throttle in force is measured again with the new length from when it began.
-    void retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms);
+    // New parameters (a reload at now_ms), keeping the newest admissions that fit the new
+    // rate; a throttle in force at now_ms is measured again with the new length from when it
+    // began (it may then be over). One that has ended stays ended.
+    void retune(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms, uint64_t now_ms);
     // Whole seconds, rounded up and at least 1, until a message may pass (Retry-After).
     [[nodiscard]] uint32_t retry_after_s(uint64_t now_ms) const noexcept;
 

@@ -4,13 +4,10 @@
 #include "robot/robot.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "base/equal_ct.h"
+#include "base/read_file.h"
 #include "codec/sha256.h"
 #include "codec/utf8.h"
 #include "push/names.h"
@@ -161,6 +158,7 @@ bool parse_rate(std::string_view v, Robot& r, std::string& err) {
 bool parse_name(std::string_view v, Robot& r, std::string& err) {
     if (!push::valid_name(v)) return fail(err, "name: want 1..64 of [A-Za-z0-9_.-], got " + shown(v));
     r.name.assign(v);
+    r.named = true;
     return true;
 }
 
@@ -245,38 +243,31 @@ bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& e
 }
 
 bool load_robots(const std::string& path, std::vector<Robot>& out, std::string& err) {
-    std::FILE* f = std::fopen(path.c_str(), "r");
-    if (f == nullptr) return fail(err, path + ": " + std::strerror(errno));
+    std::string text;
+    if (!base::read_small_file(path, kMaxRobotsFileBytes, text, err)) return false;
     const size_t before = out.size();
-    char* line = nullptr;
-    size_t cap = 0;
     size_t lineno = 0;
-    bool ok = true;
-    for (ssize_t n; ok && (n = getline(&line, &cap, f)) >= 0;) {
+    for (std::string_view rest = text; !rest.empty();) {
         ++lineno;
-        const std::string_view text(line, static_cast<size_t>(n));
-        const size_t start = text.find_first_not_of(kBlanks);
-        if (start == std::string_view::npos || text[start] == '#') continue;
+        const size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const size_t start = line.find_first_not_of(kBlanks);
+        if (start == std::string_view::npos || line[start] == '#') continue;
         std::string msg;
         Robot r;
         if (out.size() - before >= kMaxRobots) msg = "more than " + std::to_string(kMaxRobots) + " robots";
-        else if (parse_robot(text, out.size() + 1, r, msg)) out.push_back(std::move(r));
+        else if (parse_robot(line, out.size() + 1, r, msg)) out.push_back(std::move(r));
         if (!msg.empty()) {
             err = path + ":" + std::to_string(lineno) + ": " + msg;
-            ok = false;
+            out.resize(before);
+            return false;
         }
     }
-    if (ok && std::ferror(f)) {
-        err = path + ": read error";
-        ok = false;
-    }
-    std::free(line);
-    std::fclose(f);
-    if (!ok) out.resize(before);
-    return ok;
+    return true;
 }
 
-bool check_robots(const std::vector<Robot>& robots, std::string& err) {
+bool check_robots(const std::vector<Robot>& robots, std::string& err, size_t* at) {
     if (robots.size() > kMaxRobots)
         return fail(err, std::to_string(robots.size()) + " robots (at most " + std::to_string(kMaxRobots) + ")");
     // O(n^2) at startup with n <= kMaxRobots: about half a million short compares at most.
@@ -285,6 +276,7 @@ bool check_robots(const std::vector<Robot>& robots, std::string& err) {
             const bool same_token = robots[i].token == robots[j].token;
             if (!same_token && robots[i].name != robots[j].name) continue;
             const std::string pair = " (robots " + std::to_string(j + 1) + " and " + std::to_string(i + 1) + ")";
+            if (at) *at = i;
             return fail(err, same_token ? "duplicate token" + pair : "duplicate name " + shown(robots[i].name) + pair);
         }
     }

@@ -24,6 +24,7 @@ inline constexpr size_t kMaxKeywordLength = 64;
 inline constexpr size_t kMaxAllow = 32;        // allow= entries
 inline constexpr uint32_t kMaxRate = 1000;     // messages per window
 inline constexpr size_t kMaxRobots = 1024;
+inline constexpr size_t kMaxRobotsFileBytes = 1u << 20;  // a --robots file
 
 enum class Overflow : uint8_t {
     kDigest,  // throttled messages are accepted and folded into one digest (default)
@@ -34,6 +35,7 @@ struct Robot {
     std::string token;                  // the credential; never logged
     std::string channel;                // a channel name or a pattern (see above)
     std::string name;                   // for logs and STATS; default "robot<N>" (1-based)
+    bool named = false;                 // name= given (else name is the default)
     std::string secret;                 // empty: requests need no signature
     std::vector<std::string> keywords;  // empty: no keyword needed
     std::vector<AddressRange> allow;    // empty: any source address
@@ -53,12 +55,14 @@ struct Robot {
 [[nodiscard]] bool parse_robot(std::string_view spec, size_t index, Robot& out, std::string& err);
 
 // Reads a --robots file: one spec a line; blank lines and lines starting with '#' (after
-// leading blanks) are skipped. Appends to `out`, numbering from out.size() + 1. False with
-// err = "PATH:LINE: <message>".
+// leading blanks) are skipped. Appends to `out`, numbering from out.size() + 1. Only a
+// regular file of at most kMaxRobotsFileBytes (base::read_small_file). False with
+// err = "PATH: <reason>" or "PATH:LINE: <message>".
 [[nodiscard]] bool load_robots(const std::string& path, std::vector<Robot>& out, std::string& err);
 
-// Checks a whole table: tokens and names unique, at most kMaxRobots. False with err set.
-[[nodiscard]] bool check_robots(const std::vector<Robot>& robots, std::string& err);
+// Checks a whole table: tokens and names unique, at most kMaxRobots. False with err set, and
+// *at (if given) the index of the robot found wrong (the later of a duplicate pair).
+[[nodiscard]] bool check_robots(const std::vector<Robot>& robots, std::string& err, size_t* at = nullptr);
 
 // The robot whose token equals `token`, or -1. Compares against every robot's token
 // through a fixed-size digest in constant time, so neither the position of a wrong byte

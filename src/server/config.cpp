@@ -1,12 +1,13 @@
 #include "server/config.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <type_traits>
+
+#include "base/read_file.h"
 
 namespace wspush::server {
 namespace {
@@ -173,7 +174,10 @@ constexpr Flag kFlags[] = {
              "throttle=, overflow= (README, \"Webhook\")",
      .def = "none", .expect = "a robot spec",
      .set = [](std::string_view v, Config& c) { c.robot_specs.emplace_back(v); return true; },
-     .clear = [](Config& c) { c.robot_specs.clear(); }},
+     .clear = [](Config& c) {
+         c.robot_specs.clear();
+         c.robot_spec_at.clear();
+     }},
     {.syntax = "--robots FILE", .help = "more robots, one spec a line, # comments (repeatable)",
      .def = "none", .expect = "a file name",
      .set = [](std::string_view v, Config& c) {
@@ -345,8 +349,11 @@ bool load_robot_table(Config& cfg, std::string& err) {
             return false;
         }
     }
-    if (!robot::check_robots(cfg.robots, err)) {
-        err = "robots: " + err;
+    size_t at = 0;
+    if (!robot::check_robots(cfg.robots, err, &at)) {
+        // A robot line of the --config file is named by its place.
+        const bool placed = at < cfg.robot_spec_at.size() && !cfg.robot_spec_at[at].empty();
+        err = (placed ? cfg.robot_spec_at[at] + ": robot: " : "robots: ") + err;
         return false;
     }
     return true;
@@ -452,7 +459,9 @@ bool parse_config_text(std::string_view name, std::string_view text, Config& cfg
         const size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        if (line.size() > kMaxConfigLine) return fail("line longer than " + std::to_string(kMaxConfigLine) + " bytes");
+        if (line.size() - line.ends_with('\r') > kMaxConfigLine)  // a CRLF line's CR is not counted
+            return fail("line longer than " + std::to_string(kMaxConfigLine) + " bytes");
+        if (line.find('\0') != std::string_view::npos) return fail("NUL byte");
         line = trim(line);
         if (line.empty() || line.front() == '#') continue;
         const size_t eq = line.find('=');
@@ -475,35 +484,16 @@ bool parse_config_text(std::string_view name, std::string_view text, Config& cfg
             robot::Robot r;
             std::string why;
             if (!robot::parse_robot(value, cfg.robot_specs.size(), r, why)) return fail("robot: " + why);
+            cfg.robot_spec_at.resize(cfg.robot_specs.size());
+            cfg.robot_spec_at.back() = std::string(name) + ':' + std::to_string(line_no);
         }
     }
     return true;
 }
 
 bool read_config_file(const std::string& path, Config& cfg, std::string& err) {
-    std::FILE* f = std::fopen(path.c_str(), "re");
-    if (f == nullptr) {
-        err = path + ": " + strerror(errno);
-        return false;
-    }
     std::string text;
-    char buf[4096];
-    bool too_big = false;
-    for (size_t n; !too_big && (n = std::fread(buf, 1, sizeof buf, f)) > 0;) {
-        text.append(buf, n);
-        too_big = text.size() > kMaxConfigBytes;
-    }
-    const int read_errno = std::ferror(f) ? errno : 0;
-    std::fclose(f);
-    if (read_errno != 0) {
-        err = path + ": " + strerror(read_errno);
-        return false;
-    }
-    if (too_big) {
-        err = path + ": larger than " + std::to_string(kMaxConfigBytes >> 10) + " KiB";
-        return false;
-    }
-    return parse_config_text(path, text, cfg, err);
+    return base::read_small_file(path, kMaxConfigBytes, text, err) && parse_config_text(path, text, cfg, err);
 }
 
 }  // namespace wspush::server

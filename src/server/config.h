@@ -40,6 +40,7 @@ struct Config {
     bool http_stats = false;
     // Webhook (POST /robot/send, /push/<channel>, /send/<id>).
     std::vector<std::string> robot_specs;  // --robot values, in order
+    std::vector<std::string> robot_spec_at; // where each robot_specs entry is: "FILE:LINE", "" (a flag)
     std::vector<std::string> robot_files;  // --robots files, in order
     std::vector<robot::Robot> robots;      // both, parsed by parse_args
     uint64_t robot_max_body = 20'000;

@@ -1,5 +1,6 @@
 // SIGHUP: the configuration is read again (--config FILE, the command line applied over it)
-// and what may change while clients are connected is applied; nobody is disconnected.
+// and what may change while clients are connected is applied; the reload closes no
+// connection itself (see send-buffer below).
 // Run on a signal only, so built for size (Makefile, HOT_SRC).
 //
 //   applied live            from when
@@ -39,10 +40,16 @@ bool same_ranges(const std::vector<robot::AddressRange>& a, const std::vector<ro
     });
 }
 
+// Everything check_webhook_head and robot_send decide a request by: who may send, and where
+// it goes. A request in flight keeps its robot only when all of it is unchanged.
+bool same_authority(const robot::Robot& a, const robot::Robot& b) {
+    return a.token == b.token && a.channel == b.channel && a.secret == b.secret && same_list(a.keywords, b.keywords) &&
+           same_ranges(a.allow, b.allow);
+}
+
 bool same_robot(const robot::Robot& a, const robot::Robot& b) {
-    return a.token == b.token && a.channel == b.channel && a.name == b.name && a.secret == b.secret &&
-           same_list(a.keywords, b.keywords) && same_ranges(a.allow, b.allow) && a.rate == b.rate &&
-           a.window_ms == b.window_ms && a.throttle_ms == b.throttle_ms && a.overflow == b.overflow;
+    return same_authority(a, b) && a.name == b.name && a.rate == b.rate && a.window_ms == b.window_ms &&
+           a.throttle_ms == b.throttle_ms && a.overflow == b.overflow;
 }
 
 [[gnu::noinline]] void add_to(std::string& list, std::string_view item) {
@@ -50,9 +57,12 @@ bool same_robot(const robot::Robot& a, const robot::Robot& b) {
     list += item;
 }
 
-ptrdiff_t find_named(const std::vector<robot::Robot>& robots, std::string_view name) {
+// The robot of `robots` that is `r` across a reload: the same name= if r has one, else (a
+// default name, which is only a position) no name= and the same token. -1: none.
+ptrdiff_t find_same(const std::vector<robot::Robot>& robots, const robot::Robot& r) {
     for (size_t i = 0; i < robots.size(); ++i)
-        if (robots[i].name == name) return static_cast<ptrdiff_t>(i);
+        if (robots[i].named == r.named && (r.named ? robots[i].name == r.name : robots[i].token == r.token))
+            return static_cast<ptrdiff_t>(i);
     return -1;
 }
 
@@ -118,30 +128,33 @@ void Server::reload() {
     LOG_INFO("SIGHUP: reloaded %s: %s%s", source.c_str(), changed.empty() ? "nothing changed" : "changed ", changed.c_str());
 }
 
-// Robots are matched by name (default robot<N>, by position). One that stays keeps its
-// limiter (retuned if rate=, window or throttle= changed), its pending digest and its
-// counters, even with a new token. A robot that goes, or whose channel changes, pushes its
-// pending digest first (to the channel it was folded for); one that cannot be pushed is
-// logged with the number of messages lost. A new robot starts fresh. A webhook request
-// whose body is still arriving keeps its robot if the robot stays with the same token, else
-// it is answered 401 (40001 token is not exist) once its body is in.
+// Robots are matched by name=, and those without one by token (their default name robot<N>
+// is only a position: removing robot 1 must not hand its state to robot 2). One that stays
+// keeps its limiter (retuned if rate=, window or throttle= changed; a pending digest is then
+// due anew), its pending digest and its counters (a named one even with a new token). A
+// robot that goes, or whose channel changes, pushes its pending digest first (to the channel
+// it was folded for); one that cannot be pushed is logged with the number of messages lost. A new robot starts fresh. A webhook request
+// whose body is still arriving keeps its robot only if the robot stays with the same token,
+// channel, secret=, keywords= and allow= (its head was checked against those; only rate=,
+// throttle= and overflow= may differ), else it is answered 401 (300001 token is not exist)
+// once its body is in.
 std::string Server::reload_robots(Config& next) {
     const std::vector<robot::Robot>& old = cfg_.robots;
     std::string added, removed, retuned;
     std::vector<int32_t> moved(old.size(), -1);  // old index -> new index, for requests in flight
     for (size_t i = 0; i < old.size(); ++i) {
-        const ptrdiff_t j = find_named(next.robots, old[i].name);
+        const ptrdiff_t j = find_same(next.robots, old[i]);
         if (j < 0) add_to(removed, old[i].name);
         if ((j < 0 || next.robots[static_cast<size_t>(j)].channel != old[i].channel) && !robots_[i].digest.empty() &&
             !push_digest(i))
             LOG_WARN("robot %s: reload dropped its digest of %llu message(s) (could not be pushed)", old[i].name.c_str(),
                      static_cast<unsigned long long>(robots_[i].digest.count()));
-        if (j >= 0 && next.robots[static_cast<size_t>(j)].token == old[i].token) moved[i] = static_cast<int32_t>(j);
+        if (j >= 0 && same_authority(next.robots[static_cast<size_t>(j)], old[i])) moved[i] = static_cast<int32_t>(j);
     }
     std::vector<RobotRuntime> runtimes;
     runtimes.reserve(next.robots.size());
     for (const robot::Robot& r : next.robots) {
-        const ptrdiff_t i = find_named(old, r.name);
+        const ptrdiff_t i = find_same(old, r);
         if (i < 0) {
             add_to(added, r.name);
             runtimes.emplace_back(r.rate, r.window_ms, r.throttle_ms);
@@ -154,8 +167,11 @@ std::string Server::reload_robots(Config& next) {
             rt.mentions.clear();
             rt.at_all = false;
         }
-        if (r.rate != was.rate || r.window_ms != was.window_ms || r.throttle_ms != was.throttle_ms)
-            rt.limiter.retune(r.rate, r.window_ms, r.throttle_ms);
+        if (r.rate != was.rate || r.window_ms != was.window_ms || r.throttle_ms != was.throttle_ms) {
+            rt.limiter.retune(r.rate, r.window_ms, r.throttle_ms, now_ms_);
+            // A pending digest goes out when the retuned limiter would let a message pass.
+            if (!rt.digest.empty()) rt.digest_due = digest_due(rt);
+        }
         if (!same_robot(r, was)) add_to(retuned, r.name);
     }
     for (int32_t fd : live_) {

@@ -221,6 +221,9 @@ private:
     WebhookReply robot_send(size_t robot, std::string_view body);
     // Folds a card that arrived over its robot's rate into the robot's digest.
     void digest(RobotRuntime& rt, const robot::Card& card);
+    // When rt's digest is to go out: when its throttle ends, else when its window lets a
+    // message pass (at least a second from now).
+    [[nodiscard]] uint64_t digest_due(const RobotRuntime& rt) const noexcept;
     WebhookReply send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body);
     WebhookReply too_large(HttpRoute route);
     // Publishes data on ch, and tells the mentioned clients that are not members. False when

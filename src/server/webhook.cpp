@@ -185,7 +185,8 @@ WebhookReply Server::too_large(HttpRoute route) {
 
 WebhookReply Server::webhook(Connection& c, const http::Request& req, std::string_view body) {
     const HttpSession& s = *c.http;
-    // A reload while the body was read removed the robot, or changed its token.
+    // A reload while the body was read removed the robot, or changed what its head was
+    // checked against (reload_robots).
     if (s.robot < 0) return fail(s.route, 401, robot::kUnknownToken, "token is not exist");
     const size_t i = static_cast<size_t>(s.robot);
     const robot::Robot& r = cfg_.robots[i];
@@ -223,6 +224,11 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
 WebhookReply Server::robot_send(size_t i, std::string_view body) {
     const robot::Robot& r = cfg_.robots[i];
     RobotRuntime& rt = robots_[i];
+    // check_webhook_head refuses a pattern robot too; never hand the hub a pattern.
+    if (r.is_pattern()) {
+        ++rt.refused;
+        return fail(HttpRoute::kRobot, 400, robot::kPatternRobot, "this token covers a channel pattern: POST /push/<channel>");
+    }
     robot::Card card;
     robot::CardError err;
     if (!robot::parse_card(body, r.name, base::realtime_ms(), &card, &err)) {
@@ -250,6 +256,9 @@ WebhookReply Server::robot_send(size_t i, std::string_view body) {
         w.extra = ",\"digest\":true";
         return w;
     }
+    // Still pending (due later than the limiter now allows, e.g. after a reload): it goes
+    // first all the same.
+    if (!rt.digest.empty()) (void)push_digest(i);
     push::Channel* ch = hub_.channel(r.channel);
     uint64_t seq = 0, delivered = 0;
     if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card.mention_ids, &seq, &delivered)) {
@@ -260,12 +269,16 @@ WebhookReply Server::robot_send(size_t i, std::string_view body) {
     return {};
 }
 
+uint64_t Server::digest_due(const RobotRuntime& rt) const noexcept {
+    return rt.limiter.throttled(now_ms_) ? rt.limiter.throttled_until()
+                                         : now_ms_ + 1000ull * rt.limiter.retry_after_s(now_ms_);
+}
+
 void Server::digest(RobotRuntime& rt, const robot::Card& card) {
     // Accepted into the digest: the caller must not retry (nothing is duplicated). It goes
     // out when the throttle ends (without one: when the window lets a message pass).
     if (rt.digest.empty()) {
-        rt.digest_due = rt.limiter.throttled(now_ms_) ? rt.limiter.throttled_until()
-                                                      : now_ms_ + 1000ull * rt.limiter.retry_after_s(now_ms_);
+        rt.digest_due = digest_due(rt);
         rt.mentions.clear();
         rt.at_all = false;
     }
@@ -367,6 +380,14 @@ bool Server::push_digest(size_t i) {
     facts.omitted = rt.digest.omitted();
     facts.mention_ids = rt.mentions;
     facts.at_all = rt.at_all;
+    if (r.is_pattern()) {  // unreachable (robot_send digests for a channel only); never hand the hub a pattern
+        LOG_WARN("robot %s: digest of %llu message(s) dropped: %s is a pattern", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()), r.channel.c_str());
+        rt.digest.clear();
+        rt.mentions.clear();
+        rt.at_all = false;
+        return true;
+    }
     const std::string payload = robot::digest_payload(r.name, base::realtime_ms(), title, text, facts);
     push::Channel* ch = hub_.channel(r.channel);
     uint64_t seq = 0, delivered = 0;

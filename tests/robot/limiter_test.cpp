@@ -151,11 +151,11 @@ Rendered render(const Digest& d, std::string_view name = "r") {
 TEST(Limiter, RetuneKeepsTheNewestAdmissions) {
     Limiter l(4, 10'000, 0);
     for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(l.admit(kT0 + i * 1000)) << i;
-    l.retune(2, 10'000, 0);  // keeps kT0 + 2000 and kT0 + 3000
+    l.retune(2, 10'000, 0, kT0 + 3000);  // keeps kT0 + 2000 and kT0 + 3000
     EXPECT_FALSE(l.admit(kT0 + 4000));
     EXPECT_EQ(l.retry_after_s(kT0 + 4000), 8u);  // kT0 + 2000 leaves at kT0 + 12000
     EXPECT_TRUE(l.admit(kT0 + 12'000));
-    l.retune(3, 1000, 0);  // a shorter window: both old admissions are out of it
+    l.retune(3, 1000, 0, kT0 + 13'000);  // a shorter window: both old admissions are out of it
     EXPECT_TRUE(l.admit(kT0 + 13'500));
     EXPECT_TRUE(l.admit(kT0 + 13'500));
     EXPECT_TRUE(l.admit(kT0 + 13'500));
@@ -166,7 +166,7 @@ TEST(Limiter, RetuneMeasuresAThrottleInForceWithItsNewLength) {
     Limiter l(1, 60'000, 600'000);
     EXPECT_TRUE(l.admit(kT0));
     EXPECT_FALSE(l.admit(kT0 + 1000));  // throttled until kT0 + 601000
-    l.retune(5, 60'000, 10'000);        // began at kT0 + 1000: ends at kT0 + 11000
+    l.retune(5, 60'000, 10'000, kT0 + 2000);  // began at kT0 + 1000: ends at kT0 + 11000
     EXPECT_EQ(l.throttled_until(), kT0 + 11'000);
     EXPECT_FALSE(l.admit(kT0 + 10'999));
     EXPECT_TRUE(l.admit(kT0 + 11'000));
@@ -174,10 +174,29 @@ TEST(Limiter, RetuneMeasuresAThrottleInForceWithItsNewLength) {
     Limiter m(2, 60'000, 0);
     EXPECT_TRUE(m.admit(kT0));
     EXPECT_TRUE(m.admit(kT0));
-    m.retune(3, 60'000, 0);
+    m.retune(3, 60'000, 0, kT0);
     EXPECT_EQ(m.throttled_until(), 0u);
     EXPECT_TRUE(m.admit(kT0 + 1));
     EXPECT_FALSE(m.admit(kT0 + 2));
+}
+
+// A throttle that has ended is not revived by a reload that lengthens throttle=.
+TEST(Limiter, RetuneLeavesAnEndedThrottleEnded) {
+    Limiter l(1, 1000, 60'000);
+    EXPECT_TRUE(l.admit(kT0));
+    EXPECT_FALSE(l.admit(kT0 + 1));  // throttled until kT0 + 60001
+    const uint64_t later = kT0 + 600'000;
+    EXPECT_FALSE(l.throttled(later));
+    EXPECT_TRUE(l.admit(later));
+    l.retune(1, 1000, 3'600'000, later + 1);  // throttle=1h
+    EXPECT_FALSE(l.throttled(later + 1));
+    EXPECT_EQ(l.retry_after_s(later + 1), 1u);
+    EXPECT_TRUE(l.admit(later + 1000));
+    // A throttle shortened to before now ends at once.
+    EXPECT_FALSE(l.admit(later + 1001));  // throttled until later + 1001 + 1h
+    l.retune(1, 1000, 1000, later + 5000);
+    EXPECT_FALSE(l.throttled(later + 5000));
+    EXPECT_TRUE(l.admit(later + 5000));
 }
 
 TEST(Digest, EmptyAtFirst) {

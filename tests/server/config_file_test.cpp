@@ -90,8 +90,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"Twice", "mode = push\n\nmode = echo\n", "wspushd.conf:3: mode: already set on line 1"},
         BadCase{"Config", "config = /etc/other.conf\n", "wspushd.conf:1: config: a configuration file cannot name another"},
         BadCase{"LongLine", "origins = " + std::string(kMaxConfigLine, 'a') + "\n",
-                "wspushd.conf:1: line longer than 4096 bytes"}),
+                "wspushd.conf:1: line longer than 4096 bytes"},
+        BadCase{"NulByte", std::string("history = 1\norigins = http://a") + '\0' + "b\n", "wspushd.conf:2: NUL byte"},
+        BadCase{"NulInComment", std::string("# a") + '\0' + "\n", "wspushd.conf:1: NUL byte"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// The line limit counts what is on the line: a CRLF line of exactly 4096 bytes is fine.
+TEST(ConfigFile, LineLimitDoesNotCountTheCarriageReturn) {
+    Config cfg;
+    std::string err;
+    const std::string line = "origins = " + std::string(kMaxConfigLine - 10, 'a');
+    ASSERT_EQ(line.size(), kMaxConfigLine);
+    EXPECT_TRUE(parse_config_text("f", line + "\r\n", cfg, err)) << err;
+    EXPECT_FALSE(parse_config_text("f", line + "a\r\n", cfg, err));
+    EXPECT_EQ(err, "f:1: line longer than 4096 bytes");
+}
 
 // The robot's own message follows "robot: " (and never the token).
 TEST(ConfigFile, BadRobotSaysWhyWithoutTheToken) {
@@ -101,6 +114,25 @@ TEST(ConfigFile, BadRobotSaysWhyWithoutTheToken) {
     EXPECT_EQ(err.rfind("f:1: robot: ", 0), 0u) << err;
     EXPECT_GT(err.size(), 12u) << err;
     EXPECT_EQ(err.find("secret-token-1"), std::string::npos) << err;
+}
+
+// A table error (a duplicate) names the config file's line of the later robot.
+TEST(ConfigFile, DuplicateRobotNamesItsLine) {
+    TempFile f("robot = tok-aaaa-0001 alerts\n# x\nrobot = tok-aaaa-0001 news\n");
+    std::string err;
+    auto parse_fresh = [&](std::vector<std::string> args) {
+        Config cfg;
+        return parse(std::move(args), cfg, err);
+    };
+    EXPECT_EQ(parse_fresh({"--config", f.path()}), ArgsResult::kError);
+    EXPECT_EQ(err, f.path() + ":3: robot: duplicate token (robots 1 and 2)");
+    ASSERT_TRUE(f.write("robot = tok-aaaa-0001 alerts name=a\nrobot = tok-bbbb-0002 news name=a\n"));
+    EXPECT_EQ(parse_fresh({"--config", f.path()}), ArgsResult::kError);
+    EXPECT_EQ(err, f.path() + ":2: robot: duplicate name \"a\" (robots 1 and 2)");
+    // Robots given as flags are numbered, as before.
+    EXPECT_EQ(parse_fresh({"--config", f.path(), "--robot", "tok-aaaa-0001 a", "--robot", "tok-aaaa-0001 b"}),
+              ArgsResult::kError);
+    EXPECT_EQ(err, "robots: duplicate token (robots 1 and 2)");
 }
 
 TEST(ConfigFile, FlagsOverrideTheFileAndRepeatedFlagsReplaceItsList) {
@@ -151,6 +183,33 @@ TEST(ConfigFile, UnreadableAndOversizedFilesAreErrors) {
     TempFile f(big);
     EXPECT_EQ(parse({"--config", f.path()}, cfg, err), ArgsResult::kError);
     EXPECT_EQ(err, f.path() + ": larger than 1024 KiB");
+}
+
+// Only regular files: a device, a directory (or a FIFO, which would block the open) is
+// refused by name, for --config and --robots alike; a --robots file has the same 1 MiB cap.
+TEST(ConfigFile, OnlyRegularFilesOfAtMostOneMiBAreRead) {
+    std::string err;
+    Config cfg;
+    auto parse_fresh = [&](std::vector<std::string> args) {
+        cfg = Config();
+        return parse(std::move(args), cfg, err);
+    };
+    EXPECT_EQ(parse_fresh({"--config", "/dev/null"}), ArgsResult::kError);
+    EXPECT_EQ(err, "/dev/null: not a regular file");
+    EXPECT_EQ(parse_fresh({"--config", "/tmp"}), ArgsResult::kError);
+    EXPECT_EQ(err, "/tmp: not a regular file");
+    EXPECT_EQ(parse_fresh({"--robots", "/dev/null"}), ArgsResult::kError);
+    EXPECT_EQ(err, "--robots: /dev/null: not a regular file");
+    std::string big;
+    while (big.size() <= robot::kMaxRobotsFileBytes) big += "# padding padding padding padding padding padding\n";
+    TempFile f(big + "tok-aaaa-0001 alerts\n", ".robots");
+    EXPECT_EQ(parse_fresh({"--robots", f.path()}), ArgsResult::kError);
+    EXPECT_EQ(err, "--robots: " + f.path() + ": larger than 1024 KiB");
+    ASSERT_TRUE(f.write("# one robot\ntok-aaaa-0001 alerts\r\n\n  tok-bbbb-0002 news name=n"));
+    ASSERT_EQ(parse_fresh({"--robots", f.path()}), ArgsResult::kOk) << err;
+    ASSERT_EQ(cfg.robots.size(), 2u);
+    EXPECT_EQ(cfg.robots[0].channel, "alerts");
+    EXPECT_EQ(cfg.robots[1].name, "n");
 }
 
 // Every setting line of the example configuration, uncommented, is a valid file line.

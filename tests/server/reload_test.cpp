@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "robot/errcode.h"
@@ -16,6 +17,9 @@ namespace wspush::testing {
 namespace {
 
 using ConfigFile = TempFile;
+
+// Puts a FIFO (no writer) where f's file was: opening it for reading would wait for one.
+bool make_fifo(const ConfigFile& f) { return unlink(f.path().c_str()) == 0 && mkfifo(f.path().c_str(), 0600) == 0; }
 
 std::string text_body(std::string_view content) {
     return std::string(R"({"msgtype":"text","text":{"content":")") + std::string(content) + R"("}})";
@@ -85,6 +89,21 @@ TEST(ConfigStart, ErrorsNameTheFileAndLineAndExitTwo) {
     EXPECT_NE(out.find("wspushd: /nonexistent/wspushd.conf: No such file or directory"), std::string::npos) << out;
 }
 
+// A FIFO (or a device) named as the file is refused at once, not waited on. `timeout`
+// turns a server stuck in open() into a failure (status 124) instead of a hung test.
+TEST(ConfigStart, FifoIsNotARegularFile) {
+    ConfigFile f("");
+    ASSERT_TRUE(make_fifo(f));
+    std::string out;
+    int status = 0;
+    out = run_command("timeout 5 " WSPUSHD_BIN " --listen 127.0.0.1:0 --config " + f.path() + " 2>&1", &status);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("wspushd: " + f.path() + ": not a regular file"), std::string::npos) << out;
+    out = run_command("timeout 5 " WSPUSHD_BIN " --listen 127.0.0.1:0 --robots /dev/null 2>&1", &status);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("wspushd: --robots: /dev/null: not a regular file"), std::string::npos) << out;
+}
+
 // The command line wins over the file; what it does not name comes from the file.
 TEST_F(Reload, FlagsOverrideTheFile) {
     ConfigFile f("max-connections = 3\norigins = http://gw.local\n");
@@ -131,6 +150,21 @@ TEST_F(Reload, RobotKeepsItsRateStateAcrossATokenAndRateChange) {
     EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "five"), robot::kTooFast);
 }
 
+// Robots without name= are matched by token, not by their default positional names:
+// removing the first does not hand its used-up rate to the second.
+TEST_F(Reload, UnnamedRobotsAreMatchedByToken) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts rate=1/60s throttle=0 overflow=refuse\n"
+                 "robot = tok-bbbb-0002 alerts rate=1/60s throttle=0 overflow=refuse\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "one"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "two"), robot::kTooFast);
+    ASSERT_TRUE(f.write("robot = tok-bbbb-0002 alerts rate=1/60s throttle=0 overflow=refuse\n"));  // now robot1
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "gone"), robot::kUnknownToken);
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "fresh"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "used up"), robot::kTooFast);
+}
+
 // A robot removed with a digest pending pushes the digest before it goes.
 TEST_F(Reload, RemovedRobotPushesItsPendingDigest) {
     ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=1/60s\n");
@@ -150,6 +184,74 @@ TEST_F(Reload, RemovedRobotPushesItsPendingDigest) {
     EXPECT_NE(digest->get("data")->text.find("folded-into-digest"), std::string::npos) << digest->get("data")->text;
     EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "gone"), robot::kUnknownToken);
     EXPECT_EQ(send_as(srv_.port(), "tok-cccc-0003", "new"), 0);
+}
+
+// A reload that lengthens throttle= leaves a throttle that has already ended ended.
+TEST_F(Reload, LongerThrottleDoesNotReviveAnEndedOne) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=2/60s throttle=1s overflow=refuse\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "one"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "two"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "three"), robot::kTooFast);  // throttled for 1 s
+    // Refusals in the throttle do not extend it; the first one after it passes (1 of 2 used).
+    ASSERT_TRUE(wait_until([&] { return send_as(srv_.port(), "tok-aaaa-0001", "after") == 0; }, 5000, 100));
+    ASSERT_TRUE(f.write("robot = tok-aaaa-0001 alerts name=ops rate=2/60s throttle=1h overflow=refuse\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    EXPECT_TRUE(srv_.wait_log("changed robots (changed ops)\n")) << srv_.log();
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "second of two"), 0);
+}
+
+// A reload that shortens throttle= brings a pending digest forward: it goes out when the
+// new throttle ends, before any newer message.
+TEST_F(Reload, ShorterThrottleSendsThePendingDigestFirst) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=1/60s throttle=60s\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/alerts"));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "m1"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "m2"), 0);  // folded: throttled for 60 s
+    std::optional<Frame> first = read_data(sub);
+    ASSERT_TRUE(first);
+    EXPECT_NE(first->payload.find("m1"), std::string::npos) << first->payload;
+    ASSERT_TRUE(f.write("robot = tok-aaaa-0001 alerts name=ops rate=1/60s throttle=1s\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    std::optional<Frame> digest = read_data(sub, 5000);  // due about 1 s after m2, not 60 s
+    ASSERT_TRUE(digest) << srv_.log();
+    EXPECT_NE(digest->payload.find("m2"), std::string::npos) << digest->payload;
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "m3"), 0);
+    std::optional<Frame> last = read_data(sub);
+    ASSERT_TRUE(last);
+    EXPECT_NE(last->payload.find("m3"), std::string::npos) << last->payload;
+}
+
+// The digest's due time is a whole second away, and may come after the window lets a
+// message pass (as after a reload that changes rate=): the message admitted first still
+// goes out after the digest of what came before it.
+TEST_F(Reload, PendingDigestGoesOutBeforeTheNextAdmittedMessage) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=ops rate=1/1500ms throttle=0\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/alerts"));
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "m1"), 0);
+    // Folded until the window frees (1.5 s); the digest is due at the next whole second (2 s).
+    std::string admitted;
+    int n = 2;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            RawClient c;
+            const std::string text = "m" + std::to_string(n++);
+            if (!c.connect(srv_.port())) return false;
+            HttpReply r = post(c, "/robot/send?access_token=tok-aaaa-0001", text_body(text));
+            EXPECT_EQ(r.errcode(), 0) << r.body;
+            if (r.body.find("\"digest\":true") == std::string::npos) admitted = text;
+            return !admitted.empty();
+        },
+        5000, 100));
+    std::optional<Frame> first = read_data(sub), digest = read_data(sub), last = read_data(sub);
+    ASSERT_TRUE(first && digest && last) << srv_.log();
+    EXPECT_NE(first->payload.find("m1"), std::string::npos) << first->payload;
+    EXPECT_NE(digest->payload.find("m2"), std::string::npos) << digest->payload;
+    EXPECT_NE(last->payload.find(admitted), std::string::npos) << last->payload;
 }
 
 // A request whose head was accepted (100 Continue) and whose body is still to come when its
@@ -172,6 +274,49 @@ TEST_F(Reload, RequestInFlightWhenItsRobotGoesIsRefused) {
     EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "ci still works"), 0);
 }
 
+// The same when the robot stays under its token but what its head was checked against
+// changes: its channel becomes a pattern (which a robot request may not use), another
+// channel, or (for /push) a channel that no longer covers the request's.
+TEST_F(Reload, RequestInFlightWhenItsRobotsChannelChangesIsRefused) {
+    ConfigFile f("robot = tok-aaaa-0001 alerts name=a\nrobot = tok-bbbb-0002 news name=b\n"
+                 "robot = tok-cccc-0003 ops.* name=c\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    RawClient other, secret;
+    ASSERT_TRUE(subscribe(other, srv_.port(), "/ws/other"));
+    ASSERT_TRUE(subscribe(secret, srv_.port(), "/ws/ops.secret"));
+    struct InFlight {
+        std::string target, content_type, body;
+        RawClient c;
+    } reqs[] = {
+        {"/robot/send?access_token=tok-aaaa-0001", "application/json", text_body("to a pattern"), {}},
+        {"/robot/send?access_token=tok-bbbb-0002", "application/json", text_body("to another channel"), {}},
+        {"/push/ops.secret", "text/plain", "top secret", {}},
+    };
+    for (InFlight& q : reqs) {
+        ASSERT_TRUE(q.c.connect(srv_.port()));
+        ASSERT_TRUE(q.c.send_all("POST " + q.target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-cccc-0003\r\n" +
+                                 "Content-Type: " + q.content_type + "\r\nExpect: 100-continue\r\nContent-Length: " +
+                                 std::to_string(q.body.size()) + "\r\n\r\n"));
+        ASSERT_EQ(q.c.read_http().rfind("HTTP/1.1 100 Continue", 0), 0u) << q.target;
+    }
+    ASSERT_TRUE(f.write("robot = tok-aaaa-0001 alerts.* name=a\nrobot = tok-bbbb-0002 other name=b\n"
+                        "robot = tok-cccc-0003 ops.public name=c\n"));
+    ASSERT_TRUE(hangup()) << srv_.log();
+    for (InFlight& q : reqs) {
+        ASSERT_TRUE(q.c.send_all(q.body));
+        HttpReply r = parse_reply(q.c.read_http());
+        EXPECT_EQ(r.errcode(), robot::kUnknownToken) << q.target << "\n" << r.head << r.body << srv_.log();
+    }
+    // Alive, and nothing reached the subscribers before these.
+    ASSERT_EQ(cmd("PUB other marker"), "OK seq=1 delivered=1") << srv_.log();
+    ASSERT_EQ(cmd("PUB ops.secret marker"), "OK seq=1 delivered=1") << srv_.log();
+    EXPECT_TRUE(next_data_is(other, "marker"));
+    EXPECT_TRUE(next_data_is(secret, "marker"));
+    // Fresh requests are judged by the new table.
+    EXPECT_EQ(send_as(srv_.port(), "tok-bbbb-0002", "now"), 0);
+    EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "now"), robot::kPatternRobot);
+}
+
 TEST_F(Reload, BrokenFileIsRefusedWholeAndTheOldConfigurationStays) {
     ConfigFile f("origins = http://a.example\n");
     RawClient open;
@@ -190,6 +335,28 @@ TEST_F(Reload, BrokenFileIsRefusedWholeAndTheOldConfigurationStays) {
     ASSERT_TRUE(f.write("origins = http://b.example\n"));
     ASSERT_TRUE(hangup()) << srv_.log();
     EXPECT_EQ(upgrade_from("http://b.example"), 101);
+}
+
+// A reload that finds a FIFO where the --config file or a --robots file was is refused at
+// once; the loop never waits on it, and clients are served right after the SIGHUP.
+TEST_F(Reload, FifoIsRefusedAndTheServerKeepsServing) {
+    ConfigFile robots("tok-aaaa-0001 alerts name=ops\n", ".robots");
+    ConfigFile f("robots = " + robots.path() + "\n");
+    ASSERT_TRUE(start({"--config", f.path()}));
+    for (const ConfigFile* fifo : {&robots, &f}) {
+        ASSERT_TRUE(make_fifo(*fifo));
+        ASSERT_TRUE(hangup()) << srv_.log();  // bounded: fails if the loop is stuck in open()
+        EXPECT_TRUE(srv_.wait_log("SIGHUP: " + std::string(fifo == &f ? "" : "--robots: ") + fifo->path() +
+                                  ": not a regular file; nothing reloaded"))
+            << srv_.log();
+        RawClient sub;
+        ASSERT_TRUE(subscribe(sub, srv_.port(), "/ws/alerts"));
+        EXPECT_EQ(send_as(srv_.port(), "tok-aaaa-0001", "still served"), 0);
+        std::optional<Frame> got = read_data(sub);
+        ASSERT_TRUE(got) << srv_.log();
+        EXPECT_NE(got->payload.find("still served"), std::string::npos) << got->payload;
+        ASSERT_TRUE(fifo->write(fifo == &f ? "robots = " + robots.path() + "\n" : "tok-aaaa-0001 alerts name=ops\n"));
+    }
 }
 
 // A cap lowered under the clients already open keeps them; the next one is refused.
