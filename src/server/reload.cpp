@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/log_storm.h"
 #include "server/server.h"
 
 namespace wspush::server {
@@ -117,6 +118,9 @@ void Server::reload() {
     // and a connection keeps none (only kFlagEnvelope, and a robot's index, remapped above).
     cfg_ = std::move(next);
     build_views();
+    // What the storm limit held back was admitted at the old level: summarized now, before a
+    // higher level would drop the summary.
+    if (cfg_.log_level != base::log_level()) base::flush_log_storms(UINT64_MAX);
     base::set_log_level(cfg_.log_level);
     base::set_log_time(cfg_.log_time);
     max_clients_ = client_cap();

@@ -132,6 +132,20 @@ TEST_F(Reload, NewOriginIsAcceptedAndOpenClientsStay) {
     EXPECT_TRUE(next_data_is(open, "still here"));
 }
 
+// Raising the log level summarizes first what the storm limit held back while the old level
+// was on: 12 refusals in one window write 5 lines, and the other 7 are counted in a summary
+// written before the level goes to warn (the window's end, at warn, would have dropped it).
+TEST_F(Reload, RaisingTheLogLevelKeepsTheSummaryOwed) {
+    ConfigFile f("origins = http://a.example\nlog-level = info\n");
+    RawClient open;
+    ASSERT_NO_FATAL_FAILURE(start_with_client(f, open));
+    for (int i = 0; i < 12; ++i) ASSERT_EQ(upgrade_from("http://evil.example"), 403);
+    ASSERT_TRUE(srv_.wait_log("refused: origin not allowed (403)")) << srv_.log();
+    ASSERT_TRUE(f.write("origins = http://a.example\nlog-level = warn\n"));
+    ASSERT_EQ(kill(srv_.pid(), SIGHUP), 0);
+    EXPECT_TRUE(srv_.wait_log("... and 7 more http refused in the last 1 s", 3000)) << srv_.log();
+}
+
 // A robot that stays (by name) keeps its limiter: with rate 2 used up, raising the rate to
 // 3 lets exactly one more through, under the new token only.
 TEST_F(Reload, RobotKeepsItsRateStateAcrossATokenAndRateChange) {
