@@ -16,12 +16,13 @@ namespace {
 const std::string kSource = WSPUSH_SOURCE_DIR;
 
 // The commands `make -n -B ARGS` prints in the source tree, one per line (a recipe's
-// backslash-continued lines joined), without the jobserver of a make that may have started
-// this test.
+// backslash-continued lines joined), without the jobserver or the variables of a make that
+// may have started this test (`make asan` passes BUILD=build/asan SAN=1 down through the
+// environment).
 std::vector<std::string> dry_make(const std::string& args) {
     int status = -1;
     const std::string out = run_command(
-        "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n -B --no-print-directory -C " + kSource + " " + args + " 2>&1",
+        "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u SAN -u CROSS -u V make -n -B --no-print-directory -C " + kSource + " " + args + " 2>&1",
         &status);
     EXPECT_EQ(status, 0) << out;
     std::vector<std::string> lines;
