@@ -43,7 +43,8 @@ jstat() {
     echo STATS | socat -t 2 - "UNIX-CONNECT:$TMP/ctl.sock" | grep -o '"journal":{[^}]*}' |
         grep -o "\"$1\":[0-9]*" | cut -d: -f2 | grep . || echo n/a
 }
-say "journals under $JROOT ($FS), $REPS rounds"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+say "journals under $JROOT ($FS), $REPS rounds, load average $LOAD_BEFORE"
 
 # ---------------------------------------------------------------- PUB, per fsync policy
 # Per round, the four configurations in turn, each on a fresh server (and journal): 64-byte
@@ -51,14 +52,24 @@ say "journals under $JROOT ($FS), $REPS rounds"
 # push sent when the previous OK came). One subscriber checks every push arrives once, in
 # order. Syncs per push: the journal's fdatasync calls over its appended records.
 POLICIES=(off never batch always)
-declare -A RATE16 P50_16 P99_16 CPU16 RATE1 P50_1 P99_1 SYNCS
+declare -A RATE16 P50_16 P99_16 CPU16 SYNCS16 RATE1 P50_1 P99_1 SYNCS1
+# syncs_per_push: fdatasync calls per appended record since the previous call (on this server).
+SYNCS0=0 APPENDED0=0
+syncs_per_push() {
+    local s a
+    s=$(jstat syncs) a=$(jstat appended)
+    awk -v s=$((s - SYNCS0)) -v a=$((a - APPENDED0)) 'BEGIN {if (a > 0) printf "%.3f", s / a; else print "n/a"}'
+    SYNCS0=$s APPENDED0=$a
+}
 for round in $(seq 1 "$REPS"); do
     for p in "${POLICIES[@]}"; do
         args=()
         [ "$p" != off ] && args=(--journal "$JROOT/pub-$p-$round" --fsync "$p")
         start_server "${args[@]}"
+        SYNCS0=0 APPENDED0=0
         ctl=(--url "ws://127.0.0.1:$PORT/ws/jbench" --via control --control "$TMP/ctl.sock" -c 1 -s 64 -d 2s --pid "$SRV_PID")
         line=$(load webhook "${ctl[@]}" -k 16 -m 2000000)
+        [ "$p" != off ] && SYNCS16[$p]+="$(syncs_per_push) "
         RATE16[$p]+="$(field requests_per_s "$line") "
         P50_16[$p]+="$(field p50_us "$line") "
         P99_16[$p]+="$(field p99_us "$line") "
@@ -67,9 +78,7 @@ for round in $(seq 1 "$REPS"); do
         RATE1[$p]+="$(field requests_per_s "$line1") "
         P50_1[$p]+="$(field p50_us "$line1") "
         P99_1[$p]+="$(field p99_us "$line1") "
-        if [ "$p" != off ]; then
-            SYNCS[$p]+="$(awk -v s="$(jstat syncs)" -v a="$(jstat appended)" 'BEGIN {if (a > 0) printf "%.3f", s / a; else print "n/a"}') "
-        fi
+        [ "$p" != off ] && SYNCS1[$p]+="$(syncs_per_push) "
         stop_server
         rm -rf "$JROOT/pub-$p-$round"
         say "round $round, $p: 16 in flight $(field requests_per_s "$line")/s p99 $(field p99_us "$line") us;" \
@@ -77,6 +86,10 @@ for round in $(seq 1 "$REPS"); do
     done
 done
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+# jratio A B: ratio's A / B, to three decimals below 0.1.
+jratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (!(b + 0 > 0) || a == "n/a") print "n/a"; else if (a / b < 0.1) printf "%.3fx", a / b; else printf "%.2fx", a / b}'; }
+# lat US: a latency in microseconds as 35.6 µs, 356 µs or 3.56 ms.
+lat() { awk -v n="$1" 'BEGIN {if (n >= 1000) printf "%.2f ms", n / 1000; else if (n >= 100) printf "%.0f µs", n; else printf "%.1f µs", n}'; }
 # short N: a rate as 314k or 1.23M.
 short() { awk -v n="$1" 'BEGIN {if (n >= 1e6) printf "%.2fM", n / 1e6; else if (n >= 1e4) printf "%.0fk", n / 1e3; else if (n >= 1e3) printf "%.1fk", n / 1e3; else printf "%.0f", n}'; }
 PUB_ROWS=()
@@ -89,17 +102,18 @@ for p in "${POLICIES[@]}"; do
         label="no journal (baseline)" syncs="-"
         vs16="" vs1=""
     else
-        label="--fsync $p" syncs=$(med "${SYNCS[$p]}")
-        vs16=" ($(ratio "$r16" "$B16"))" vs1=" ($(ratio "$r1" "$B1"))"
+        label="--fsync $p" syncs="$(med "${SYNCS16[$p]}") / $(med "${SYNCS1[$p]}")"
+        vs16=" ($(jratio "$r16" "$B16"))" vs1=" ($(jratio "$r1" "$B1"))"
     fi
-    PUB_ROWS+=("$(printf '| %s | %s%s | %s / %s µs | %s%s | %s / %s µs | %s | %s µs |' \
-        "$label" "$(short "$r16")" "$vs16" "$p50" "$p99" "$(short "$r1")" "$vs1" "$q50" "$q99" "$syncs" "$(med "${CPU16[$p]}")")")
+    PUB_ROWS+=("$(printf '| %s | %s%s | %s / %s | %s%s | %s / %s | %s | %s µs |' \
+        "$label" "$(short "$r16")" "$vs16" "$(lat "$p50")" "$(lat "$p99")" "$(short "$r1")" "$vs1" \
+        "$(lat "$q50")" "$(lat "$q99")" "$syncs" "$(awk -v c="$(med "${CPU16[$p]}")" 'BEGIN {printf "%.1f", c}')")")
 done
 
 # ---------------------------------------------------------------- start-up
 # start_timed ARGS...: start_server's job, timed: sets UP_MS to the milliseconds from just
 # before the fork to reading the "listening on" line from the server's stderr (a FIFO read
-# as it comes, not polled), and RECOVERY to the journal's recovery line, if any.
+# as it comes, not polled), UP_CPU to the server's CPU milliseconds by then, and RECOVERY to the journal's recovery line, if any.
 start_timed() {
     rm -f "$TMP/ctl.sock" "$TMP/log.fifo"
     mkfifo "$TMP/log.fifo"
@@ -125,6 +139,9 @@ start_timed() {
     fi
     PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/server.log" | cut -d: -f2)
     UP_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')
+    # CPU time so far (scheduler accounting, ns resolution; n/a where the kernel hides it):
+    # unlike UP_MS, not lengthened by other work on the machine.
+    UP_CPU=$(awk '/^se.sum_exec_runtime/ {printf "%.1f", $3; f=1} END {if (!f) print "n/a"}' "/proc/$SRV_PID/sched" 2>/dev/null || echo n/a)
     RECOVERY=$(grep -o "journal [^ ]*: [0-9]* channels.*" "$TMP/server.log" | head -1 || true)
 }
 # evict DIR: drops DIR's files from the page cache (written back first), so that the next
@@ -155,8 +172,17 @@ FULL_BYTES=$(jstat bytes)
 FULL_SEGS=$(jstat segments)
 stop_server
 FULL_DU=$(du -sm "$FULL" | cut -f1)
+# Every start adds a segment and may seal, index or drop others: each timed start gets its
+# own copy of the journal as filled, written back to the disk first (so that the start's
+# own fsyncs do not also pay for the copy).
+mv "$FULL" "$JROOT/filled"
+fresh_full() {
+    rm -rf "$FULL"
+    cp -a "$JROOT/filled" "$FULL"
+    sync -f "$FULL"
+}
 
-declare -A UP REC
+declare -A UP CPU REC
 STARTUPS=("none" "empty" "full" "full-evicted")
 for round in $(seq 1 "$STARTS"); do
     took=()
@@ -164,13 +190,18 @@ for round in $(seq 1 "$STARTS"); do
         case $s in
             none) start_timed ;;
             empty) start_timed --journal "$JROOT/empty-$round" ;;
-            full) start_timed "${JFLAGS[@]}" ;;
+            full)
+                fresh_full
+                start_timed "${JFLAGS[@]}"
+                ;;
             full-evicted)
+                fresh_full
                 evict "$FULL"
                 start_timed "${JFLAGS[@]}"
                 ;;
         esac
         UP[$s]+="$UP_MS "
+        CPU[$s]+="$UP_CPU "
         took+=("$s $UP_MS ms")
         [ -n "$RECOVERY" ] && REC[$s]=${RECOVERY//$JROOT\//}
         stop_server
@@ -189,19 +220,21 @@ for s in "${STARTUPS[@]}"; do
         full-evicted) label="the same, its files dropped from the page cache first" ;;
     esac
     delta=$(awk -v a="$up" -v b="$UP_NONE" 'BEGIN {printf "%+.1f ms", a - b}')
-    START_ROWS+=("$(printf '| %s | %s ms | %s | %s |' "$label" "$up" "$([ "$s" = none ] && echo - || echo "$delta")" "${REC[$s]:--}")")
+    START_ROWS+=("$(printf '| %s | %s ms | %s | %s ms | %s |' "$label" "$up" "$([ "$s" = none ] && echo - || echo "$delta")" \
+        "$(med "${CPU[$s]}")" "${REC[$s]:--}")")
 done
 
 {
-    echo "Journal on $FS; $REPS rounds, medians; 64-byte PUBs, one control connection, one subscriber checking."
+    echo "Journal on $FS; $REPS rounds, medians; 64-byte PUBs, one control connection, one subscriber checking;"
+    echo "load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after."
     echo
-    echo "| journal | 16 in flight: pushes/s | p50 / p99 push-to-OK | 1 at a time: pushes/s | p50 / p99 | fdatasyncs per push | server CPU per push (16 in flight) |"
+    echo "| journal | 16 in flight: pushes/s | p50 / p99 push-to-OK | 1 at a time: pushes/s | p50 / p99 | fdatasyncs per push (16 / 1) | server CPU per push (16 in flight) |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"
     printf '%s\n' "${PUB_ROWS[@]}"
     echo
     echo "Start-up, fork to the \"listening on\" line, medians of $STARTS (filled with $filled pushes of 256 B, du $FULL_DU MiB):"
     echo
-    echo "| start-up | time | against no journal | recovery line |"
-    echo "| --- | --- | --- | --- |"
+    echo "| start-up | time | against no journal | server CPU by then | recovery line |"
+    echo "| --- | --- | --- | --- | --- |"
     printf '%s\n' "${START_ROWS[@]}"
 } | tee "$OUT/journal.md"
