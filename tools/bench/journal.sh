@@ -53,12 +53,13 @@ say "journals under $JROOT ($FS), $REPS rounds, load average $LOAD_BEFORE"
 # order. Syncs per push: the journal's fdatasync calls over its appended records.
 POLICIES=(off never batch always)
 declare -A RATE16 P50_16 P99_16 CPU16 SYNCS16 RATE1 P50_1 P99_1 SYNCS1
-# syncs_per_push: fdatasync calls per appended record since the previous call (on this server).
-SYNCS0=0 APPENDED0=0
+# syncs_per_push: sets SPP to the fdatasync calls per appended record since the previous
+# call on this server (not in a $(...): SYNCS0 and APPENDED0 must stay set).
+SYNCS0=0 APPENDED0=0 SPP=n/a
 syncs_per_push() {
     local s a
     s=$(jstat syncs) a=$(jstat appended)
-    awk -v s=$((s - SYNCS0)) -v a=$((a - APPENDED0)) 'BEGIN {if (a > 0) printf "%.3f", s / a; else print "n/a"}'
+    SPP=$(awk -v s=$((s - SYNCS0)) -v a=$((a - APPENDED0)) 'BEGIN {if (a > 0) printf "%.3f", s / a; else print "n/a"}')
     SYNCS0=$s APPENDED0=$a
 }
 for round in $(seq 1 "$REPS"); do
@@ -69,7 +70,7 @@ for round in $(seq 1 "$REPS"); do
         SYNCS0=0 APPENDED0=0
         ctl=(--url "ws://127.0.0.1:$PORT/ws/jbench" --via control --control "$TMP/ctl.sock" -c 1 -s 64 -d 2s --pid "$SRV_PID")
         line=$(load webhook "${ctl[@]}" -k 16 -m 2000000)
-        [ "$p" != off ] && SYNCS16[$p]+="$(syncs_per_push) "
+        if [ "$p" != off ]; then syncs_per_push && SYNCS16[$p]+="$SPP "; fi
         RATE16[$p]+="$(field requests_per_s "$line") "
         P50_16[$p]+="$(field p50_us "$line") "
         P99_16[$p]+="$(field p99_us "$line") "
@@ -78,7 +79,7 @@ for round in $(seq 1 "$REPS"); do
         RATE1[$p]+="$(field requests_per_s "$line1") "
         P50_1[$p]+="$(field p50_us "$line1") "
         P99_1[$p]+="$(field p99_us "$line1") "
-        [ "$p" != off ] && SYNCS1[$p]+="$(syncs_per_push) "
+        if [ "$p" != off ]; then syncs_per_push && SYNCS1[$p]+="$SPP "; fi
         stop_server
         rm -rf "$JROOT/pub-$p-$round"
         say "round $round, $p: 16 in flight $(field requests_per_s "$line")/s p99 $(field p99_us "$line") us;" \
@@ -132,6 +133,7 @@ start_timed() {
     done
     # The rest of the log, until the server exits (and the FIFO's writer with it).
     cat <&"$fd" >>"$TMP/server.log" &
+    LOGCAT=$!
     exec {fd}<&-
     if [ -z "$t1" ]; then
         echo "server did not start: $(cat "$TMP/server.log")" >&2
@@ -203,8 +205,9 @@ for round in $(seq 1 "$STARTS"); do
         UP[$s]+="$UP_MS "
         CPU[$s]+="$UP_CPU "
         took+=("$s $UP_MS ms")
-        [ -n "$RECOVERY" ] && REC[$s]=${RECOVERY//$JROOT\//}
+        [ -n "$RECOVERY" ] && REC[$s]="journal DIR:${RECOVERY#*:}"
         stop_server
+        wait "$LOGCAT"
         rm -rf "$JROOT/empty-$round"
     done
     say "start-up round $round: $(IFS=,; echo "${took[*]}")"
