@@ -157,8 +157,7 @@ evict() {
 # the journal holds 56 MiB, then 16 MiB more, so that retention has dropped segments and
 # copied their live records forward, as on a server that has run a while.
 FULL=$JROOT/full
-JFLAGS=(--journal "$FULL" --journal-max 64M)
-start_server "${JFLAGS[@]}" --fsync never
+start_server --journal "$FULL" --journal-max 64M --fsync never
 filled=0 chunks=0 extra=-1
 while [ "$chunks" -lt 40 ]; do
     line=$(load webhook --url "ws://127.0.0.1:$PORT/ws/fill" --via control --control "$TMP/ctl.sock" \
@@ -175,40 +174,42 @@ FULL_SEGS=$(jstat segments)
 stop_server
 FULL_DU=$(du -sm "$FULL" | cut -f1)
 # Every start adds a segment and may seal, index or drop others: each timed start gets its
-# own copy of the journal as filled, written back to the disk first (so that the start's
-# own fsyncs do not also pay for the copy).
-mv "$FULL" "$JROOT/filled"
-fresh_full() {
-    rm -rf "$FULL"
-    cp -a "$JROOT/filled" "$FULL"
-    sync -f "$FULL"
-}
+# own copy of the journal as filled, all made (and written back to the disk) before the
+# first start, so that no start's own fdatasyncs wait behind the writeback of a copy.
+say "copying the filled journal for $((2 * STARTS)) timed starts"
+for i in $(seq 1 $((2 * STARTS))); do cp -a "$FULL" "$JROOT/full-$i"; done
+rm -rf "$FULL"
+sync -f "$JROOT"
 
-declare -A UP CPU REC
+declare -A UP CPU RMS REC
 STARTUPS=("none" "empty" "full" "full-evicted")
 for round in $(seq 1 "$STARTS"); do
     took=()
     for s in "${STARTUPS[@]}"; do
+        dir=$JROOT/full-$((2 * round - 1))
         case $s in
             none) start_timed ;;
-            empty) start_timed --journal "$JROOT/empty-$round" ;;
-            full)
-                fresh_full
-                start_timed "${JFLAGS[@]}"
+            empty)
+                dir=$JROOT/empty-$round
+                start_timed --journal "$dir"
                 ;;
+            full) start_timed --journal "$dir" --journal-max 64M ;;
             full-evicted)
-                fresh_full
-                evict "$FULL"
-                start_timed "${JFLAGS[@]}"
+                dir=$JROOT/full-$((2 * round))
+                evict "$dir"
+                start_timed --journal "$dir" --journal-max 64M
                 ;;
         esac
         UP[$s]+="$UP_MS "
         CPU[$s]+="$UP_CPU "
         took+=("$s $UP_MS ms")
-        [ -n "$RECOVERY" ] && REC[$s]="journal DIR:${RECOVERY#*:}"
+        if [ -n "$RECOVERY" ]; then
+            REC[$s]="journal DIR:${RECOVERY#*:}"
+            RMS[$s]+="$(grep -o 'recovered in [0-9]* ms' <<<"$RECOVERY" | cut -d' ' -f3) "
+        fi
         stop_server
         wait "$LOGCAT"
-        rm -rf "$JROOT/empty-$round"
+        if [ "$s" != none ]; then rm -rf "$dir"; fi
     done
     say "start-up round $round: $(IFS=,; echo "${took[*]}")"
 done
@@ -223,8 +224,9 @@ for s in "${STARTUPS[@]}"; do
         full-evicted) label="the same, its files dropped from the page cache first" ;;
     esac
     delta=$(awk -v a="$up" -v b="$UP_NONE" 'BEGIN {printf "%+.1f ms", a - b}')
-    START_ROWS+=("$(printf '| %s | %s ms | %s | %s ms | %s |' "$label" "$up" "$([ "$s" = none ] && echo - || echo "$delta")" \
-        "$(med "${CPU[$s]}")" "${REC[$s]:--}")")
+    rms=$(med "${RMS[$s]:-}")
+    START_ROWS+=("$(printf '| %s | %s ms | %s | %s ms | %s | %s |' "$label" "$up" "$([ "$s" = none ] && echo - || echo "$delta")" \
+        "$(med "${CPU[$s]}")" "$([ "$rms" = n/a ] && echo - || echo "$rms ms")" "${REC[$s]:--}")")
 done
 
 {
@@ -237,7 +239,7 @@ done
     echo
     echo "Start-up, fork to the \"listening on\" line, medians of $STARTS (filled with $filled pushes of 256 B, du $FULL_DU MiB):"
     echo
-    echo "| start-up | time | against no journal | server CPU by then | recovery line |"
-    echo "| --- | --- | --- | --- | --- |"
+    echo "| start-up | time | against no journal | server CPU by then | \"recovered in\" | recovery line (the last start's) |"
+    echo "| --- | --- | --- | --- | --- | --- |"
     printf '%s\n' "${START_ROWS[@]}"
 } | tee "$OUT/journal.md"
