@@ -219,6 +219,9 @@ void Server::journal_commit() {
         if (c.state != ConnState::kHttp) continue;
         next_request(c, h.used);
         serve_http(c, 0);
+        // The client half-closed meanwhile: what it sent is answered (or held again), then
+        // the connection goes as it would have.
+        if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
     }
 }
 
