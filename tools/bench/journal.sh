@@ -86,7 +86,7 @@ for round in $(seq 1 "$REPS"); do
             "1 at a time $(field requests_per_s "$line1")/s p50 $(field p50_us "$line1") us"
     done
 done
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+med() { tr ' ' '\n' <<<"$1" | { grep . || true; } | median; }
 # jratio A B: ratio's A / B, to three decimals below 0.1.
 jratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (!(b + 0 > 0) || a == "n/a") print "n/a"; else if (a / b < 0.1) printf "%.3fx", a / b; else printf "%.2fx", a / b}'; }
 # lat US: a latency in microseconds as 35.6 µs, 356 µs or 3.56 ms.
