@@ -2,9 +2,10 @@
 # What the journal costs (run by `make bench` after the macro suite): control-socket PUB
 # rates and push-to-OK latency with no journal and under --fsync never, batch and always,
 # alternating in one run (a fresh server and a fresh journal directory per run), medians of
-# REPS; then start-up time, from exec to the "listening on" line, with no journal, an empty
-# one and a full one (about --journal-max 64M over 1000 channels), with the recovery line
-# the server logs. Server pinned to CPU 0, wsload on CPU 1, loopback only, every run bounded.
+# REPS; then start-up time, from the fork to the "listening on" line, and the server's CPU
+# time by then, with no journal, an empty one and a full one (about --journal-max 64M over
+# 1000 channels; page cache warm, then dropped), medians of STARTS (5), with the recovery
+# line the server logs. Server pinned to CPU 0, wsload on CPU 1, loopback only, every run bounded.
 # Prints two tables and writes them to $BUILD/bench/journal.md.
 #
 #   tools/bench/journal.sh [BUILD_DIR]      (REPS=3 by default; QUICK=1 for one run each)
@@ -154,7 +155,7 @@ evict() {
 }
 
 # The full journal: 256-byte PUBs over 1000 channels (16 in flight on 4 connections) until
-# the journal holds 56 MiB, then 16 MiB more, so that retention has dropped segments and
+# the journal holds 56 MiB, then 50,000 pushes (about 14 MiB) more, so that retention has dropped segments and
 # copied their live records forward, as on a server that has run a while.
 FULL=$JROOT/full
 start_server --journal "$FULL" --journal-max 64M --fsync never
