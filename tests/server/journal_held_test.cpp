@@ -1,0 +1,116 @@
+// --journal: replies held for the turn's commit are still given when the connection, the
+// server or a timer ends things in that same turn; a failing journal loses no channel's
+// numbering. (Restart and resume, kill -9, a full disk and a torn tail are
+// journal_server_test.cpp's.)
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "support/process_info.h"
+#include "support/push_support.h"
+#include "support/webhook_support.h"
+
+namespace wspush::testing {
+namespace {
+
+constexpr char kToken[] = "journal-token-0001";
+const std::string kSend = std::string("/robot/send?access_token=") + kToken;
+
+std::string text_body(std::string_view content) {
+    return std::string(R"({"msgtype":"text","text":{"content":")") + std::string(content) + R"("}})";
+}
+
+// A journal directory of its own, removed with everything in it.
+class JournalDir {
+public:
+    JournalDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wspush-journal-XXXXXX").string();
+        if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl + "/j";
+        EXPECT_FALSE(path_.empty());
+    }
+    ~JournalDir() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove_all(std::filesystem::path(path_).parent_path(), ec);
+    }
+    JournalDir(const JournalDir&) = delete;
+    JournalDir& operator=(const JournalDir&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// Waits (bounded) until pid sleeps in epoll_wait with a timeout (not a turn's poll): then a
+// SIGSTOP's wake-up of its signalfd is taken off epoll's ready list before it stops, and
+// what arrives while it is stopped is reported in the order it came (the tests below put a
+// request before a SIGTERM).
+bool wait_idle_in_epoll(pid_t pid) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::ifstream f("/proc/" + std::to_string(pid) + "/syscall");
+        long nr = -1;
+        std::string a0, a1, a2, timeout;
+        if (f >> nr >> a0 >> a1 >> a2 >> timeout) {
+            const bool epoll = nr == 232 || nr == 281 || nr == 441;  // x86_64 epoll_wait, _pwait, _pwait2
+            if (epoll && timeout != "0x0") return true;
+        }
+        usleep(1000);
+    }
+    return false;
+}
+
+class JournalHeld : public PushServerTest {
+protected:
+    std::vector<std::string> robot_args() {
+        return {"--journal", dir_.path(), "--robot", std::string(kToken) + " alerts name=ops rate=1000/1s"};
+    }
+    JournalDir dir_;
+};
+
+// A webhook push read in the same turn as SIGTERM: it is published (and journaled), so its
+// caller must get the answer. Guards against: begin_shutdown() closes an HTTP connection
+// with nothing queued at once, and a held answer is not queued until the turn's commit.
+TEST_F(JournalHeld, WebhookAnswerHeldAtSigtermIsStillSent) {
+    ASSERT_TRUE(start(robot_args()));
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    ASSERT_EQ(post(c, kSend, text_body("one")).status, 200);  // accepted, kept alive
+    ASSERT_TRUE(wait_idle_in_epoll(srv_.pid()));
+    {
+        Frozen frozen(srv_.pid());
+        ASSERT_TRUE(frozen.stopped());
+        ASSERT_TRUE(c.send_all(post_request(kSend, text_body("two"))));
+        ASSERT_TRUE(c.wait_acked());
+        ASSERT_EQ(kill(srv_.pid(), SIGTERM), 0);  // behind the request in the server's queue
+    }
+    HttpReply r = parse_reply(c.read_http());
+    EXPECT_EQ(r.status, 200) << r.head << r.body;
+    EXPECT_EQ(r.errcode(), 0) << r.body;
+    EXPECT_EQ(srv_.stop(SIGTERM), 0);
+}
+
+// The same for a control client's PUB: the message went out, the publisher must be told.
+TEST_F(JournalHeld, ControlReplyHeldAtSigtermIsStillSent) {
+    ASSERT_TRUE(start({"--journal", dir_.path()}));
+    ASSERT_EQ(cmd("PUB news one"), "OK seq=1 delivered=0");
+    ASSERT_TRUE(wait_idle_in_epoll(srv_.pid()));
+    {
+        Frozen frozen(srv_.pid());
+        ASSERT_TRUE(frozen.stopped());
+        ASSERT_TRUE(ctl_.send("PUB news two\n"));
+        ASSERT_EQ(kill(srv_.pid(), SIGTERM), 0);
+    }
+    EXPECT_EQ(ctl_.read_line().value_or(ctl_.eof() ? "<eof>" : "<timeout>"), "OK seq=2 delivered=0");
+    EXPECT_EQ(srv_.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace wspush::testing
