@@ -69,7 +69,7 @@ enum ConnFlag : uint8_t {
     kFlagPinged = 1 << 4,       // Ping sent since the last byte received; the heartbeat
                                 // timer then stands at the next Ping's time
     kFlagInputPaused = 1 << 5,  // not read while its output is over --send-buffer
-    kFlagPeerDone = 1 << 6,     // the peer sent its FIN while our output was still queued
+    kFlagPeerDone = 1 << 6,     // the peer sent its FIN while our output was still queued (or held)
     kFlagNamed = 1 << 7,        // `named` (a ?id=) is set, not `serial`
 };
 

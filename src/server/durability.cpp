@@ -180,6 +180,8 @@ void Server::journal_commit() {
         if (c.state != ConnState::kHttp) continue;
         next_request(c, h.used);
         serve_http(c, 0);
+        // The caller finished sending while its answer was held (on_peer_eof).
+        if (c.state == ConnState::kHttp && c.has(kFlagPeerDone) && !(c.http && c.http->held)) on_peer_eof(c);
     }
 }
 

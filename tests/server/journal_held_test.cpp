@@ -112,5 +112,26 @@ TEST_F(JournalHeld, ControlReplyHeldAtSigtermIsStillSent) {
     EXPECT_EQ(srv_.stop(SIGTERM), 0);
 }
 
+// A caller that sends its request and then its FIN (half-close) gets the answer. Guards
+// against: on_peer_eof() closes a connection whose output is empty, and a held answer is
+// not in the output yet.
+TEST_F(JournalHeld, WebhookAnswerHeldWhenTheCallerHalfClosesIsSent) {
+    ASSERT_TRUE(start(robot_args()));
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    ASSERT_EQ(post(c, kSend, text_body("one")).status, 200);
+    {
+        Frozen frozen(srv_.pid());  // the request and the FIN arrive together
+        ASSERT_TRUE(frozen.stopped());
+        ASSERT_TRUE(c.send_all(post_request(kSend, text_body("two"))));
+        ASSERT_EQ(shutdown(c.fd(), SHUT_WR), 0);
+        ASSERT_TRUE(c.wait_acked());
+    }
+    HttpReply r = parse_reply(c.read_http());
+    EXPECT_EQ(r.status, 200) << r.head << r.body;
+    EXPECT_EQ(r.errcode(), 0) << r.body;
+    EXPECT_TRUE(c.wait_eof(2000)) << "answered, then closed";
+}
+
 }  // namespace
 }  // namespace wspush::testing
