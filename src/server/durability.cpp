@@ -119,10 +119,19 @@ bool Server::open_journal(std::string& err) {
 }
 
 void Server::journal_record_drops() {
-    for (const auto& [name, epoch] : journal_drops_) {
-        if (journal_->append_drop(name, epoch) < 0) break;
+    // A drop the journal does not take stays listed until it works again (journal_retry):
+    // without it a restart would bring the channel back at the numbering the journal last
+    // saw, below what its epoch went on to.
+    size_t done = 0;
+    for (; done < journal_drops_.size(); ++done) {
+        const auto& [name, epoch] = journal_drops_[done];
+        if (journal_->append_drop(name, epoch) < 0 && journal_->error().code != 0) break;
     }
-    journal_drops_.clear();
+    // In the batch until the commit, unless that was the append itself (--fsync always).
+    if (cfg_.fsync != JournalSync::kAlways)
+        journal_batch_drops_.insert(journal_batch_drops_.end(), journal_drops_.begin(), journal_drops_.begin() + done);
+    journal_drops_.erase(journal_drops_.begin(), journal_drops_.begin() + done);
+    if (!journal_drops_.empty()) journal_failed();
 }
 
 int Server::journal_append(std::string_view channel, uint64_t epoch, uint64_t seq, ws::Opcode op,
@@ -156,6 +165,8 @@ void Server::journal_retry() {
     hub_.for_each_channel([&](const push::Channel& ch) {
         if (ch.next_seq > 1) (void)journal_->append_meta(ch.name(), ch.epoch, ch.next_seq - 1);
     });
+    // ... and each channel forgotten meanwhile.
+    journal_record_drops();
     LOG_INFO("journal %s: writing again", cfg_.journal_dir.c_str());
 }
 
@@ -163,7 +174,12 @@ void Server::journal_commit() {
     if (!journal_) return;
     if (!journal_drops_.empty()) journal_record_drops();
     int rc = journal_->has_batch() ? journal_->commit() : 0;
-    if (rc < 0) journal_failed();
+    if (rc < 0) {
+        journal_failed();
+        // The batch is gone: its drops are recorded again once the journal works.
+        journal_drops_.insert(journal_drops_.begin(), journal_batch_drops_.begin(), journal_batch_drops_.end());
+    }
+    journal_batch_drops_.clear();
     const std::string_view why = rc < 0 ? std::string_view(journal_->error().text) : std::string_view();
     if (control_ && control_->has_held()) control_->settle(why);
     if (held_webhooks_.empty()) return;
@@ -186,8 +202,9 @@ void Server::journal_commit() {
 }
 
 bool Server::journal_busy() const noexcept {
-    return journal_ && (journal_->has_batch() || !held_webhooks_.empty() || !journal_drops_.empty() ||
-                        (control_ && control_->has_held()));
+    // Drops the failing journal did not take wait for the retry's timer.
+    return journal_ && (journal_->has_batch() || !held_webhooks_.empty() ||
+                        (!journal_drops_.empty() && journal_retry_at_ == 0) || (control_ && control_->has_held()));
 }
 
 void Server::journal_refusal(WebhookReply& w, std::string_view why) {

@@ -405,6 +405,7 @@ private:
 
     std::unique_ptr<journal::Writer> journal_;  // --journal; null: none
     std::vector<std::pair<std::string, uint64_t>> journal_drops_;  // forgotten channels to record
+    std::vector<std::pair<std::string, uint64_t>> journal_batch_drops_;  // ... recorded in the batch
     std::vector<HeldWebhook> held_webhooks_;
     uint64_t held_ids_ = 0;
     uint64_t journal_retry_at_ = 0;  // the journal is failing: retried then (monotonic ms); 0: ok

@@ -48,6 +48,15 @@ private:
     std::string path_;
 };
 
+// The server's file-size limit (soft; the hard one stays): 0 makes every journal write fail
+// with EFBIG (the server ignores SIGXFSZ), RLIM_INFINITY lets them work again.
+bool limit_file_size(pid_t pid, rlim_t soft) {
+    rlimit old{};
+    if (prlimit(pid, RLIMIT_FSIZE, nullptr, &old) != 0) return false;
+    rlimit now{soft, old.rlim_max};
+    return prlimit(pid, RLIMIT_FSIZE, &now, nullptr) == 0;
+}
+
 // Waits (bounded) until pid sleeps in epoll_wait with a timeout (not a turn's poll): then a
 // SIGSTOP's wake-up of its signalfd is taken off epoll's ready list before it stops, and
 // what arrives while it is stopped is reported in the order it came (the tests below put a
@@ -65,6 +74,27 @@ bool wait_idle_in_epoll(pid_t pid) {
         usleep(1000);
     }
     return false;
+}
+
+// A channel's entry in CHANNELS: its epoch and last seq; nullopt when it is not listed.
+struct ChannelInfo {
+    std::string epoch;
+    uint64_t last_seq = 0;
+};
+std::optional<ChannelInfo> channel_info(ControlConn& ctl, std::string_view name) {
+    auto line = ctl.command("CHANNELS");
+    if (!line || line->rfind("OK ", 0) != 0) return std::nullopt;
+    auto j = parse_json(std::string_view(*line).substr(3));
+    if (!j) return std::nullopt;
+    for (const Json& ch : j->items) {
+        const Json* n = ch.get("name");
+        if (n == nullptr || n->text != name) continue;
+        ChannelInfo info;
+        info.epoch = ch.get("epoch") ? ch.get("epoch")->text : "";
+        info.last_seq = ch.get("last_seq") ? ch.get("last_seq")->uint().value_or(0) : 0;
+        return info;
+    }
+    return std::nullopt;
 }
 
 class JournalHeld : public PushServerTest {
@@ -131,6 +161,39 @@ TEST_F(JournalHeld, WebhookAnswerHeldWhenTheCallerHalfClosesIsSent) {
     EXPECT_EQ(r.status, 200) << r.head << r.body;
     EXPECT_EQ(r.errcode(), 0) << r.body;
     EXPECT_TRUE(c.wait_eof(2000)) << "answered, then closed";
+}
+
+// A channel forgotten while the journal fails (its history evicted) must not come back after
+// a restart with the numbering the journal had before the failure: its epoch went on to
+// seqs the journal never saw. Guards against: the drop record is lost (journal_record_drops
+// clears the list when the append fails) and the retry's meta records cover only the
+// channels that still exist.
+TEST_F(JournalHeld, ChannelForgottenWhileFailingKeepsNoStaleNumbering) {
+    const std::vector<std::string> args = {"--journal", dir_.path(), "--history-bytes", "4K"};
+    ASSERT_TRUE(start(args));
+    ASSERT_EQ(cmd("PUB a one"), "OK seq=1 delivered=0");
+    auto before = channel_info(ctl_, "a");
+    ASSERT_TRUE(before.has_value());
+
+    ASSERT_TRUE(limit_file_size(srv_.pid(), 0));
+    EXPECT_EQ(cmd("PUB a two").rfind("ERR journal: ", 0), 0u);    // seq 2, not journaled
+    EXPECT_EQ(cmd("PUB a three").rfind("ERR journal: ", 0), 0u);  // seq 3
+    // Larger than the whole history budget: nothing of "a" is kept, and with no member it is
+    // forgotten (seq 4).
+    EXPECT_EQ(cmd("PUB a " + std::string(5000, 'x')).rfind("ERR journal: ", 0), 0u);
+    EXPECT_FALSE(channel_info(ctl_, "a").has_value());
+
+    ASSERT_TRUE(limit_file_size(srv_.pid(), RLIM_INFINITY));
+    ASSERT_TRUE(srv_.wait_log("writing again", 5000)) << srv_.log();
+    ctl_.close();
+    ASSERT_EQ(srv_.stop(SIGTERM), 0);
+
+    ASSERT_TRUE(start(args));
+    auto after = channel_info(ctl_, "a");
+    if (after && after->epoch == before->epoch) {
+        EXPECT_GE(after->last_seq, 4u) << "epoch " << after->epoch << " numbers again after seq " << after->last_seq
+                                       << ", but seqs up to 4 were published in it";
+    }
 }
 
 }  // namespace
