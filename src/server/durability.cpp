@@ -216,6 +216,9 @@ void Server::journal_refusal(WebhookReply& w, std::string_view why) {
 }
 
 void Server::hold_webhook(Connection& c, WebhookReply&& w, size_t used) {
+    // Its body timer must not refuse it in this turn (timers run before the commit):
+    // next_request() arms the next one.
+    wheel_.cancel(cold(c).timer);
     c.http->held = ++held_ids_;
     w.held = false;
     held_webhooks_.push_back({fd_of(c), c.http->held, used, std::move(w)});
