@@ -227,6 +227,9 @@ void Server::begin_shutdown() {
     accept_retry_at_ = 0;
     // Digests hold messages already answered "ok": they go out now, before the Closes.
     flush_digests(true);
+    // Replies held for the journal are owed for what already took effect: the commit
+    // queues them before the clients close.
+    journal_commit();
     if (control_) control_->close_all();
     // Backwards: condemn() moves the last entry into the one it removes.
     for (size_t i = live_.size(); i-- > 0;) {
