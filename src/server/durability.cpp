@@ -216,6 +216,7 @@ void Server::journal_commit() {
     if (!journal_) return;
     if (!journal_drops_.empty()) journal_record_drops();
     int rc = journal_->has_batch() ? journal_->commit() : 0;
+    if (rc == 0 && journal_->error().code != 0) journal_failed();  // the batch is in; sealing failed
     if (rc < 0) {
         journal_failed();
         // The batch is gone: its drops are recorded again once the journal works.

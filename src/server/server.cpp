@@ -88,7 +88,8 @@ int Server::run() {
         // Summaries of log storms whose window ended (base/log_storm.h).
         if (const uint64_t due = base::log_storms_due(); due && now_ms_ >= due) base::flush_log_storms(now_ms_);
     }
-    base::flush_log_storms(UINT64_MAX);  // what the last windows held back
+    journal_commit();  // what the last turn's answers appended (their clients are gone)
+        base::flush_log_storms(UINT64_MAX);  // what the last windows held back
     LOG_INFO("stopped");
     return 0;
 }
