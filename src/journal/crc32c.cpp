@@ -1,31 +1,35 @@
 #include "journal/crc32c.h"
 
-#include <array>
 
 namespace wspush::journal {
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78u;  // 0x1EDC6F41 bit-reversed
 
-// kTables[0] is the classic byte table; kTables[k][b] is the CRC of byte b followed by k
-// zero bytes, so eight bytes are folded with eight lookups (Intel's slice-by-8).
-constexpr std::array<std::array<uint32_t, 256>, 8> make_tables() {
-    std::array<std::array<uint32_t, 256>, 8> t{};
+// Tables[0] is the classic byte table; Tables[k][b] is the CRC of byte b followed by k
+// zero bytes, so eight bytes are folded with eight lookups (Intel's slice-by-8). Built on
+// first use into .bss rather than stored in the binary: 8 KiB of a server that runs without
+// a journal need not be in its file, and are resident only where one is used.
+using Tables = uint32_t[8][256];
+Tables g_tables;
+bool g_built = false;
+
+[[gnu::cold]] void build_tables() noexcept {
     for (uint32_t b = 0; b < 256; ++b) {
         uint32_t c = b;
         for (int i = 0; i < 8; ++i) c = (c >> 1) ^ ((c & 1) ? kPoly : 0);
-        t[0][b] = c;
+        g_tables[0][b] = c;
     }
     for (uint32_t b = 0; b < 256; ++b)
-        for (int k = 1; k < 8; ++k) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xff];
-    return t;
+        for (int k = 1; k < 8; ++k) g_tables[k][b] = (g_tables[k - 1][b] >> 8) ^ g_tables[0][g_tables[k - 1][b] & 0xff];
+    g_built = true;
 }
-
-constexpr auto kTables = make_tables();
 
 }  // namespace
 
 uint32_t crc32c(const void* data, size_t len, uint32_t crc) noexcept {
+    if (!g_built) [[unlikely]] build_tables();
+    const Tables& kTables = g_tables;
     const auto* p = static_cast<const uint8_t*>(data);
     uint32_t c = ~crc;
     while (len >= 8) {

@@ -48,6 +48,13 @@ Channel* Hub::restore(std::string_view name, uint64_t epoch, uint64_t first_seq)
     return ch;
 }
 
+bool Hub::restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept {
+    assert(ch.member_count == 0);  // nobody to deliver to: publish() without its loop
+    Publication* pub = begin_publish(ch, op, p, n);
+    if (pub == nullptr) return fail_publish(ch).ok;
+    return end_publish(ch, pub).ok;
+}
+
 Channel* Hub::channel(std::string_view name) noexcept {
     assert(valid_name(name));
     if (Channel* ch = table_.find(name)) return ch;

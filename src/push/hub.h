@@ -67,9 +67,7 @@ public:
     [[nodiscard]] Channel* restore(std::string_view name, uint64_t epoch, uint64_t first_seq) noexcept;
     // Keeps a recovered message as ch's next publication (nobody is a member yet). False
     // when out of memory. Like publish(), it may forget ch (nothing kept: history 0).
-    [[nodiscard]] bool restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept {
-        return publish(ch, op, p, n, nullptr, [](Subscription&, Publication&) {}).ok;
-    }
+    [[nodiscard]] bool restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept;
     // Called with each channel as it is forgotten (its epoch's numbering ends there).
     using ForgetHook = void (*)(void* ctx, const Channel& ch);
     void on_forget(ForgetHook f, void* ctx) noexcept {
