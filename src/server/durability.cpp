@@ -212,17 +212,31 @@ void Server::journal_retry() {
     LOG_INFO("journal %s: writing again", cfg_.journal_dir.c_str());
 }
 
-void Server::journal_commit() {
-    if (!journal_) return;
-    if (!journal_drops_.empty()) journal_record_drops();
+int Server::journal_write() {
     int rc = journal_->has_batch() ? journal_->commit() : 0;
     if (rc == 0 && journal_->error().code != 0) journal_failed();  // the batch is in; sealing failed
     if (rc < 0) {
         journal_failed();
-        // The batch is gone: its drops are recorded again once the journal works.
+        // The batch is gone: its drops are recorded again once the journal works, and the
+        // turn's held replies are refused (some may have been in an earlier write that
+        // succeeded: refused all the same, so a retry may duplicate but nothing is lost).
         journal_drops_.insert(journal_drops_.begin(), journal_batch_drops_.begin(), journal_batch_drops_.end());
+        journal_turn_rc_ = rc;
     }
     journal_batch_drops_.clear();
+    return rc;
+}
+
+void Server::journal_before_write() {
+    if (journal_ && journal_->has_batch()) (void)journal_write();
+}
+
+void Server::journal_commit() {
+    if (!journal_) return;
+    if (!journal_drops_.empty()) journal_record_drops();
+    (void)journal_write();
+    const int rc = journal_turn_rc_;
+    journal_turn_rc_ = 0;
     // Written again, the numbering the journal missed included: the mark can go.
     if (rc == 0 && journal_marked_ && journal_retry_at_ == 0 && !journal_renumber_) {
         const std::string mark = cfg_.journal_dir + "/" + kFailingMark;

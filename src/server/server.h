@@ -339,6 +339,12 @@ private:
     int journal_append(std::string_view channel, uint64_t epoch, uint64_t seq, ws::Opcode op, std::string_view data);
     // Before the turn's output is written: commits, then settles the held replies.
     void journal_commit();
+    // Writes the batch (a commit); a failure refuses the turn's held replies. 0 or -errno.
+    int journal_write();
+    // Before a client socket is written to in the middle of a turn: a frame it may be sent
+    // was published this turn, and nobody receives a publication before it is as durable
+    // as --fsync says (else a crash could give its number to another message).
+    void journal_before_write();
     void journal_record_drops();
     void journal_failed();
     void journal_retry();
@@ -413,6 +419,7 @@ private:
     uint64_t journal_retry_at_ = 0;  // the journal is failing: retried then (monotonic ms); 0: ok
     bool journal_marked_ = false;    // DIR/failing exists (durability.cpp)
     bool journal_renumber_ = false;  // ... and stays: drops were lost while failing
+    int journal_turn_rc_ = 0;        // a write failed this turn: its held replies are refused
 
     // One connection's write in a batched flush.
     struct BatchSlot {

@@ -401,6 +401,7 @@ void Server::respond(Connection& c, push::Message* raw) {
 }
 
 void Server::flush(Connection& c) {
+    if (journal_ && journal_->has_batch()) [[unlikely]] journal_before_write();
     bool would_block = false;
     ++stats_.writes;
     long w = c.out.flush(fd_of(c), &would_block);
