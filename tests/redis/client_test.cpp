@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "net/socket.h"
 #include "redis/describe.h"
 #include "redis/redis_server.h"
@@ -258,6 +259,34 @@ TEST_F(RedisClient, StopFailsWhatIsPendingAndCallbacksMayCommand) {
     EXPECT_EQ(c.pending(), 0u);
     EXPECT_EQ(ctx.rcs, (std::vector<int>{-ENOTCONN, -ENOTCONN, -ENOTCONN}));
     EXPECT_EQ(seen.downs, 1);
+}
+
+TEST_F(RedisClient, LogsEveryTransition) {
+    struct Level {
+        base::LogLevel saved = base::log_level();
+        Level() { base::set_log_level(base::LogLevel::kDebug); }
+        ~Level() { base::set_log_level(saved); }
+    } level;
+    ::testing::internal::CaptureStderr();
+    Seen& seen = loop_.seen();
+    Client* c = connected(seen);
+    const bool ok = c && send(peer_, "?\r\n", 3, 0) == 3 && loop_.until([&] { return seen.downs == 1; }) &&
+                    accept_peer() && loop_.until([&] { return seen.ups == 2; });
+    if (c) c->stop();
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(ok) << log;
+    const std::string at = "redis " + address_ + ": ";
+    size_t pos = 0;
+    for (const std::string& line : {"debug: " + at + "idle -> connecting", "debug: " + at + "connecting -> handshake",
+                                    "debug: " + at + "handshake -> up", "info: " + at + "connected (RESP2)",
+                                    "debug: " + at + "up -> waiting",
+                                    "warn: " + at + "connection lost: protocol error: not a RESP type byte",
+                                    "debug: " + at + "waiting -> connecting", "debug: " + at + "handshake -> up",
+                                    "info: " + at + "connection restored (RESP2)", "debug: " + at + "up -> idle"}) {
+        const size_t found = log.find(line, pos);
+        ASSERT_NE(found, std::string::npos) << "missing, or out of order: " << line << "\n" << log;
+        pos = found + line.size();
+    }
 }
 
 TEST_F(RedisClient, ConnectTimeoutAbandonsASilentServer) {
