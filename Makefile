@@ -319,6 +319,7 @@ FUZZ_SRC_frame_fuzz   := src/ws/frame_parser.cpp src/ws/frame.cpp src/codec/utf8
 FUZZ_SRC_frame_codec_fuzz := $(FUZZ_SRC_frame_fuzz)
 FUZZ_SRC_query_fuzz   := src/http/query.cpp src/server/route.cpp src/push/names.cpp
 FUZZ_SRC_journal_fuzz := src/journal/format.cpp src/journal/crc32c.cpp
+FUZZ_SRC_resp_fuzz    := src/redis/resp.cpp
 FUZZ_SRC_command_fuzz := src/ctl/command.cpp src/ctl/control_channel.cpp src/codec/utf8.cpp src/push/names.cpp \
   src/net/reactor.cpp src/net/socket.cpp src/base/log.cpp src/base/log_storm.cpp
 

@@ -4,8 +4,8 @@ the repository root; deterministic, so a rerun changes nothing). One seed per ca
 real upgrade requests and the handshake's refusals; client frames for every category of
 tests/ws/frame_parser_test.cpp and tests/conformance (framing, ping/pong, reserved bits,
 opcodes, fragmentation, UTF-8, limits, close); UTF-8 edge cases; the README's control
-commands and upgrade URLs. The layout of each input is the one its target reads (see the
-first lines of tests/fuzz/<target>_fuzz.cpp)."""
+commands and upgrade URLs; Redis replies of every RESP type. The layout of each input is the
+one its target reads (see the first lines of tests/fuzz/<target>_fuzz.cpp)."""
 import os
 import re
 import struct
@@ -231,6 +231,34 @@ def queries():
         write("query", name, t)
 
 
+# ---- resp: limits byte (even: small limits, odd: the defaults), then replies a server sends ---
+
+def resps():
+    streams = {
+        "resp2_types": "+OK\r\n-ERR unknown command 'FOO'\r\n:1000\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n"
+        "*3\r\n:1\r\n$3\r\nfoo\r\n+bar\r\n*2\r\n*1\r\n:1\r\n*0\r\n",
+        "resp3_types": "_\r\n#t\r\n#f\r\n,3.14\r\n,-inf\r\n,nan\r\n,1.5e-10\r\n(3492890328409238509324850943850943825024385\r\n"
+        "!21\r\nSYNTAX invalid syntax\r\n=15\r\ntxt:Some string\r\n~2\r\n+a\r\n#t\r\n",
+        "hello3": "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n"
+        "$2\r\nid\r\n:5\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+        "pubsub_resp3": ">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n>3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n+PONG\r\n",
+        "pubsub_resp2": "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+        "*2\r\n$4\r\npong\r\n$0\r\n\r\n",
+        "attributes": "|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n"
+        "*2\r\n:1\r\n|1\r\n+ttl\r\n:3600\r\n:2\r\n|0\r\n+OK\r\n",
+        "nested_map": "%2\r\n+first\r\n*2\r\n%1\r\n~1\r\n#f\r\n>1\r\n_\r\n:2\r\n+second\r\n:2\r\n",
+        "errors_and_streams": "-NOAUTH Authentication required.\r\n-WRONGPASS invalid username-password pair\r\n$?\r\n",
+        "garbage": "+OK\r\n:12a\r\n",
+    }
+    for name, s in streams.items():
+        write("resp", name + "_small", b"\x00" + s.encode())
+        write("resp", name, b"\x01" + s.encode())
+    deep = "*1\r\n" * 20 + ":1\r\n"
+    write("resp", "deep_small", b"\x00" + deep.encode())
+    big = "$100\r\n" + "x" * 100 + "\r\n*9\r\n" + ":1\r\n" * 9
+    write("resp", "over_bounds_small", b"\x00" + big.encode())
+
+
 if __name__ == "__main__":
     requests()
     frames()
@@ -238,3 +266,4 @@ if __name__ == "__main__":
     utf8()
     commands()
     queries()
+    resps()

@@ -1,0 +1,33 @@
+// Where a Redis server is: "HOST:PORT" (an IPv4 address, "[IPv6]" or "localhost") or
+// "unix:PATH". No name lookup: resolving a name would block the loop (getaddrinfo), so a
+// host must be an address.
+#pragma once
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace wspush::redis {
+
+struct Endpoint {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    std::string text;  // as given, for log lines
+};
+
+// Parses spec into out. False with err set (one readable line) when it is not one of the
+// forms above, the port is not 1..65535, or a path does not fit a Unix socket address.
+[[nodiscard]] bool parse_endpoint(std::string_view spec, Endpoint& out, std::string& err);
+
+// Starts a non-blocking connect to ep: a non-blocking, close-on-exec socket (TCP_NODELAY
+// for TCP). Returns the fd, with `done` true when the connection is already established
+// (Unix sockets usually are) and false when it is in progress (EINPROGRESS: writability
+// then tells the outcome, SO_ERROR which). -errno when it failed at once (ECONNREFUSED;
+// EAGAIN from a Unix listener whose backlog is full).
+[[nodiscard]] int connect_endpoint(const Endpoint& ep, bool& done) noexcept;
+
+// The outcome of a connect in progress once the socket is writable: 0 or -errno.
+[[nodiscard]] int connect_result(int fd) noexcept;
+
+}  // namespace wspush::redis
