@@ -384,26 +384,34 @@ TEST_F(JournalServer, ATornLastRecordIsCut) {
 // writes again (a new segment) once it retries.
 TEST_F(JournalServer, AFullDiskFailsPublicationsNotDelivery) {
     srv_.rlimit_fsize = 64 << 10;
-    ASSERT_TRUE(start_journal());
+    ASSERT_TRUE(start_journal({"--robot", "disk-token-01 disk"}));
+    auto payload_of = [](uint64_t seq) { return "m" + std::to_string(seq) + std::string(1000, '.'); };
+    // The next envelope on c: message seq of "disk" with that data.
+    auto expect_data = [](RawClient& c, uint64_t seq, const std::string& data) {
+        auto j = read_json(c);
+        ASSERT_TRUE(j) << "seq " << seq << " not delivered";
+        ASSERT_EQ(envelope_seq(*j), seq);
+        ASSERT_EQ(j->get("data")->text, data);
+    };
     RawClient env;
     ASSERT_TRUE(subscribe(env, srv_.port(), "/ws/disk", true));
-    std::string reply, epoch;
+    std::string reply;
     uint64_t seq = 0;
     while (seq < 200) {
         ++seq;
-        const std::string payload = "m" + std::to_string(seq) + std::string(1000, '.');
-        reply = cmd("PUB disk " + payload);
-        auto j = read_json(env);
-        ASSERT_TRUE(j) << "seq " << seq << " not delivered; reply " << reply;
-        ASSERT_EQ(envelope_seq(*j), seq);
-        ASSERT_EQ(j->get("data")->text, payload);
-        epoch = j->get("epoch")->text;
+        reply = cmd("PUB disk " + payload_of(seq));
+        ASSERT_NO_FATAL_FAILURE(expect_data(env, seq, payload_of(seq))) << reply;
         if (reply.rfind("ERR ", 0) == 0) break;
         ASSERT_EQ(reply, "OK seq=" + std::to_string(seq) + " delivered=1");
     }
     ASSERT_EQ(reply.rfind("ERR journal: ", 0), 0u) << reply;
     EXPECT_GT(seq, 10u) << "64 KiB holds more than this";
+    // While failing (unless the retry already succeeded): STATS says so, and a webhook push
+    // is answered 503, yet delivered.
     auto s = stats(ctl_);
+    RawClient hook;
+    ASSERT_TRUE(hook.connect(srv_.port()));
+    const HttpReply pushed = post(hook, "/push/disk", "hooked", "text/plain", "Authorization: Bearer disk-token-01\r\n");
     ASSERT_TRUE(s);
     const Json* journal = s->get("journal");
     ASSERT_TRUE(journal) << "no journal in STATS";
@@ -413,26 +421,26 @@ TEST_F(JournalServer, AFullDiskFailsPublicationsNotDelivery) {
         EXPECT_EQ(journal->get("state")->text, "failing");
         ASSERT_TRUE(journal->get("error"));
         EXPECT_FALSE(journal->get("error")->text.empty());
+        EXPECT_EQ(pushed.status, 503) << pushed.head << pushed.body;
+        EXPECT_EQ(pushed.errcode(), 503001) << pushed.body;
+        EXPECT_EQ(pushed.errmsg().rfind("journal: ", 0), 0u) << pushed.body;
     }
+    ASSERT_NO_FATAL_FAILURE(expect_data(env, seq + 1, "hooked"));
+    const std::string epoch = epoch_of(ctl_, "disk");
 
-    // Still serving: a new client gets the message from memory, a PUB is answered.
+    // Still serving: a new client gets both from memory, a PUB is answered.
     RawClient late;
     ASSERT_TRUE(subscribe(late, srv_.port(), "/ws/disk?since=" + epoch + "." + std::to_string(seq - 1), true));
-    auto j = read_json(late);
-    ASSERT_TRUE(j);
-    EXPECT_EQ(envelope_seq(*j), seq) << "kept in memory history";
+    ASSERT_NO_FATAL_FAILURE(expect_data(late, seq, payload_of(seq)));
+    ASSERT_NO_FATAL_FAILURE(expect_data(late, seq + 1, "hooked"));
     reply = cmd("PUB disk after");
-    EXPECT_TRUE(reply.rfind("OK seq=" + std::to_string(seq + 1) + " ", 0) == 0 || reply.rfind("ERR journal: ", 0) == 0)
+    EXPECT_TRUE(reply.rfind("OK seq=" + std::to_string(seq + 2) + " ", 0) == 0 || reply.rfind("ERR journal: ", 0) == 0)
         << reply;
-    for (RawClient* c : {&env, &late}) {
-        j = read_json(*c);
-        ASSERT_TRUE(j);
-        EXPECT_EQ(envelope_seq(*j), seq + 1);
-    }
+    for (RawClient* c : {&env, &late}) ASSERT_NO_FATAL_FAILURE(expect_data(*c, seq + 2, "after"));
 
     // The retry starts a new segment, which the limit lets grow again.
     ASSERT_TRUE(srv_.wait_log("journal: writing again", 5000)) << srv_.log();
-    EXPECT_EQ(cmd("PUB disk again"), "OK seq=" + std::to_string(seq + 2) + " delivered=2");
+    EXPECT_EQ(cmd("PUB disk again"), "OK seq=" + std::to_string(seq + 3) + " delivered=2");
     s = stats(ctl_);
     ASSERT_TRUE(s && s->get("journal") && s->get("journal")->get("state"));
     EXPECT_EQ(s->get("journal")->get("state")->text, "ok");
