@@ -204,7 +204,7 @@ void ControlChannel::process(ControlClient& cc) noexcept {
             cmd.verb = Verb::kPubb;
             cmd.name = cc.pubb_channel;
             const size_t before = cc.out.size();
-            handler_.execute(cmd, std::string_view(cc.in).substr(pos, cc.pubb_need), cc.out);
+            execute(cc, cmd, std::string_view(cc.in).substr(pos, cc.pubb_need));
             if (std::string_view(cc.out).substr(before).starts_with("ERR "))
                 log_command_refused(cc, "PUBB", std::string_view(cc.out).substr(before));
             pos += cc.pubb_need;
@@ -270,23 +270,54 @@ void ControlChannel::run_line(ControlClient& cc, std::string_view line) noexcept
             cc.out += "OK bye\n";
             cc.quitting = true;
             return;
-        default: handler_.execute(r.cmd, {}, cc.out); return;
+        default: execute(cc, r.cmd, {}); return;
+    }
+}
+
+void ControlChannel::execute(ControlClient& cc, const Command& cmd, std::string_view payload) noexcept {
+    const size_t before = cc.out.size();
+    if (handler_.execute(cmd, payload, cc.out) != Reply::kHeld) return;
+    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before)});
+    if (!cc.held_link.linked()) held_.push_back(cc);
+}
+
+void ControlChannel::settle(std::string_view error) noexcept {
+    while (ControlClient* cc = held_.pop_front()) {
+        if (!error.empty()) {
+            // From the last to the first, so the earlier offsets still hold.
+            std::string line = "ERR journal: ";
+            line += error;
+            line += '\n';
+            for (size_t i = cc->held.size(); i-- > 0;) {
+                const ControlClient::Held& h = cc->held[i];
+                cc->out.replace(h.at - cc->out_base, h.len, line);
+                log_command_refused(*cc, "PUB", line);
+            }
+        }
+        cc->held.clear();
+        schedule_flush(*cc);
     }
 }
 
 void ControlChannel::write_output(ControlClient& cc) noexcept {
     flush_.remove_if_linked(cc);
     for (;;) {
-        while (!cc.out.empty()) {
-            ssize_t w = ::send(cc.fd, cc.out.data(), cc.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        // Up to the first reply held for the journal: settle() writes the rest.
+        const size_t writable = cc.held.empty() ? cc.out.size() : cc.held.front().at - cc.out_base;
+        size_t done = 0;
+        while (done < writable) {
+            ssize_t w = ::send(cc.fd, cc.out.data() + done, writable - done, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (w < 0) {
                 if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT calls again
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // EPOLLOUT calls again
                 condemn(cc);
                 return;
             }
-            cc.out.erase(0, static_cast<size_t>(w));
+            done += static_cast<size_t>(w);
         }
+        cc.out.erase(0, done);
+        cc.out_base += done;
+        if (done < writable || !cc.held.empty()) return;
         // Everything written. Tell a TAIL reader what it missed before anything else.
         if (cc.tail_dropped) {
             append_dropped(cc);
@@ -360,6 +391,7 @@ void ControlChannel::condemn(ControlClient& cc) noexcept {
     clients_.remove(cc);
     flush_.remove_if_linked(cc);
     ready_.remove_if_linked(cc);
+    held_.remove_if_linked(cc);
     ::close(cc.fd);  // events already in this epoll batch carry cc's address, not the fd
     cc.fd = -1;
     dead_.push_back(cc);

@@ -26,12 +26,18 @@
 
 namespace wspush::ctl {
 
+// Whether a reply may be written at once, or is held until the server's journal has made
+// the command's effect durable (ControlChannel::settle).
+enum class Reply : uint8_t { kFinal, kHeld };
+
 // What the control channel asks of the server.
 class CommandHandler {
 public:
     // Runs cmd (for PUBB, `payload` holds its bytes; views are valid during the call only)
     // and appends the reply, ending in '\n', to `out`. Never called for TAIL, HELP or QUIT.
-    virtual void execute(const Command& cmd, std::string_view payload, std::string& out) noexcept = 0;
+    // kHeld: the reply is what will be said if the journal's next commit succeeds; nothing
+    // from it on is written to the client until settle().
+    virtual Reply execute(const Command& cmd, std::string_view payload, std::string& out) noexcept = 0;
 
 protected:
     ~CommandHandler() = default;
@@ -76,6 +82,11 @@ public:
     void tail(std::string_view client_id, ws::Opcode op, std::string_view data) noexcept;
     [[nodiscard]] bool has_tail_readers() const noexcept { return tail_readers_ != 0; }
 
+    // The journal's commit is done: held replies go out as they are (error empty), or each
+    // becomes "ERR journal: <error>". Call before flush_pending().
+    void settle(std::string_view error) noexcept;
+    [[nodiscard]] bool has_held() const noexcept { return !held_.empty(); }
+
     // Before the loop sleeps: write queued output; resume clients whose read budget ran out.
     void flush_pending() noexcept;
     // Whether some client still has input to read this turn (the loop must not block).
@@ -93,11 +104,14 @@ private:
     using ClientList = base::IntrusiveList<ControlClient, &ControlClient::link>;
     using FlushList = base::IntrusiveList<ControlClient, &ControlClient::flush_link>;
     using ReadyList = base::IntrusiveList<ControlClient, &ControlClient::ready_link>;
+    using HeldList = base::IntrusiveList<ControlClient, &ControlClient::held_link>;
 
     void refuse(int fd, std::string_view line) noexcept;
     void read_input(ControlClient& cc) noexcept;
     void process(ControlClient& cc) noexcept;
     void run_line(ControlClient& cc, std::string_view line) noexcept;
+    // Runs cmd through the handler, noting a held reply.
+    void execute(ControlClient& cc, const Command& cmd, std::string_view payload) noexcept;
     void write_output(ControlClient& cc) noexcept;
     void schedule_flush(ControlClient& cc) noexcept;
     // The only way out: closes the fd, unlinks cc from every list; freed by reap().
@@ -116,6 +130,7 @@ private:
     ClientList dead_;
     FlushList flush_;
     ReadyList ready_;
+    HeldList held_;
     uint32_t tail_readers_ = 0;
     uint64_t tail_dropped_total_ = 0;
     uint64_t refused_total_ = 0;

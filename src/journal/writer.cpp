@@ -63,6 +63,10 @@ int Writer::append_drop(std::string_view channel, uint64_t epoch) {
     return append({RecordType::kDrop, channel, epoch, 0, {}});
 }
 
+int Writer::append_meta(std::string_view channel, uint64_t epoch, uint64_t last_seq) {
+    return append({RecordType::kMeta, channel, epoch, last_seq, {}});
+}
+
 int Writer::append(const Record& r) {
     if (err_.code != 0) return err_.code;
     if (!record_valid(r)) return -EINVAL;

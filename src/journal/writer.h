@@ -41,6 +41,9 @@ public:
                                      std::string_view payload);
     // Records that the channel of this epoch was forgotten (its records are void).
     [[nodiscard]] int append_drop(std::string_view channel, uint64_t epoch);
+    // Records a channel's numbering (last_seq in epoch) without a message: for publications
+    // the journal missed while stuck, so that a restart numbers on after them.
+    [[nodiscard]] int append_meta(std::string_view channel, uint64_t epoch, uint64_t last_seq);
     // Writes the batch with one write, syncs per policy (always and batch: one fdatasync),
     // then seals the head if it is full and applies retention. 0 when the batch is as
     // durable as the policy says (nothing to write is 0 too), else -errno, and the writer

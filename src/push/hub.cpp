@@ -32,6 +32,20 @@ Hub::~Hub() {
     });
 }
 
+void Hub::epochs_above(uint64_t max_epoch) noexcept {
+    // Keep the random start id in the high half unless it is not above the journal's.
+    if (limits_.epoch_base + created_ < max_epoch) limits_.epoch_base = ((max_epoch >> 32) + 1) << 32;
+}
+
+Channel* Hub::restore(std::string_view name, uint64_t epoch, uint64_t first_seq) noexcept {
+    if (table_.find(name) != nullptr) return nullptr;
+    Channel* ch = channel(name);
+    if (ch == nullptr) return nullptr;
+    ch->epoch = epoch;
+    ch->next_seq = first_seq;
+    return ch;
+}
+
 Channel* Hub::channel(std::string_view name) noexcept {
     assert(valid_name(name));
     if (Channel* ch = table_.find(name)) return ch;
@@ -162,6 +176,7 @@ void Hub::forget_pending() noexcept {
 
 void Hub::forget(Channel& ch) noexcept {
     assert(ch.idle() && !ch.pending);
+    if (forget_hook_) forget_hook_(forget_ctx_, ch);
     table_.erase(&ch);
     history_.drop(ch);  // frees a ring reserved for a publication that failed
     mem_free(ch.members);

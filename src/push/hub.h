@@ -57,6 +57,25 @@ public:
     [[nodiscard]] Channel* find(std::string_view name) const noexcept;
     [[nodiscard]] bool at_channel_limit() const noexcept { return table_.size() >= limits_.max_channels; }
 
+    // Start-up from a journal, before any other call. Channels made from now on get epochs
+    // above max_epoch (the highest a journal holds).
+    void epochs_above(uint64_t max_epoch) noexcept;
+    // A channel as a journal recovered it: `name` in `epoch`, its next publication numbered
+    // first_seq (restore_message() then adds the kept ones from first_seq on). nullptr when
+    // it exists already, at the channel limit or out of memory.
+    [[nodiscard]] Channel* restore(std::string_view name, uint64_t epoch, uint64_t first_seq) noexcept;
+    // Keeps a recovered message as ch's next publication (nobody is a member yet). False
+    // when out of memory. Like publish(), it may forget ch (nothing kept: history 0).
+    [[nodiscard]] bool restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept {
+        return publish(ch, op, p, n, nullptr, [](Subscription&, Publication&) {}).ok;
+    }
+    // Called with each channel as it is forgotten (its epoch's numbering ends there).
+    using ForgetHook = void (*)(void* ctx, const Channel& ch);
+    void on_forget(ForgetHook f, void* ctx) noexcept {
+        forget_hook_ = f;
+        forget_ctx_ = ctx;
+    }
+
     // Adds s (not a member of anything) to ch. False when out of memory (s unchanged).
     [[nodiscard]] bool join(Channel& ch, Subscription& s) noexcept;
     // Removes s from its channel (nothing if it is in none); a channel left with no
@@ -145,6 +164,8 @@ private:
     uint64_t created_ = 0;            // channels created so far: the epoch counter
     Channel* publishing_ = nullptr;   // during publish()'s delivery loop
     Channel* pending_ = nullptr;      // idle channels to forget at the next safe point
+    ForgetHook forget_hook_ = nullptr;
+    void* forget_ctx_ = nullptr;
 };
 
 }  // namespace wspush::push

@@ -20,6 +20,7 @@ enum ErrCode : int32_t {
     kSecurity = 310000,        // signature, timestamp, keyword or source address refused
     kTooLarge = 460101,        // body over --robot-max-body
     kUnavailable = 503000,     // the server cannot take it now (memory, channel limit)
+    kJournal = 503001,         // delivered, but the journal did not take it (errmsg: journal: <reason>)
 };
 
 }  // namespace wspush::robot

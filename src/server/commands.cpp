@@ -19,10 +19,10 @@ uint64_t resident_bytes() {
     return got == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
-void Server::execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept {
+ctl::Reply Server::execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept {
     switch (cmd.verb) {
         case ctl::Verb::kPub:
-        case ctl::Verb::kPubb: publish(cmd, payload, out); break;
+        case ctl::Verb::kPubb: return publish(cmd, payload, out);
         case ctl::Verb::kSend:
         case ctl::Verb::kBroadcast: send_direct(cmd, out); break;
         case ctl::Verb::kKick: kick(cmd, out); break;
@@ -39,30 +39,56 @@ void Server::execute(const ctl::Command& cmd, std::string_view payload, std::str
         case ctl::Verb::kChannels: list_channels(out); break;
         default: out += "ERR unknown command (try HELP)\n"; break;  // handled by the channel
     }
+    return ctl::Reply::kFinal;
 }
 
-void Server::publish(const ctl::Command& cmd, std::string_view payload, std::string& out) {
+ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, std::string& out) {
     const bool text = cmd.verb == ctl::Verb::kPub;
     std::string_view data = text ? cmd.text : payload;
     push::Channel* ch = hub_.channel(cmd.name);
     if (ch == nullptr) {
         out += hub_.at_channel_limit() ? "ERR too many channels\n" : "ERR out of memory\n";
-        return;
+        return ctl::Reply::kFinal;
     }
-    const uint64_t before = stats_.messages_out;
-    push::PublishResult r = hub_.publish(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data.data(),
-                                         data.size(), nullptr,
-                                         [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
-    if (!r.ok) {
+    Published p;
+    if (!publish_on(*ch, text ? ws::Opcode::kText : ws::Opcode::kBinary, data, nullptr, p)) {
         ++stats_.out_of_memory;
         out += "ERR out of memory\n";
-        return;
+        return ctl::Reply::kFinal;
     }
-    ++stats_.published;
+    if (p.journal < 0) {
+        journal_error_line(out);
+        return ctl::Reply::kFinal;
+    }
     char line[96];
-    snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(r.seq),
-             static_cast<unsigned long long>(stats_.messages_out - before));
+    snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(p.seq),
+             static_cast<unsigned long long>(p.delivered));
     out += line;
+    return p.journal > 0 ? ctl::Reply::kHeld : ctl::Reply::kFinal;
+}
+
+bool Server::publish_on(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
+                        Published& out) {
+    // The hub may forget ch in publish(): what the journal needs is copied first.
+    char name[push::kMaxNameLength];
+    const size_t name_len = ch.name().size();
+    memcpy(name, ch.name().data(), name_len);
+    const uint64_t epoch = ch.epoch;
+    const uint64_t before = stats_.messages_out;
+    push::PublishResult r = hub_.publish(ch, op, data.data(), data.size(), except,
+                                         [this](push::Subscription& s, push::Publication& pub) { deliver(s, pub); });
+    if (!r.ok) return false;
+    ++stats_.published;
+    out.seq = r.seq;
+    out.delivered = stats_.messages_out - before;
+    out.journal = journal_append({name, name_len}, epoch, r.seq, op, data);
+    return true;
+}
+
+void Server::journal_error_line(std::string& out) const {
+    out += "ERR journal: ";
+    out += journal_->error().text;
+    out += '\n';
 }
 
 void Server::send_direct(const ctl::Command& cmd, std::string& out) {
@@ -174,7 +200,8 @@ std::string Server::stats_json() const {
              (ull)stats_.drop_server_full, (ull)stats_.drop_kicked, (ull)((now_ms_ - start_ms_) / 1000),
              (ull)resident_bytes());
     std::string out = buf;
-    out.pop_back();  // the closing brace: the webhook's figures follow
+    out.pop_back();  // the closing brace: the journal's and the webhook's figures follow
+    out += ",\"journal\":" + journal_json();
     out += ",\"webhook\":{\"requests\":" + std::to_string(stats_.webhook_requests) +
            ",\"errors\":" + std::to_string(stats_.webhook_errors) + ",\"robots\":{";
     for (size_t i = 0; i < robots_.size(); ++i) {
@@ -242,6 +269,17 @@ std::string Server::metrics_text() const {
                      cfg_.robots[i].name.c_str(), result, (unsigned long long)v);
             out += line;
         }
+    }
+    if (journal_) {
+        const journal::WriterStats& js = journal_->stats();
+        gauge("journal_ok", "gauge", "1 while the journal writes, 0 while it is failing (retried every second).",
+              journal_retry_at_ ? 0 : 1);
+        gauge("journal_bytes", "gauge", "Bytes in the journal's segment files.", journal_->bytes());
+        gauge("journal_segments", "gauge", "Journal segment files.", journal_->segments());
+        gauge("journal_appended_total", "counter", "Records appended to the journal.", js.appended);
+        gauge("journal_commits_total", "counter", "Journal writes (one per loop turn that appended).", js.commits);
+        gauge("journal_syncs_total", "counter", "fdatasync calls on journal segments.", js.syncs);
+        gauge("journal_errors_total", "counter", "Times the journal failed (a write or sync error).", js.errors);
     }
     gauge("uptime_seconds", "gauge", "Seconds since start.", (now_ms_ - start_ms_) / 1000);
     gauge("resident_memory_bytes", "gauge", "Resident set size.", resident_bytes());

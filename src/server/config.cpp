@@ -80,7 +80,16 @@ bool set_mode(std::string_view value, Config& cfg) {
     return true;
 }
 
+bool set_fsync(std::string_view value, Config& cfg) {
+    if (value == "always") cfg.fsync = JournalSync::kAlways;
+    else if (value == "batch") cfg.fsync = JournalSync::kBatch;
+    else if (value == "never") cfg.fsync = JournalSync::kNever;
+    else return false;
+    return true;
+}
+
 constexpr uint64_t kKiB = 1ull << 10;
+constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kGiB = 1ull << 30;
 
 struct Flag {
@@ -152,6 +161,23 @@ constexpr Flag kFlags[] = {
     {.syntax = "--max-channels N", .help = "channels that may exist at once, 1 to 1000000",
      .def = "4096", .expect = "a count from 1 to 1000000",
      .set = set_count<&Config::max_channels, 1, 1'000'000>},
+    {.syntax = "--journal DIR",
+     .help = "keep channel history on disk in DIR (created 0750), so numbering and resume "
+             "survive a restart and a push answered OK survives a crash (README, \"Durability\")",
+     .def = "none", .expect = "a directory name",
+     .set = [](std::string_view v, Config& c) {
+         if (v.empty()) return false;
+         c.journal_dir.assign(v);
+         return true;
+     }},
+    {.syntax = "--fsync always|batch|never",
+     .help = "when a journaled push is answered OK: always: after an fdatasync of its record; "
+             "batch: after one fdatasync per loop turn; never: once written, no fdatasync",
+     .def = "batch", .expect = "always, batch or never", .set = set_fsync},
+    {.syntax = "--journal-max BYTES",
+     .help = "disk the journal may use, 1M to 1024G; the oldest segments are compacted or dropped",
+     .def = "64M", .expect = "a size from 1M to 1024G",
+     .set = set_size<&Config::journal_max, kMiB, 1024 * kGiB>},
     {.syntax = "--ping-interval DUR", .help = "Ping a client quiet this long", .def = "25s",
      .expect = "a duration such as 25s or 500ms", .set = set_duration<&Config::ping_interval_ms>},
     {.syntax = "--idle-timeout DUR", .help = "close a client silent this long", .def = "60s",
@@ -269,6 +295,15 @@ std::string g_usage;
 const char* usage() {
     if (g_usage.empty()) g_usage = build_usage();
     return g_usage.c_str();
+}
+
+const char* fsync_name(JournalSync s) noexcept {
+    switch (s) {
+        case JournalSync::kAlways: return "always";
+        case JournalSync::kBatch: return "batch";
+        case JournalSync::kNever: return "never";
+    }
+    return "?";
 }
 
 const char* mode_name(Mode m) noexcept {

@@ -17,6 +17,9 @@ enum class Mode : uint8_t {
     kRelay,  // like push, and a client's message goes to the other members of its channels
 };
 
+// --fsync: when a journaled publication counts as written (src/journal/journal.h).
+enum class JournalSync : uint8_t { kAlways, kBatch, kNever };
+
 struct Config {
     std::string listen_host = "0.0.0.0";
     uint16_t listen_port = 8080;
@@ -32,6 +35,10 @@ struct Config {
     uint32_t history = 100;                // messages kept per channel (0..1000000)
     uint64_t history_bytes = 8u << 20;     // budget for all channels' history (0..1G)
     uint32_t max_channels = 4096;          // channels that may exist at once (1..1000000)
+    // --journal: channel history on disk (src/journal/journal.h); empty: none.
+    std::string journal_dir;
+    JournalSync fsync = JournalSync::kBatch;
+    uint64_t journal_max = 64ull << 20;    // all segments together (1M..1T)
     uint32_t ping_interval_ms = 25'000;
     uint32_t idle_timeout_ms = 60'000;
     uint32_t handshake_timeout_ms = 10'000;
@@ -79,6 +86,7 @@ inline constexpr size_t kMaxConfigLine = 4096;
 [[nodiscard]] const char* usage();
 
 [[nodiscard]] const char* mode_name(Mode m) noexcept;
+[[nodiscard]] const char* fsync_name(JournalSync s) noexcept;
 
 // "1024", "64K", "16M", "1G" (binary multiples, either case). False on garbage or overflow.
 [[nodiscard]] bool parse_size(std::string_view s, uint64_t& out) noexcept;

@@ -70,6 +70,7 @@ void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
 
 void Server::serve_http(Connection& c, size_t last) {
     while (c.state == ConnState::kHttp && c.in != nullptr) {
+        if (c.http && c.http->held) return;  // the journal's commit answers it, then serves on
         if (c.out.cost() >= kHttpOutCap) {
             c.set(kFlagInputPaused);  // flush() resumes it
             if (c.http) c.http->resume = true;
@@ -211,7 +212,12 @@ bool Server::read_body(Connection& c, const http::Request* head) {
         (void)http::parse_request(buf, s.head_len, 0, req);
         head = &req;
     }
-    reply_webhook(c, webhook(c, *head, std::string_view(buf + s.head_len, s.payload)));
+    WebhookReply w = webhook(c, *head, std::string_view(buf + s.head_len, s.payload));
+    if (w.held) {
+        hold_webhook(c, std::move(w), s.head_len + s.payload);
+        return false;
+    }
+    reply_webhook(c, w);
     if (c.state != ConnState::kHttp) return false;
     next_request(c, s.head_len + s.payload);
     return true;

@@ -95,6 +95,9 @@ void Server::reload() {
     fixed(&Config::max_control, "max-control");
     fixed(&Config::history, "history");
     fixed(&Config::history_bytes, "history-bytes");
+    fixed(&Config::journal_dir, "journal");
+    fixed(&Config::fsync, "fsync");
+    fixed(&Config::journal_max, "journal-max");
     fixed(&Config::io_uring, "io-uring");
     fixed(&Config::http_stats, "http-stats");
     live(next.log_level != cfg_.log_level, "log-level");

@@ -60,6 +60,8 @@ int Server::loop_timeout() const {
     until(notify_at_);
     until(status_at_);
     until(base::log_storms_due());
+    until(journal_retry_at_);
+    if (journal_busy()) timeout = 0;
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -82,6 +84,7 @@ int Server::run() {
         if (digest_at_ && now_ms_ >= digest_at_) flush_digests();
         if (notify_at_ && now_ms_ >= notify_at_) notify_tick();
         if (status_at_ && now_ms_ >= status_at_) status_tick();
+        if (journal_retry_at_ && now_ms_ >= journal_retry_at_) journal_retry();
         // Summaries of log storms whose window ended (base/log_storm.h).
         if (const uint64_t due = base::log_storms_due(); due && now_ms_ >= due) base::flush_log_storms(now_ms_);
     }
@@ -351,6 +354,8 @@ void Server::heartbeat(Connection& c) {
 }
 
 void Server::flush_pending() {
+    // The turn's publications are made durable before any reply to them is written.
+    journal_commit();
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
     if (send_ring_.ready() && flush_list_.size() > 1) flush_batched();

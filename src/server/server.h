@@ -18,6 +18,7 @@
 #include "base/timer_wheel.h"
 #include "ctl/control_channel.h"
 #include "http/request_parser.h"
+#include "journal/writer.h"
 #include "net/reactor.h"
 #include "http/response.h"
 #include "push/hub.h"
@@ -52,6 +53,15 @@ struct WebhookReply {
     std::string extra;           // more members, each starting with ','
     uint32_t retry_after_s = 0;  // 0: no Retry-After
     bool challenge = false;      // 401: WWW-Authenticate: Bearer
+    bool held = false;           // said only once the journal's commit succeeds
+};
+
+// A webhook answer waiting for the journal's commit (durability.cpp).
+struct HeldWebhook {
+    int32_t fd;
+    uint64_t id;    // HttpSession::held
+    size_t used;    // the request's bytes in the connection's buffer
+    WebhookReply reply;
 };
 
 // A robot's limiter, digest and counters (cfg.robots[i] is robots_[i]'s robot).
@@ -92,6 +102,13 @@ public:
 
 private:
     friend struct FrameEvents;
+
+    // A publication: numbered, delivered, kept, journaled.
+    struct Published {
+        uint64_t seq = 0;
+        uint64_t delivered = 0;  // frames queued to members
+        int journal = 0;         // journal_append()'s verdict
+    };
 
     // --- loop (server.cpp) ---
     void dispatch(const epoll_event& ev);
@@ -229,8 +246,12 @@ private:
     // Publishes data on ch, and tells the mentioned clients that are not members. False when
     // out of memory.
     bool publish_to(push::Channel& ch, ws::Opcode op, std::string_view data, const std::vector<std::string>* mentions,
-                    uint64_t* seq, uint64_t* delivered);
-    void mention(push::Channel& ch, uint64_t seq, std::string_view data, const std::vector<std::string>& ids);
+                    Published& out);
+    void mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
+                 const std::vector<std::string>& ids);
+    // The answer to a webhook push that was published: ok (held for the journal's commit),
+    // or 503001 when the journal did not take it; counted for rt.
+    WebhookReply published_reply(RobotRuntime& rt, const Published& p);
     // Pushes the digests that are due (all of them when `force`: at shutdown).
     void flush_digests(bool force = false);
     // Pushes robot i's digest; false (kept, retried in a second) when it cannot.
@@ -309,9 +330,35 @@ private:
     // log_conn() for a webhook refused with w (never its token or secret: errmsg has neither).
     [[gnu::cold]] void log_webhook_refused(const Connection& c, const WebhookReply& w) noexcept;
 
+    // --- the journal (durability.cpp) ---
+    // Rebuilds the channels from --journal and opens it for writing. False with err set.
+    [[nodiscard]] bool open_journal(std::string& err);
+    // Journals a publication hub_.publish() numbered: 0 when it is as durable as --fsync
+    // says (or there is no journal), 1 when that waits for the turn's commit, else -errno
+    // (the journal is failing; the publication stands, unjournaled).
+    int journal_append(std::string_view channel, uint64_t epoch, uint64_t seq, ws::Opcode op, std::string_view data);
+    // Before the turn's output is written: commits, then settles the held replies.
+    void journal_commit();
+    void journal_record_drops();
+    void journal_failed();
+    void journal_retry();
+    // Whether a commit or held replies are owed: the loop must not sleep.
+    [[nodiscard]] bool journal_busy() const noexcept;
+    void journal_refusal(WebhookReply& w, std::string_view why);
+    // Keeps w until the commit; the connection serves nothing more until then.
+    void hold_webhook(Connection& c, WebhookReply&& w, size_t used);
+    [[nodiscard]] std::string journal_json() const;
+
+    // Publishes on ch (not to be used after: the hub may forget it) to every member but
+    // `except`. False when out of memory (nothing published).
+    bool publish_on(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
+                    Published& out);
+    // "ERR journal: <reason>\n" for a publication the journal did not take.
+    void journal_error_line(std::string& out) const;
+
     // --- control commands (commands.cpp) ---
-    void execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;
-    void publish(const ctl::Command& cmd, std::string_view payload, std::string& out);
+    ctl::Reply execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;
+    ctl::Reply publish(const ctl::Command& cmd, std::string_view payload, std::string& out);
     void send_direct(const ctl::Command& cmd, std::string& out);
     void kick(const ctl::Command& cmd, std::string& out);
     void list_clients(const ctl::Command& cmd, std::string& out);
@@ -355,6 +402,12 @@ private:
     std::vector<RobotRuntime> robots_;  // parallel to cfg_.robots
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
+
+    std::unique_ptr<journal::Writer> journal_;  // --journal; null: none
+    std::vector<std::pair<std::string, uint64_t>> journal_drops_;  // forgotten channels to record
+    std::vector<HeldWebhook> held_webhooks_;
+    uint64_t held_ids_ = 0;
+    uint64_t journal_retry_at_ = 0;  // the journal is failing: retried then (monotonic ms); 0: ok
 
     // One connection's write in a batched flush.
     struct BatchSlot {

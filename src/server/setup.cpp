@@ -168,6 +168,8 @@ bool Server::start(std::string& err) {
         return false;
     }
     spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    // Channels come back from the journal before any client can ask for them.
+    if (!open_journal(err)) return false;
 
     // Sockets a service manager opened for us (socket activation) take the place of
     // --listen and --control.

@@ -210,14 +210,25 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
     }
     if (s.route == HttpRoute::kSend) return send_to_id(r, rt, name, body);
     push::Channel* ch = hub_.channel(name);
-    uint64_t seq = 0, delivered = 0;
-    if (ch == nullptr || !publish_to(*ch, op, body, nullptr, &seq, &delivered)) {
+    Published p;
+    if (ch == nullptr || !publish_to(*ch, op, body, nullptr, p)) {
         ++rt.refused;
         return fail(s.route, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
     }
-    ++rt.accepted;
+    WebhookReply w = published_reply(rt, p);
+    w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    return w;
+}
+
+WebhookReply Server::published_reply(RobotRuntime& rt, const Published& p) {
     WebhookReply w;
-    w.extra = ",\"seq\":" + std::to_string(seq) + ",\"delivered\":" + std::to_string(delivered);
+    if (p.journal < 0) {  // delivered and kept in memory, but not on disk
+        ++rt.refused;
+        journal_refusal(w, journal_->error().text);
+        return w;
+    }
+    ++rt.accepted;
+    w.held = p.journal > 0;
     return w;
 }
 
@@ -260,13 +271,12 @@ WebhookReply Server::robot_send(size_t i, std::string_view body) {
     // first all the same.
     if (!rt.digest.empty()) (void)push_digest(i);
     push::Channel* ch = hub_.channel(r.channel);
-    uint64_t seq = 0, delivered = 0;
-    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card.mention_ids, &seq, &delivered)) {
+    Published p;
+    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, card.payload, &card.mention_ids, p)) {
         ++rt.refused;
         return fail(HttpRoute::kRobot, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
     }
-    ++rt.accepted;
-    return {};
+    return published_reply(rt, p);
 }
 
 uint64_t Server::digest_due(const RobotRuntime& rt) const noexcept {
@@ -293,37 +303,39 @@ void Server::digest(RobotRuntime& rt, const robot::Card& card) {
 }
 
 bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data,
-                        const std::vector<std::string>* mentions, uint64_t* seq, uint64_t* delivered) {
-    const uint64_t before = stats_.messages_out;
-    push::PublishResult r = hub_.publish(ch, op, data.data(), data.size(), nullptr,
-                                         [this](push::Subscription& s, push::Publication& p) { deliver(s, p); });
-    if (!r.ok) {
+                        const std::vector<std::string>* mentions, Published& out) {
+    const std::string name(ch.name());  // ch may be forgotten by the publication
+    const uint64_t epoch = ch.epoch;
+    if (!publish_on(ch, op, data, nullptr, out)) {
         ++stats_.out_of_memory;
         return false;
     }
-    ++stats_.published;
-    *seq = r.seq;
-    if (mentions && !mentions->empty()) mention(ch, r.seq, data, *mentions);
-    *delivered = stats_.messages_out - before;
+    if (mentions && !mentions->empty()) {
+        const uint64_t before = stats_.messages_out;
+        mention(name, epoch, out.seq, data, *mentions);
+        out.delivered += stats_.messages_out - before;
+    }
     return true;
 }
 
-void Server::mention(push::Channel& ch, uint64_t seq, std::string_view data, const std::vector<std::string>& ids) {
+void Server::mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
+                     const std::vector<std::string>& ids) {
     // Mentioned clients that did not join the channel get the message too, as a "mention"
     // (members already have it; the card's "at" tells them).
     push::Message* raw = push::Message::make(ws::Opcode::kText, data.data(), data.size());
-    push::Message* env = raw ? push::make_envelope(ch.name(), ch.epoch, seq, *raw, "mention") : nullptr;
+    push::Message* env = raw ? push::make_envelope(channel, epoch, seq, *raw, "mention") : nullptr;
     if (env == nullptr) {
         if (raw) raw->unref();
         ++stats_.out_of_memory;
         LOG_WARN("robot mention: out of memory; %zu id(s) not told", ids.size());
         return;
     }
+    const push::Channel* ch = hub_.find(channel);  // null: it has no members left
     for (const std::string& id : ids) {
         if (!push::valid_name(id) || push::is_server_id(id)) continue;  // no client can have it
         for_each_with_id(id, [&](Connection& c) {
-            for (size_t i = 0; i < channel_count(c); ++i)
-                if (subscription(c, i).channel == &ch) return;
+            for (size_t i = 0; ch != nullptr && i < channel_count(c); ++i)
+                if (subscription(c, i).channel == ch) return;
             send(c, c.has(kFlagEnvelope) ? env : raw);
         });
     }
@@ -390,8 +402,8 @@ bool Server::push_digest(size_t i) {
     }
     const std::string payload = robot::digest_payload(r.name, base::realtime_ms(), title, text, facts);
     push::Channel* ch = hub_.channel(r.channel);
-    uint64_t seq = 0, delivered = 0;
-    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, &seq, &delivered)) {
+    Published p;  // no one waits for a digest: a failing journal is logged and in STATS
+    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, p)) {
         // Kept, not lost: tried again in a second.
         LOG_WARN("robot %s: digest of %llu message(s) not pushed (%s); retrying", r.name.c_str(),
                  static_cast<unsigned long long>(rt.digest.count()), ch ? "out of memory" : "too many channels");
@@ -399,7 +411,7 @@ bool Server::push_digest(size_t i) {
         return false;
     }
     LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
-             static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(seq));
+             static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(p.seq));
     rt.digest.clear();
     rt.mentions.clear();
     rt.at_all = false;

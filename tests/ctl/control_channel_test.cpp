@@ -22,11 +22,17 @@ constexpr uint64_t kListenTag = 2;
 constexpr uint64_t kClientTag = 5;
 
 struct Recorder final : CommandHandler {
-    void execute(const Command& cmd, std::string_view payload, std::string& out) noexcept override {
+    Reply execute(const Command& cmd, std::string_view payload, std::string& out) noexcept override {
         verbs.push_back(cmd.verb);
         payloads.emplace_back(payload);
+        if (hold_pubs && (cmd.verb == Verb::kPub || cmd.verb == Verb::kPubb)) {
+            out += "OK " + std::string(cmd.text.empty() ? payload : cmd.text) + "\n";
+            return Reply::kHeld;
+        }
         out += "OK\n";
+        return Reply::kFinal;
     }
+    bool hold_pubs = false;  // PUB/PUBB replies wait for the journal, as the server's do
     std::vector<Verb> verbs;
     std::vector<std::string> payloads;
 };
@@ -109,6 +115,55 @@ TEST_F(ControlChannelTest, AnswersCommandsInOrder) {
     ASSERT_EQ(handler_.verbs.size(), 2u);
     EXPECT_EQ(handler_.verbs[1], Verb::kPubb);
     EXPECT_EQ(handler_.payloads[1], "abc");
+    close(fd);
+}
+
+// Replies to journaled publications are held until the commit: what comes before them goes
+// out at once, nothing after them overtakes them, and the order is kept whatever the verdict.
+TEST_F(ControlChannelTest, HeldRepliesWaitForTheCommitAndKeepTheirOrder) {
+    handler_.hold_pubs = true;
+    int fd = connect_client();
+    send_all(fd, "STATS\nPUB a x\nSTATS\nPUBB a 2\nyzCHANNELS\n");
+    ASSERT_TRUE(turn_until([&] { return handler_.verbs.size() == 5; }));
+    std::string got;
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)) == "OK\n"; }));
+    turn(10);
+    got += read_some(fd);
+    EXPECT_EQ(got, "OK\n") << "a held reply, or one after it, went out before the commit";
+    EXPECT_TRUE(channel_.has_held());
+    channel_.settle({});
+    EXPECT_FALSE(channel_.has_held());
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= 17; }));
+    EXPECT_EQ(got, "OK\nOK x\nOK\nOK yz\nOK\n");
+    close(fd);
+}
+
+TEST_F(ControlChannelTest, AFailedCommitTurnsEachHeldReplyIntoAJournalError) {
+    handler_.hold_pubs = true;
+    int fd = connect_client();
+    send_all(fd, "PUB a first\nSTATS\nPUB a second\n");
+    ASSERT_TRUE(turn_until([&] { return handler_.verbs.size() == 3; }));
+    channel_.settle("disk full");
+    const std::string want = "ERR journal: disk full\nOK\nERR journal: disk full\n";
+    std::string got;
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= want.size(); }));
+    EXPECT_EQ(got, want);
+    close(fd);
+}
+
+// A client that half-closes right after a held PUB still gets its answer before the close.
+TEST_F(ControlChannelTest, HalfCloseAfterAHeldReplyWaitsForTheCommit) {
+    handler_.hold_pubs = true;
+    int fd = connect_client();
+    send_all(fd, "PUB a x\n");
+    shutdown(fd, SHUT_WR);
+    ASSERT_TRUE(turn_until([&] { return handler_.verbs.size() == 1; }));
+    turn(10);
+    EXPECT_EQ(channel_.clients(), 1u) << "closed with a reply still held";
+    channel_.settle({});
+    std::string got;
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)) == "OK x\n"; }));
+    ASSERT_TRUE(turn_until([&] { return channel_.clients() == 0; }));
     close(fd);
 }
 

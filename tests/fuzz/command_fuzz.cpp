@@ -38,7 +38,7 @@ constexpr std::string_view kVerbs[] = {"PUB", "PUBB", "SEND", "BROADCAST", "STAT
                                        "CLIENTS", "CHANNELS", "KICK", "TAIL", "HELP", "QUIT"};
 
 struct Recorder final : ctl::CommandHandler {
-    void execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override {
+    ctl::Reply execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override {
         require(cmd.verb != ctl::Verb::kTail && cmd.verb != ctl::Verb::kHelp && cmd.verb != ctl::Verb::kQuit);
         require(cmd.name.empty() || push::valid_name(cmd.name));
         // A KICK reason must fit a Close frame; other texts are messages.
@@ -50,6 +50,7 @@ struct Recorder final : ctl::CommandHandler {
         log += std::string(kVerbs[static_cast<size_t>(cmd.verb)]) + " [" + std::string(cmd.name) + "] [" +
                std::string(cmd.text) + "] " + std::to_string(cmd.code) + " [" + std::string(payload) + "]\n";
         out += "OK\n";
+        return ctl::Reply::kFinal;
     }
     uint64_t max_payload = 0;
     std::string log;
