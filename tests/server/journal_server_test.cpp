@@ -394,7 +394,7 @@ bool wait_stopped(pid_t pid) {
 // hold every seq the client received.
 TEST_F(JournalServer, NothingIsDeliveredBeforeItIsWritten) {
     ASSERT_TRUE(start_journal({"--send-buffer", "1K"}));
-    for (int attempt = 0; attempt < 20; ++attempt) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
         SCOPED_TRACE("attempt " + std::to_string(attempt));
         const std::string ch = "w" + std::to_string(attempt);
         RawClient watcher;
