@@ -41,7 +41,7 @@ Channel* Hub::restore(std::string_view name, uint64_t epoch, uint64_t first_seq)
     if (table_.find(name) != nullptr) return nullptr;
     Channel* ch = channel(name);
     if (ch == nullptr) return nullptr;
-    ch->epoch = epoch;
+    if (epoch != 0) ch->epoch = epoch;
     ch->next_seq = first_seq;
     return ch;
 }

@@ -60,9 +60,10 @@ public:
     // Start-up from a journal, before any other call. Channels made from now on get epochs
     // above max_epoch (the highest a journal holds).
     void epochs_above(uint64_t max_epoch) noexcept;
-    // A channel as a journal recovered it: `name` in `epoch`, its next publication numbered
-    // first_seq (restore_message() then adds the kept ones from first_seq on). nullptr when
-    // it exists already, at the channel limit or out of memory.
+    // A channel as a journal recovered it: `name` in `epoch` (0: a new one, as channel()
+    // gives), its next publication numbered first_seq (restore_message() then adds the kept
+    // ones from first_seq on). nullptr when it exists already, at the channel limit or out
+    // of memory.
     [[nodiscard]] Channel* restore(std::string_view name, uint64_t epoch, uint64_t first_seq) noexcept;
     // Keeps a recovered message as ch's next publication (nobody is a member yet). False
     // when out of memory. Like publish(), it may forget ch (nothing kept: history 0).

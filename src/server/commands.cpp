@@ -87,7 +87,7 @@ bool Server::publish_on(push::Channel& ch, ws::Opcode op, std::string_view data,
 
 void Server::journal_error_line(std::string& out) const {
     out += "ERR journal: ";
-    out += journal_->error().text;
+    out += journal_reason();
     out += '\n';
 }
 

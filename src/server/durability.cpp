@@ -13,9 +13,17 @@
 // still delivered and kept in memory, their publishers are told that the journal did not
 // take them, and the writer is retried every second. When it works again, every channel's
 // numbering is recorded (a meta record), so a restart numbers on after the messages the
-// journal missed.
+// journal missed. Until then the file DIR/failing says so: a server that stops (or dies)
+// meanwhile finds it at the next start, and every channel comes back in a new epoch, its
+// kept messages journaled again there. Clients that resume get the gap notice instead of
+// numbers that clients already saw for other messages.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -27,6 +35,7 @@ namespace wspush::server {
 namespace {
 
 constexpr uint32_t kJournalRetryMs = 1000;
+constexpr char kFailingMark[] = "failing";  // in DIR while publications miss the journal
 constexpr uint64_t kSegmentBytes = 4ull << 20;  // at most journal_max / 4
 
 journal::Options journal_options(const Config& cfg) {
@@ -60,6 +69,11 @@ bool Server::open_journal(std::string& err) {
         return false;
     }
     for (const std::string& note : rec.notes) LOG_WARN("%s", note.c_str());
+    const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+    const bool renumber = access(mark.c_str(), F_OK) == 0;
+    if (renumber)
+        LOG_WARN("journal %s: the last run stopped while the journal was failing: channels come back in new epochs "
+                 "(resuming clients get the gap notice)", cfg_.journal_dir.c_str());
 
     hub_.epochs_above(rec.max_epoch);
     size_t channels = 0, messages = 0, over_limit = 0;
@@ -79,7 +93,7 @@ bool Server::open_journal(std::string& err) {
         bool restored = false;
         for (const journal::RecoveredMessage& m : rc.messages) {
             push::Channel* ch = hub_.find(rc.name);
-            if (ch == nullptr) ch = hub_.restore(rc.name, rc.epoch, m.seq);
+            if (ch == nullptr) ch = hub_.restore(rc.name, renumber ? 0 : rc.epoch, m.seq);
             if (ch == nullptr || !hub_.restore_message(*ch, m.binary ? ws::Opcode::kBinary : ws::Opcode::kText,
                                                        m.payload.data(), m.payload.size())) {
                 err = "journal: out of memory restoring channel " + rc.name;
@@ -102,8 +116,22 @@ bool Server::open_journal(std::string& err) {
     }
     for (const journal::RecoveredChannel* rc : empty) journal_drops_.push_back({rc->name, rc->epoch});
     journal_record_drops();
+    if (renumber) {  // the kept messages, journaled again in their channel's new epoch
+        hub_.for_each_channel([&](const push::Channel& ch) {
+            for (uint32_t i = 0; i < ch.ring_count; ++i) {
+                const push::Publication& pub = *ch.kept(i);
+                const push::Message& raw = *pub.raw();
+                (void)journal_->append_message(ch.name(), ch.epoch, pub.seq(), raw.opcode() == ws::Opcode::kBinary,
+                                               {reinterpret_cast<const char*>(raw.payload()), raw.payload_size()});
+            }
+        });
+    }
     if (journal_->commit() < 0) {
         err = journal_->error().text;
+        return false;
+    }
+    if (renumber && unlink(mark.c_str()) != 0) {
+        err = "journal: cannot remove " + mark + ": " + strerror(errno);
         return false;
     }
     using ull = unsigned long long;
@@ -140,6 +168,12 @@ int Server::journal_append(std::string_view channel, uint64_t epoch, uint64_t se
 void Server::journal_failed() {
     if (journal_retry_at_ != 0) return;  // told already
     journal_retry_at_ = now_ms_ + kJournalRetryMs;
+    // An empty file: it needs no data block, so a full disk still takes it in most cases.
+    const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+    const int fd = ::open(mark.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0) ::close(fd);
+    else LOG_WARN("journal: cannot create %s: %s", mark.c_str(), strerror(errno));
+    journal_marked_ = true;
     LOG_ERROR("%s; pushes are still delivered, but not journaled: publishers get \"ERR journal\" "
               "(webhook 503001) until it works again (tried every second)",
               journal_->error().text);
@@ -164,7 +198,12 @@ void Server::journal_commit() {
     if (!journal_drops_.empty()) journal_record_drops();
     int rc = journal_->has_batch() ? journal_->commit() : 0;
     if (rc < 0) journal_failed();
-    const std::string_view why = rc < 0 ? std::string_view(journal_->error().text) : std::string_view();
+    // Written again, the numbering the journal missed included: the mark can go.
+    if (rc == 0 && journal_marked_ && journal_retry_at_ == 0) {
+        const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+        if (unlink(mark.c_str()) == 0 || errno == ENOENT) journal_marked_ = false;
+    }
+    const std::string_view why = rc < 0 ? journal_reason() : std::string_view();
     if (control_ && control_->has_held()) control_->settle(why);
     if (held_webhooks_.empty()) return;
     // Answers, in order; a connection may serve its next pipelined request now, whose own
@@ -180,7 +219,16 @@ void Server::journal_commit() {
         if (c.state != ConnState::kHttp) continue;
         next_request(c, h.used);
         serve_http(c, 0);
+        // The client half-closed meanwhile: what it sent is answered (or held again), then
+        // the connection goes as it would have.
+        if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
     }
+}
+
+std::string_view Server::journal_reason() const noexcept {
+    std::string_view why = journal_->error().text;  // "journal <file>: <call>: <reason>"
+    if (why.starts_with("journal ")) why.remove_prefix(8);
+    return why;
 }
 
 bool Server::journal_busy() const noexcept {

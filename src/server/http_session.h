@@ -30,6 +30,7 @@ struct HttpSession {
     bool keep_alive = false;   // the current request lets the connection stay open
     bool resume = false;       // requests were left buffered while output was over its cap
     uint64_t held = 0;         // the answer waits for the journal's commit (its id); 0: none
+    bool peer_done = false;    // the client finished sending while an answer was held
     uint64_t written = 0;      // bytes of answers written to the client so far
     uint64_t written_seen = 0; // `written` when the timer last found answers still queued
     long unsent_seen = -1;     // the socket's unacknowledged bytes then (-1: not looked yet)

@@ -345,6 +345,8 @@ private:
     // Whether a commit or held replies are owed: the loop must not sleep.
     [[nodiscard]] bool journal_busy() const noexcept;
     void journal_refusal(WebhookReply& w, std::string_view why);
+    // Why the journal is failing: "<file>: <call>: <reason>".
+    [[nodiscard]] std::string_view journal_reason() const noexcept;
     // Keeps w until the commit; the connection serves nothing more until then.
     void hold_webhook(Connection& c, WebhookReply&& w, size_t used);
     [[nodiscard]] std::string journal_json() const;
@@ -408,6 +410,7 @@ private:
     std::vector<HeldWebhook> held_webhooks_;
     uint64_t held_ids_ = 0;
     uint64_t journal_retry_at_ = 0;  // the journal is failing: retried then (monotonic ms); 0: ok
+    bool journal_marked_ = false;    // DIR/failing exists (durability.cpp)
 
     // One connection's write in a batched flush.
     struct BatchSlot {

@@ -140,6 +140,10 @@ void Server::on_peer_eof(Connection& c) {
     // ends).
     if (c.state == ConnState::kOpen)
         log_conn(fd_of(c), ConnEvent::kClientClosed, "closed by the client without a Close frame");
+    if (c.state == ConnState::kHttp && c.http && c.http->held) {
+        c.http->peer_done = true;  // answered first: the journal's commit calls again
+        return;
+    }
     if (!c.out.empty()) flush(c);
     if (c.state == ConnState::kDead) return;
     if (c.out.empty() || c.state == ConnState::kLingering) {

@@ -224,7 +224,7 @@ WebhookReply Server::published_reply(RobotRuntime& rt, const Published& p) {
     WebhookReply w;
     if (p.journal < 0) {  // delivered and kept in memory, but not on disk
         ++rt.refused;
-        journal_refusal(w, journal_->error().text);
+        journal_refusal(w, journal_reason());
         return w;
     }
     ++rt.accepted;
