@@ -218,11 +218,14 @@ memcheck: deps
 	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" tools/run-tests.sh $(BUILD)/wspush_tests --gtest_filter='$(MEMCHECK_TESTS)'
 
-# Micro-benchmarks, then the macro suite (server pinned to one core, load on the other), then
-# the same-run uWebSockets baseline (skipped, with one line, without its source).
+# Micro-benchmarks, then the macro suite (server pinned to one core, load on the other), what
+# the journal costs (PUB per --fsync policy, start-up on a full journal; journals under
+# $(BUILD)/bench), then the same-run uWebSockets baseline (skipped, with one line, without its
+# source).
 bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
+	@if [ -x tools/bench/journal.sh ]; then tools/bench/journal.sh $(BUILD); fi
 	@if [ -x tools/bench/peers.sh ]; then tools/bench/peers.sh $(BUILD); fi
 
 # Soak (tools/soak/soak.py): one relay-mode server under churn, publishers and hostile clients

@@ -105,7 +105,13 @@ void ControlChannel::close_all() noexcept {
         listen_fd_ = -1;
         if (!path_.empty()) unlink(path_.c_str());
     }
-    clients_.for_each([this](ControlClient& cc) { condemn(cc); });
+    clients_.for_each([this](ControlClient& cc) {
+        // Best effort, not waiting: what is answered goes out if the socket takes it.
+        const size_t writable = cc.held.empty() ? cc.out.size() : cc.held.front().at - cc.out_base;
+        ssize_t w = writable ? ::send(cc.fd, cc.out.data(), writable, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+        (void)w;
+        condemn(cc);
+    });
 }
 
 void ControlChannel::refuse(int fd, std::string_view line) noexcept {

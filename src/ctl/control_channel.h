@@ -69,7 +69,8 @@ public:
     // Serves on a listening socket made by someone else (socket activation): its file is
     // theirs, so it is not removed at close.
     [[nodiscard]] bool adopt(int listen_fd, uint64_t listen_tag, std::string& err);
-    // Stops accepting, removes the socket path and condemns every client (SIGTERM).
+    // Stops accepting, removes the socket path and condemns every client (SIGTERM), each
+    // after one non-blocking write of its output up to a reply still held.
     void close_all() noexcept;
 
     // The listening socket is readable: accept every waiting client.

@@ -85,7 +85,10 @@ int Writer::commit() {
     if (err_.code != 0) return err_.code;
     if (batch_.empty()) return 0;
     if (const int r = flush(); r != 0) return r;
-    return written_ >= segment_bytes_ ? rotate() : 0;
+    // The batch is durable now, whatever sealing the head does: a failure there leaves the
+    // writer stuck (error()) for the next append, not this batch refused.
+    if (written_ >= segment_bytes_) (void)rotate();
+    return 0;
 }
 
 // Writes the batch at the head's end and syncs per policy; then its records count as the

@@ -46,8 +46,9 @@ public:
     [[nodiscard]] int append_meta(std::string_view channel, uint64_t epoch, uint64_t last_seq);
     // Writes the batch with one write, syncs per policy (always and batch: one fdatasync),
     // then seals the head if it is full and applies retention. 0 when the batch is as
-    // durable as the policy says (nothing to write is 0 too), else -errno, and the writer
-    // is stuck (error()) with the batch discarded.
+    // durable as the policy says (nothing to write is 0 too; sealing or retention may still
+    // have failed: error() tells, and the writer is stuck from then on), else -errno, and
+    // the writer is stuck (error()) with the batch discarded.
     [[nodiscard]] int commit();
     // When stuck: seals the head at its last durable length, starts a new segment and
     // applies retention; 0 when that worked (no longer stuck), else the error.

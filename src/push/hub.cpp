@@ -33,8 +33,10 @@ Hub::~Hub() {
 }
 
 void Hub::epochs_above(uint64_t max_epoch) noexcept {
-    // Keep the random start id in the high half unless it is not above the journal's.
-    if (limits_.epoch_base + created_ < max_epoch) limits_.epoch_base = ((max_epoch >> 32) + 1) << 32;
+    // Keep the random start id in the high half unless it is not above the journal's; past
+    // the highest start id, number on from the journal's highest epoch (no wrap to 0).
+    if (limits_.epoch_base + created_ >= max_epoch) return;
+    limits_.epoch_base = (max_epoch >> 32) < UINT32_MAX ? ((max_epoch >> 32) + 1) << 32 : max_epoch - created_;
 }
 
 Channel* Hub::restore(std::string_view name, uint64_t epoch, uint64_t first_seq) noexcept {

@@ -36,6 +36,7 @@ namespace {
 
 constexpr uint32_t kJournalRetryMs = 1000;
 constexpr char kFailingMark[] = "failing";  // in DIR while publications miss the journal
+constexpr size_t kMaxPendingDrops = 4096;  // forgotten channels remembered while it fails
 constexpr uint64_t kSegmentBytes = 4ull << 20;  // at most journal_max / 4
 
 journal::Options journal_options(const Config& cfg) {
@@ -147,10 +148,26 @@ bool Server::open_journal(std::string& err) {
 }
 
 void Server::journal_record_drops() {
-    for (const auto& [name, epoch] : journal_drops_) {
-        if (journal_->append_drop(name, epoch) < 0) break;
+    // A drop the journal does not take stays listed until it works again (journal_retry):
+    // without it a restart would bring the channel back at the numbering the journal last
+    // saw, below what its epoch went on to.
+    size_t done = 0;
+    for (; done < journal_drops_.size(); ++done) {
+        const auto& [name, epoch] = journal_drops_[done];
+        if (journal_->append_drop(name, epoch) < 0 && journal_->error().code != 0) break;
     }
-    journal_drops_.clear();
+    // In the batch until the commit, unless that was the append itself (--fsync always).
+    if (cfg_.fsync != JournalSync::kAlways)
+        journal_batch_drops_.insert(journal_batch_drops_.end(), journal_drops_.begin(), journal_drops_.begin() + done);
+    journal_drops_.erase(journal_drops_.begin(), journal_drops_.begin() + done);
+    if (journal_drops_.empty()) return;
+    journal_failed();
+    // Bounded: past kMaxPendingDrops the list goes, and DIR/failing stays until a restart,
+    // which then numbers every channel afresh (open_journal) — what the list was for.
+    if (journal_drops_.size() > kMaxPendingDrops) {
+        journal_drops_.clear();
+        journal_renumber_ = true;
+    }
 }
 
 int Server::journal_append(std::string_view channel, uint64_t epoch, uint64_t seq, ws::Opcode op,
@@ -190,6 +207,8 @@ void Server::journal_retry() {
     hub_.for_each_channel([&](const push::Channel& ch) {
         if (ch.next_seq > 1) (void)journal_->append_meta(ch.name(), ch.epoch, ch.next_seq - 1);
     });
+    // ... and each channel forgotten meanwhile.
+    journal_record_drops();
     LOG_INFO("journal %s: writing again", cfg_.journal_dir.c_str());
 }
 
@@ -197,9 +216,15 @@ void Server::journal_commit() {
     if (!journal_) return;
     if (!journal_drops_.empty()) journal_record_drops();
     int rc = journal_->has_batch() ? journal_->commit() : 0;
-    if (rc < 0) journal_failed();
+    if (rc == 0 && journal_->error().code != 0) journal_failed();  // the batch is in; sealing failed
+    if (rc < 0) {
+        journal_failed();
+        // The batch is gone: its drops are recorded again once the journal works.
+        journal_drops_.insert(journal_drops_.begin(), journal_batch_drops_.begin(), journal_batch_drops_.end());
+    }
+    journal_batch_drops_.clear();
     // Written again, the numbering the journal missed included: the mark can go.
-    if (rc == 0 && journal_marked_ && journal_retry_at_ == 0) {
+    if (rc == 0 && journal_marked_ && journal_retry_at_ == 0 && !journal_renumber_) {
         const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
         if (unlink(mark.c_str()) == 0 || errno == ENOENT) journal_marked_ = false;
     }
@@ -232,8 +257,9 @@ std::string_view Server::journal_reason() const noexcept {
 }
 
 bool Server::journal_busy() const noexcept {
-    return journal_ && (journal_->has_batch() || !held_webhooks_.empty() || !journal_drops_.empty() ||
-                        (control_ && control_->has_held()));
+    // Drops the failing journal did not take wait for the retry's timer.
+    return journal_ && (journal_->has_batch() || !held_webhooks_.empty() ||
+                        (!journal_drops_.empty() && journal_retry_at_ == 0) || (control_ && control_->has_held()));
 }
 
 void Server::journal_refusal(WebhookReply& w, std::string_view why) {
@@ -245,6 +271,9 @@ void Server::journal_refusal(WebhookReply& w, std::string_view why) {
 }
 
 void Server::hold_webhook(Connection& c, WebhookReply&& w, size_t used) {
+    // Its body timer must not refuse it in this turn (timers run before the commit):
+    // next_request() arms the next one.
+    wheel_.cancel(cold(c).timer);
     c.http->held = ++held_ids_;
     w.held = false;
     held_webhooks_.push_back({fd_of(c), c.http->held, used, std::move(w)});

@@ -88,7 +88,8 @@ int Server::run() {
         // Summaries of log storms whose window ended (base/log_storm.h).
         if (const uint64_t due = base::log_storms_due(); due && now_ms_ >= due) base::flush_log_storms(now_ms_);
     }
-    base::flush_log_storms(UINT64_MAX);  // what the last windows held back
+    journal_commit();  // what the last turn's answers appended (their clients are gone)
+        base::flush_log_storms(UINT64_MAX);  // what the last windows held back
     LOG_INFO("stopped");
     return 0;
 }
@@ -227,6 +228,9 @@ void Server::begin_shutdown() {
     accept_retry_at_ = 0;
     // Digests hold messages already answered "ok": they go out now, before the Closes.
     flush_digests(true);
+    // Replies held for the journal are owed for what already took effect: the commit
+    // queues them before the clients close.
+    journal_commit();
     if (control_) control_->close_all();
     // Backwards: condemn() moves the last entry into the one it removes.
     for (size_t i = live_.size(); i-- > 0;) {

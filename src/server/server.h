@@ -407,10 +407,12 @@ private:
 
     std::unique_ptr<journal::Writer> journal_;  // --journal; null: none
     std::vector<std::pair<std::string, uint64_t>> journal_drops_;  // forgotten channels to record
+    std::vector<std::pair<std::string, uint64_t>> journal_batch_drops_;  // ... recorded in the batch
     std::vector<HeldWebhook> held_webhooks_;
     uint64_t held_ids_ = 0;
     uint64_t journal_retry_at_ = 0;  // the journal is failing: retried then (monotonic ms); 0: ok
     bool journal_marked_ = false;    // DIR/failing exists (durability.cpp)
+    bool journal_renumber_ = false;  // ... and stays: drops were lost while failing
 
     // One connection's write in a batched flush.
     struct BatchSlot {

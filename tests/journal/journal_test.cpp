@@ -429,5 +429,39 @@ TEST(Journal, SyncFailureStuckUntilRetry) {
     EXPECT_EQ(on_disk, (std::vector<uint64_t>{1, 2, 3, 6, 7}));
 }
 
+// Sealing the head fails after the batch that filled it was written and synced: the batch
+// is durable and the commit says so (a refusal would have its publishers send it again);
+// the writer is stuck for what comes next.
+int g_syncs_allowed = 0;
+int sync_then_fail(int fd) {
+    if (g_syncs_allowed-- <= 0) {
+        errno = EIO;
+        return -1;
+    }
+    return ::fdatasync(fd);
+}
+
+TEST(Journal, ASealThatFailsAfterTheBatchIsDurableStillCommitsTheBatch) {
+    TempDir dir;
+    Options o;
+    o.fsync = Fsync::kBatch;
+    o.segment_bytes = 64 << 10;
+    o.sync = sync_then_fail;
+    {
+        g_syncs_allowed = 1000;
+        Writer w;
+        open_writer(w, dir.path(), o);
+        g_syncs_allowed = 1;  // the batch's fdatasync; the index's is refused
+        publish(w, "s", 1, 1, 80, 1000);  // about 80 KiB: over segment_bytes
+        EXPECT_EQ(w.commit(), 0) << w.error().text;
+        EXPECT_NE(w.error().code, 0) << "the failed seal is not reported";
+        EXPECT_LT(w.append_message("s", 1, 81, false, payload_of("s", 81)), 0);
+    }
+    g_syncs_allowed = 1000;
+    const Recovered rec = recover_ok(dir.path(), o);
+    ASSERT_NE(find_channel(rec, "s"), nullptr);
+    EXPECT_EQ(find_channel(rec, "s")->last_seq, 80u);
+}
+
 }  // namespace
 }  // namespace wspush::journal

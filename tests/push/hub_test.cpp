@@ -391,5 +391,21 @@ TEST_F(HubTest, LeaveSwapRemoveKeepsIndicesRight) {
     hub.leave(anchor);
 }
 
+// A journal's epochs are in the high half: a start whose random start id is not above the
+// journal's highest moves up to the next start id. At the top of the range that must not
+// wrap to 0: the channels made then would get epochs below those on disk, which recovery
+// takes for older ones.
+TEST_F(HubTest, EpochsAboveTheHighestStartIdDoNotWrap) {
+    constexpr uint64_t kJournaled = 0xffffffff00000007ULL;
+    Hub hub(HubLimits{.epoch_base = 0x1234567800000000ULL});
+    hub.epochs_above(kJournaled);
+    Channel* a = hub.channel("a");
+    ASSERT_NE(a, nullptr);
+    EXPECT_GT(a->epoch, kJournaled);
+    Channel* b = hub.channel("b");
+    ASSERT_NE(b, nullptr);
+    EXPECT_GT(b->epoch, a->epoch);
+}
+
 }  // namespace
 }  // namespace wspush::push

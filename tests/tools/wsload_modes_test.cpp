@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/push_support.h"
 #include "support/test_server.h"
 
 namespace wspush::wsload {
@@ -166,6 +167,21 @@ TEST(WsloadModes, WebhookBaselineThroughTheControlSocket) {
     EXPECT_EQ(r.field.at("via"), "control");
     EXPECT_EQ(r.num("ok"), 500);
     EXPECT_EQ(r.num("received"), 500);
+}
+
+TEST(WsloadModes, ControlPushesSpreadOverChannels) {
+    ServerProcess s;
+    ASSERT_TRUE(s.start({})) << s.log();
+    const WsloadRun r = wsload("webhook " + url(s, "/ws/spread") + " --via control --control " + s.control_path() +
+                               " --channels 5 -n 0 -c 2 -k 4 -m 50 --timeout 5s");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.num("ok"), 50);
+    EXPECT_EQ(r.num("channels"), 5);
+    testing::ControlConn ctl;
+    ASSERT_TRUE(testing::control(ctl, s));
+    for (int i = 0; i < 5; ++i) EXPECT_FALSE(testing::epoch_of(ctl, "spread." + std::to_string(i)).empty()) << i;
+    EXPECT_TRUE(testing::epoch_of(ctl, "spread.5").empty());
+    EXPECT_TRUE(testing::epoch_of(ctl, "spread").empty());
 }
 
 TEST(WsloadModes, WebhookFailsOnAWrongToken) {

@@ -118,6 +118,9 @@ TEST(WsloadOptions, WebhookVariants) {
     const Options ctl = parse({"webhook", "--via", "control", "--control", "/tmp/c.sock", "-k", "16"});
     EXPECT_EQ(ctl.via, Via::kControl);
     EXPECT_EQ(ctl.control, "/tmp/c.sock");
+    EXPECT_EQ(ctl.channels, 1u);
+    const Options spread = parse({"webhook", "--via", "control", "--control", "/tmp/c.sock", "-n", "0", "--channels", "1000"});
+    EXPECT_EQ(spread.channels, 1000u);
 }
 
 TEST(WsloadOptions, WebhookRejections) {
@@ -131,6 +134,10 @@ TEST(WsloadOptions, WebhookRejections) {
     EXPECT_THROW(parse({"webhook", "--via", "control", "--control", "/x", "--robot"}), UsageError);
     EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "--url", "ws://127.0.0.1:1/push/x"}), UsageError);
     EXPECT_THROW(parse({"fanout", "--via", "http", "--control", "/x"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--via", "control", "--control", "/x", "--channels", "4"}), UsageError) << "needs -n 0";
+    EXPECT_THROW(parse({"webhook", "--token", "tok-12345", "-n", "0", "--channels", "4"}), UsageError);
+    EXPECT_THROW(parse({"webhook", "--via", "control", "--control", "/x", "-n", "0", "--channels", "0"}), UsageError);
+    EXPECT_THROW(parse({"fanout", "--via", "relay", "--channels", "4"}), UsageError);
 }
 
 TEST(WsloadOptions, Rejections) {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts: start and stop one wspushd pinned to a core, and clean up
 # on exit. Needs TMP (a scratch directory the script owns) and SERVER (the binary to run).
 SRV_CPU=${SRV_CPU:-0}
@@ -12,6 +13,9 @@ trap cleanup EXIT
 # socket at $TMP/ctl.sock; sets SRV_PID and PORT (waits up to 10 s for the listening line).
 start_server() {
     rm -f "$TMP/ctl.sock"
+    # Emptied here, not by the child's redirection: that may come after the first look
+    # below, which would then find the previous server's port.
+    : >"$TMP/server.log"
     taskset -c "$SRV_CPU" "$SERVER" --listen 127.0.0.1:0 --control "$TMP/ctl.sock" "$@" \
         2>"$TMP/server.log" &
     SRV_PID=$!

@@ -203,6 +203,8 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             else if (v == "http") o.via = Via::kHttp;
             else throw UsageError("--via: control, relay or http, not '" + std::string(v) + "'");
             via_set = true;
+        } else if (a == "--channels") {
+            o.channels = parse_count(a, value());
         } else if (a == "--robot") {
             o.robot = true;
         } else if (a == "--no-keepalive") {
@@ -268,6 +270,13 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
         if (o.via == Via::kHttp && !valid_token(o.token)) throw UsageError("webhook: bad token");
         if (!o.keepalive && k_set && o.inflight != 1) throw UsageError("webhook: --no-keepalive sends one request per connection (-k 1)");
         if (!o.keepalive) o.inflight = 1;
+        if (o.channels == 0) throw UsageError("webhook: --channels must be positive");
+        if (o.channels > 1 && (o.via != Via::kControl || o.subscribers != 0))
+            throw UsageError("webhook: --channels is for --via control with -n 0");
+        if (o.channels > 1 && o.channel.size() + 1 + std::to_string(o.channels - 1).size() > 64)
+            throw UsageError("webhook: channel name too long for --channels");
+    } else if (o.channels != 1) {
+        throw UsageError("--channels is for webhook --via control");
     }
     if (o.mode == Mode::kIdle && o.subscribers == 0) throw UsageError("idle: -n must be positive");
     return o;
@@ -302,15 +311,16 @@ fanout  -n N -m PUSHES -s BYTES [-k K] [--lag L] [--rate R] (--control PATH | --
 churn   -c C -s BYTES [-m TOTAL] [--text]
         C parallel loops of: connect, upgrade, one message and its echo, Close 1000.
 webhook -c C -k K -s BYTES [-m TOTAL] [-n 0|1] (--token TOKEN [--robot] [--no-keepalive]
-        | --via control --control PATH)
+        | --via control --control PATH [--channels N])
         pushes to /ws/<channel>'s channel (without a /ws/ path, a fresh channel) over C
         connections with K requests pipelined on each: POST /push/<channel> (Bearer
         TOKEN, text/plain) or, --robot, POST /robot/send?access_token=TOKEN (a text card;
         the robot's own channel must be the URL's); --no-keepalive: C connections at a time,
         one request each (Connection: close). --via control: the same pushes as PUB lines
-        on C control-socket connections, the baseline. Every reply must be a 200 with
-        errcode 0 (or OK seq=); with -n 1 (default) one subscriber checks it gets every
-        push once, in seq order, the one each reply's seq names.
+        on C control-socket connections, the baseline; --channels N (with -n 0): PUB to
+        <channel>.0 .. <channel>.<N-1> in turn (fills a journal). Every reply must be a
+        200 with errcode 0 (or OK seq=); with -n 1 (default) one subscriber checks it gets
+        every push once, in seq order, the one each reply's seq names.
 )";
 }
 

@@ -35,6 +35,8 @@ struct Options {
     Mode mode = Mode::kEcho;
     Url url;
     std::string channel;         // fanout, webhook: the channel (from /ws/<ch> in the URL)
+    uint64_t channels = 1;       // --channels: webhook --via control spreads its PUBs over
+                                 //     <channel>.0 .. <channel>.<N-1> in turn (N > 1)
     uint64_t subscribers = 100;  // -n: idle connections / fanout subscribers / webhook
                                  //     checking subscribers (0 or 1, default 1)
     uint64_t connections = 1;    // -c: echo/webhook connections / churn parallelism

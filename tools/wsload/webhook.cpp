@@ -2,8 +2,9 @@
 // or POST /robot/send), C connections with K requests pipelined on each, or one request
 // per connection (--no-keepalive); or, --via control, the same pushes as PUB lines on C
 // control-socket connections, K unanswered on each: the baseline the webhook is measured
-// against. Every reply must say the push went out; one subscriber (-n 1) checks that every
-// push arrives once, in seq order, and (for /push and PUB) is the one its reply's seq named.
+// against (--channels N: the PUBs spread over N channels in turn, no subscriber). Every
+// reply must say the push went out; one subscriber (-n 1) checks that every push arrives
+// once, in seq order, and (for /push and PUB) is the one its reply's seq named.
 //
 // The streams (TCP or Unix) live in an epoll set of their own, nested in the subscriber's
 // ClientLoop through watch(): an epoll fd is readable while it has events ready.
@@ -187,7 +188,9 @@ void Webhook::fill(Stream& s) {
         const uint64_t now = mono_ns();
         const std::string stamp = make_stamp(now, sent_, o_.size);
         if (!http()) {
-            s.tx.append("PUB ").append(o_.channel).append(" ").append(stamp).append("\n");
+            s.tx.append("PUB ").append(o_.channel);
+            if (o_.channels > 1) s.tx.append(".").append(std::to_string(sent_ % o_.channels));
+            s.tx.append(" ").append(stamp).append("\n");
         } else {
             scratch_ = o_.robot ? R"({"msgtype":"text","text":{"content":")" + stamp + R"("}})" : stamp;
             s.tx.append(head_).append(std::to_string(scratch_.size())).append("\r\n\r\n").append(scratch_);
@@ -469,6 +472,7 @@ int Webhook::run() {
     s.add("conns", o_.connections);
     s.add("inflight", o_.inflight);
     s.add("size", o_.size);
+    s.add("channels", o_.channels);
     s.add("opened", opened_);
     s.add("requests", sent_);
     s.add("ok", ok_);
