@@ -17,28 +17,9 @@ namespace {
 
 class Resume : public PushServerTest {
 protected:
-    // Publishes "m<seq>" for seqs from..to on ch (pipelined), checking each reply.
-    void publish(const std::string& ch, uint64_t from, uint64_t to) {
-        std::string batch;
-        for (uint64_t s = from; s <= to; ++s) batch += "PUB " + ch + " m" + std::to_string(s) + "\n";
-        ASSERT_TRUE(ctl_.send(batch));
-        for (uint64_t s = from; s <= to; ++s) {
-            auto l = ctl_.read_line();
-            ASSERT_TRUE(l);
-            ASSERT_EQ(l->substr(0, l->find(' ', 7)), "OK seq=" + std::to_string(s)) << *l;
-        }
-    }
-
-    // Reads envelopes for seqs from..to on ch, in order, with their data.
+    void publish(const std::string& ch, uint64_t from, uint64_t to) { publish_numbered(ctl_, ch, from, to); }
     static void expect_seqs(RawClient& c, const std::string& ch, uint64_t from, uint64_t to) {
-        for (uint64_t s = from; s <= to; ++s) {
-            auto j = read_json(c);
-            ASSERT_TRUE(j) << "seq " << s << " missing";
-            ASSERT_EQ(j->get("type")->text, "msg");
-            EXPECT_EQ(j->get("channel")->text, ch);
-            ASSERT_EQ(envelope_seq(*j), s);
-            EXPECT_EQ(j->get("data")->text, "m" + std::to_string(s));
-        }
+        expect_numbered(c, ch, from, to);
     }
 };
 

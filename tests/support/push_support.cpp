@@ -264,6 +264,32 @@ uint64_t envelope_seq(const Json& j) {
     return seq->uint().value_or(0);
 }
 
+void publish_numbered(ControlConn& ctl, const std::string& ch, uint64_t from, uint64_t to) {
+    std::string batch;
+    for (uint64_t s = from; s <= to; ++s) batch += "PUB " + ch + " m" + std::to_string(s) + "\n";
+    ASSERT_TRUE(ctl.send(batch));
+    for (uint64_t s = from; s <= to; ++s) {
+        auto l = ctl.read_line();
+        ASSERT_TRUE(l) << "no reply for seq " << s;
+        ASSERT_EQ(l->rfind("OK seq=" + std::to_string(s) + " ", 0), 0u) << *l;
+    }
+}
+
+void expect_numbered(RawClient& c, const std::string& ch, uint64_t from, uint64_t to, std::string_view epoch) {
+    for (uint64_t s = from; s <= to; ++s) {
+        auto j = read_json(c);
+        ASSERT_TRUE(j) << "seq " << s << " missing";
+        ASSERT_TRUE(j->get("type") && j->get("channel") && j->get("data") && j->get("epoch")) << "seq " << s;
+        ASSERT_EQ(j->get("type")->text, "msg") << "seq " << s;
+        EXPECT_EQ(j->get("channel")->text, ch);
+        ASSERT_EQ(envelope_seq(*j), s);
+        if (!epoch.empty()) {
+            EXPECT_EQ(j->get("epoch")->text, epoch) << "seq " << s;
+        }
+        EXPECT_EQ(j->get("data")->text, "m" + std::to_string(s));
+    }
+}
+
 std::optional<Json> stats(ControlConn& ctl) {
     auto line = ctl.command("STATS");
     if (!line || line->rfind("OK ", 0) != 0) return std::nullopt;
@@ -305,17 +331,22 @@ std::optional<uint64_t> members(ControlConn& ctl, std::string_view ch) {
     return 0;  // the server forgets a channel with no members and no history
 }
 
-std::string epoch_of(ControlConn& ctl, std::string_view ch) {
+std::optional<Json> channel_of(ControlConn& ctl, std::string_view ch) {
     auto line = ctl.command("CHANNELS");
-    if (!line || line->rfind("OK ", 0) != 0) return {};
+    if (!line || line->rfind("OK ", 0) != 0) return std::nullopt;
     auto list = parse_json(std::string_view(*line).substr(3));
-    if (!list) return {};
+    if (!list) return std::nullopt;
     for (const Json& c : list->items) {
         const Json* name = c.get("name");
-        const Json* epoch = c.get("epoch");
-        if (name && epoch && name->text == ch) return epoch->text;
+        if (name && name->text == ch) return c;
     }
-    return {};
+    return std::nullopt;
+}
+
+std::string epoch_of(ControlConn& ctl, std::string_view ch) {
+    auto c = channel_of(ctl, ch);
+    const Json* epoch = c ? c->get("epoch") : nullptr;
+    return epoch ? epoch->text : std::string();
 }
 
 bool control(ControlConn& ctl, const ServerProcess& srv) { return ctl.connect(srv.control_path()); }

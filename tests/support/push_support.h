@@ -64,6 +64,13 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 // The seq of a {"type":"msg",...} envelope; 0 when it is not one.
 [[nodiscard]] uint64_t envelope_seq(const Json& j);
 
+// Publishes "m<seq>" on ch for seqs from..to, pipelined on ctl, checking that the replies
+// give those seqs (a fatal failure otherwise).
+void publish_numbered(ControlConn& ctl, const std::string& ch, uint64_t from, uint64_t to);
+// Reads the envelopes of seqs from..to of ch from c, in order, each with data "m<seq>" and,
+// when `epoch` is not empty, that epoch (a fatal failure otherwise).
+void expect_numbered(RawClient& c, const std::string& ch, uint64_t from, uint64_t to, std::string_view epoch = {});
+
 // Sends STATS and parses the JSON after "OK ". nullopt when the reply is anything else.
 [[nodiscard]] std::optional<Json> stats(ControlConn& ctl);
 // One STATS figure by dotted path ("drops.idle_timeout"); nullopt when missing.
@@ -80,6 +87,10 @@ inline constexpr std::string_view kEnvelopeHeader = "Sec-WebSocket-Protocol: wsp
 
 // The epoch CHANNELS reports for channel ch (16 hex digits); empty when it is not listed.
 [[nodiscard]] std::string epoch_of(ControlConn& ctl, std::string_view ch);
+
+// The entry CHANNELS reports for channel ch ({"name":…,"members":…,"epoch":…,"last_seq":…,…});
+// nullopt when it is not listed or CHANNELS fails.
+[[nodiscard]] std::optional<Json> channel_of(ControlConn& ctl, std::string_view ch);
 
 // Connects a control client to srv's control socket (false if that fails).
 [[nodiscard]] bool control(ControlConn& ctl, const ServerProcess& srv);

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -89,6 +90,7 @@ bool ServerProcess::start(std::vector<std::string> args) {
     err_fd_ = -1;
     log_.clear();
     port_ = 0;
+    early_exit_ = -1;
     if (own_control_) unlink(control_.c_str());  // the previous server's, if it was killed
     bool has_listen = false, has_control = false, echo = false;
     for (size_t i = 0; i < args.size(); ++i) {
@@ -116,6 +118,10 @@ bool ServerProcess::start(std::vector<std::string> args) {
     pid_ = fork();
     if (pid_ == 0) {
         dup2(pipefd[1], 2);
+        if (rlimit_fsize > 0) {
+            const rlimit limit{rlimit_fsize, rlimit_fsize};
+            if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(126);
+        }
         if (!pass_fds_.empty()) {
             // Out of the way first, so moving one to 3+i cannot overwrite another.
             std::vector<int> high;
@@ -150,6 +156,8 @@ bool ServerProcess::start(std::vector<std::string> args) {
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             drain_stderr(0);
             pid_ = -1;
+            if (WIFEXITED(status)) early_exit_ = WEXITSTATUS(status);
+            if (WIFSIGNALED(status)) early_exit_ = 128 + WTERMSIG(status);
             return false;
         }
         drain_stderr(remaining_ms(deadline) < 100 ? remaining_ms(deadline) : 100);

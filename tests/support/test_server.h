@@ -43,6 +43,12 @@ public:
         pass_names_ = std::move(names);
         pass_count_ = std::move(count);
     }
+    // For the next start()s: the child's RLIMIT_FSIZE in bytes (0: inherited), set before
+    // exec, so that the server's writes past it fail (EFBIG once it ignores SIGXFSZ).
+    uint64_t rlimit_fsize = 0;
+    // The exit status (as stop() returns it) of a server that exited before listening, as
+    // the last start() saw it; -1 when it did not.
+    [[nodiscard]] int early_exit() const { return early_exit_; }
     [[nodiscard]] uint16_t port() const { return port_; }
     [[nodiscard]] const std::string& control_path() const { return control_; }
     [[nodiscard]] pid_t pid() const { return pid_; }
@@ -58,6 +64,7 @@ public:
 private:
     void drain_stderr(int timeout_ms);
     pid_t pid_ = -1;
+    int early_exit_ = -1;
     int err_fd_ = -1;
     uint16_t port_ = 0;
     std::string control_;
