@@ -213,7 +213,7 @@ asan:
 # server (exit status 99, or an "ERROR SUMMARY" in its log). Tests too heavy for valgrind
 # (floods, thousands of clients) skip themselves.
 MEMCHECK_WRAPPER := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
-MEMCHECK_TESTS   := Channels.*:Envelope.*:Relay.*:Control.*:Resume.*:Reliability*:Review.*:Heartbeat.*:Backpressure.*:Flood/SlowConsumer.*:Webhook.*:WebhookHttp.*:Hostile.*
+MEMCHECK_TESTS   := Channels.*:Envelope.*:Relay.*:Control.*:Resume.*:Reliability*:Review.*:Heartbeat.*:Backpressure.*:Flood/SlowConsumer.*:Webhook.*:WebhookHttp.*:Hostile.*:JournalHold.*:JournalServer.Restart*:JournalServer.AFullDisk*:JournalServer.Pipelined*
 memcheck: deps
 	$(MAKE) $(PARALLEL) $(BUILD)/wspushd $(BUILD)/wsload $(BUILD)/wspush_tests
 	WSPUSHD_WRAPPER="$(MEMCHECK_WRAPPER)" tools/run-tests.sh $(BUILD)/wspush_tests --gtest_filter='$(MEMCHECK_TESTS)'
