@@ -253,7 +253,15 @@ void Server::journal_commit() {
         Connection& c = conns_[h.fd];
         if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) continue;
         c.http->held = 0;
-        if (!why.empty()) journal_refusal(h.reply, why);
+        if (!why.empty()) {
+            journal_refusal(h.reply, why);
+            // Counted as accepted when it was held: refused after all.
+            if (c.http->robot >= 0 && static_cast<size_t>(c.http->robot) < robots_.size()) {
+                RobotRuntime& rt = robots_[static_cast<size_t>(c.http->robot)];
+                if (rt.accepted) --rt.accepted;
+                ++rt.refused;
+            }
+        }
         reply_webhook(c, h.reply);
         if (c.state != ConnState::kHttp) continue;
         next_request(c, h.used);

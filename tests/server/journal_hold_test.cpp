@@ -85,5 +85,22 @@ TEST_F(JournalHold, PipelinedControlCommandsThenHalfCloseGetEveryReply) {
     EXPECT_TRUE(c.wait_eof());
 }
 
+// A webhook push whose record the commit cannot write (over the file-size limit): held as
+// accepted, answered 503001 after all, and counted as refused, not accepted.
+TEST_F(JournalHold, AWebhookPushTheCommitRefusesIsCountedAsRefused) {
+    ASSERT_TRUE(dir_.ok());
+    srv_.rlimit_fsize = 16 << 10;
+    ASSERT_TRUE(start({"--journal", dir_.journal(), "--robot-max-body", "64K", "--robot",
+                       std::string(kToken) + " alerts name=ops"}));
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    const HttpReply r = post(c, "/push/alerts", std::string(20 << 10, 'x'), "text/plain",
+                             "Authorization: Bearer " + std::string(kToken) + "\r\n");
+    EXPECT_EQ(r.status, 503) << r.head << r.body;
+    EXPECT_EQ(r.errcode(), 503001) << r.body;
+    EXPECT_EQ(stat(ctl_, "webhook.robots.ops.accepted"), 0u);
+    EXPECT_EQ(stat(ctl_, "webhook.robots.ops.refused"), 1u);
+}
+
 }  // namespace
 }  // namespace wspush::testing
