@@ -21,9 +21,12 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "cluster/blocking_io.h"
 
 namespace wspush::cluster {
 namespace {
+
+using test_support::write_all;
 
 constexpr int kWaitMs = 10000;
 
@@ -36,21 +39,6 @@ struct Plan {
     std::vector<int> down_status[kMaxSupervised];
     std::vector<uint64_t> up_at;  // fork times (monotonic ms), any worker
 };
-
-bool write_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        const ssize_t n = write(fd, s.data(), s.size());
-        if (n > 0) {
-            s.remove_prefix(static_cast<size_t>(n));
-        } else if (n < 0 && errno == EAGAIN) {
-            pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
-            poll(&p, 1, -1);
-        } else if (n < 0 && errno != EINTR) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // Echoes until the parent's end closes. A signalfd for SIGHUP (kHup) answers "hup".
 int echo(int fd, int hup_fd) {
