@@ -224,6 +224,37 @@ TEST_F(ClusterSupervisor, GivesUpOnAWorkerThatKeepsExitingWithBackoff) {
     EXPECT_GE(plan_.up_at[4] - plan_.up_at[3], 40u);
 }
 
+// The backoff on a clock the test sets (on_signals() and tick() take `now`): each quick
+// exit in a row doubles the wait up to the cap; an exit after kStableMs starts again.
+TEST_F(ClusterSupervisor, BackoffDoublesForQuickExitsAndStartsAgainAfterAStableLife) {
+    plan_.modes[0] = Mode::kExitAlways;
+    Supervisor s(SupervisorOptions{.workers = 1, .backoff_initial_ms = 100, .backoff_max_ms = 300}, hooks(plan_));
+    ASSERT_TRUE(s.start(1000)) << s.error();
+    auto exit_seen_at = [&](uint64_t now) {
+        pollfd p{.fd = s.signal_fd(), .events = POLLIN, .revents = 0};
+        while (s.worker_state(0) == Supervisor::Worker::kUp) {
+            if (poll(&p, 1, kWaitMs) != 1) return false;
+            s.on_signals(now);
+        }
+        return true;
+    };
+    ASSERT_TRUE(exit_seen_at(1010));
+    EXPECT_EQ(s.deadline(), 1110u);  // first quick exit: 100 ms
+    s.tick(1109);
+    EXPECT_EQ(s.worker_state(0), Supervisor::Worker::kWaiting);
+    s.tick(1110);
+    ASSERT_EQ(s.worker_state(0), Supervisor::Worker::kUp);
+    ASSERT_TRUE(exit_seen_at(1120));
+    EXPECT_EQ(s.deadline(), 1320u);  // second: 200 ms
+    s.tick(1320);
+    ASSERT_TRUE(exit_seen_at(1330));
+    EXPECT_EQ(s.deadline(), 1630u);  // third: 400, capped at 300
+    s.tick(1630);
+    ASSERT_TRUE(exit_seen_at(1630 + kStableMs));
+    EXPECT_EQ(s.deadline(), 1630 + kStableMs + 100);  // it had lived kStableMs: 100 again
+    EXPECT_EQ(s.restarts(), 4u);
+}
+
 TEST_F(ClusterSupervisor, ZeroRestartsGivesUpAtTheFirstExit) {
     plan_.modes[0] = Mode::kExitAlways;
     Supervisor s(SupervisorOptions{.workers = 1, .max_restarts = 0}, hooks(plan_));
