@@ -26,6 +26,8 @@
 //
 // Signals: start() blocks SIGCHLD, SIGTERM, SIGINT and SIGHUP and reads them from a signalfd
 // (signal_fd()); the children get the previous mask and default dispositions back. The
+// process is to have one thread (as the server does): a signal sent to the process may
+// otherwise go to a thread that does not block it, and a SIGCHLD would be lost there. The
 // destructor kills (SIGKILL) and reaps any worker still running, drops those signals still
 // pending and restores the mask.
 #pragma once

@@ -163,8 +163,9 @@ TEST_F(ClusterSupervisor, EchoesOverEachWorkersOwnSocketpair) {
     }
     for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(echo_of(s, i, "ping " + std::to_string(i)), "ping " + std::to_string(i));
 
-    // A SIGTERM to the parent (blocked, so it waits in the signalfd) stops them all.
-    ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+    // A SIGTERM to the parent (blocked, so it waits in the signalfd) stops them all. raise():
+    // to this thread, which blocks it, whatever other threads the test binary has.
+    ASSERT_EQ(raise(SIGTERM), 0);
     ASSERT_TRUE(run_until(s, [&] { return s.finished(); }));
     EXPECT_EQ(s.state(), Supervisor::State::kDone);
     EXPECT_EQ(s.restarts(), 0u);
@@ -271,7 +272,7 @@ TEST_F(ClusterSupervisor, PassesSigHupOnToTheWorkers) {
     ASSERT_TRUE(s.start(base::monotonic_ms())) << s.error();
     ASSERT_EQ(read_worker(s, 0, 5), "ready");
     ASSERT_EQ(read_worker(s, 1, 5), "ready");
-    ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+    ASSERT_EQ(raise(SIGHUP), 0);
     EXPECT_EQ(read_worker(s, 0, 3), "hup");
     EXPECT_EQ(read_worker(s, 1, 3), "hup");
     EXPECT_EQ(s.state(), Supervisor::State::kRunning);
