@@ -4,8 +4,9 @@
 // while a publication may be as large as --max-message (up to 1 GiB); over a stream a large
 // one is written in pieces like any client's, and this decoder takes any split.
 //
-// Every frame: a 4-byte little-endian body length, then the body: a kind byte and its
-// fields. Integers are little-endian; a channel name is a length byte and 1..64 bytes; a
+// Both ends are the same binary (the workers are forked, not executed), so frames carry no
+// version. Every frame: a 4-byte little-endian body length, then the body: a kind byte and
+// its fields. Integers are little-endian; a channel name is a length byte and 1..64 bytes; a
 // payload is the rest of the body.
 //
 // | kind            | from   | fields after the kind byte                                 |
@@ -17,6 +18,7 @@
 // |                 |        | last publication the worker applied to it was (epoch, seq)  |
 // | 4 kStatsQuery   | parent | request u64                                                |
 // | 5 kStats        | worker | request u64, count u8 (0..kMaxCounters), count x u64        |
+// |                 |        | (a worker's counters, by position; the parent sums them)    |
 //
 // Limits (a frame breaking one is an error, never skipped: the peer is our own process, so
 // garbage means a bug or a torn stream, and the connection is to be dropped):
