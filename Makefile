@@ -83,7 +83,10 @@ SRC_ASM    := $(shell find src -name '*.S' | sort)
 # no_throw.cpp replaces libstdc++'s throwing helpers and operator new: server binary only
 # (tests and tools use exceptions), and never under the sanitizers, which bring their own.
 SRV_ONLY   := src/base/no_throw.cpp
-SRC_LIB    := $(filter-out src/main.cpp $(SRV_ONLY),$(SRC_ALL))
+# src/cluster (the --workers supervisor, sequencer and their wire format) is not wired into the
+# server yet: its objects go into the tests only, so the server binary does not carry them.
+UNWIRED    := $(filter src/cluster/%,$(SRC_ALL))
+SRC_LIB    := $(filter-out src/main.cpp $(SRV_ONLY) $(UNWIRED),$(SRC_ALL))
 # tests/fuzz holds libFuzzer entry points (make fuzz-build), not GoogleTest cases.
 TEST_SRC   := $(shell find tests -name '*.cpp' ! -path 'tests/fuzz/*' | sort)
 # A cross build's tests (make test-cross): every module's unit tests, the conformance suite
@@ -99,6 +102,7 @@ BENCH_SRC  := $(wildcard bench/*_bench.cpp)
 WSLOAD_SRC := $(shell find tools/wsload -name '*.cpp' ! -name 'main.cpp' | sort)
 
 LIB_OBJ    := $(SRC_LIB:%.cpp=$(BUILD)/obj/%.o) $(SRC_ASM:%.S=$(BUILD)/obj/%.o)
+UNWIRED_OBJ := $(UNWIRED:%.cpp=$(BUILD)/obj/%.o)
 MAIN_OBJ   := $(BUILD)/obj/src/main.o $(if $(SAN),,$(SRV_ONLY:%.cpp=$(BUILD)/obj/%.o))
 TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -178,7 +182,7 @@ $(BUILD)/wsload: $(BUILD)/obj/tools/wsload/main.o $(WSLOAD_OBJ) $(LIB_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@
 
-$(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ) $(GTEST_OBJ)
+$(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ) $(UNWIRED_OBJ) $(GTEST_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@ $(GTEST_LIBS) -pthread
 
@@ -320,6 +324,7 @@ FUZZ_SRC_frame_codec_fuzz := $(FUZZ_SRC_frame_fuzz)
 FUZZ_SRC_query_fuzz   := src/http/query.cpp src/server/route.cpp src/push/names.cpp
 FUZZ_SRC_journal_fuzz := src/journal/format.cpp src/journal/crc32c.cpp
 FUZZ_SRC_resp_fuzz    := src/redis/resp.cpp
+FUZZ_SRC_cluster_wire_fuzz := src/cluster/wire.cpp
 FUZZ_SRC_command_fuzz := src/ctl/command.cpp src/ctl/control_channel.cpp src/codec/utf8.cpp src/push/names.cpp \
   src/net/reactor.cpp src/net/socket.cpp src/base/log.cpp src/base/log_storm.cpp
 

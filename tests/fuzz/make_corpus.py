@@ -4,7 +4,8 @@ the repository root; deterministic, so a rerun changes nothing). One seed per ca
 real upgrade requests and the handshake's refusals; client frames for every category of
 tests/ws/frame_parser_test.cpp and tests/conformance (framing, ping/pong, reserved bits,
 opcodes, fragmentation, UTF-8, limits, close); UTF-8 edge cases; the README's control
-commands and upgrade URLs; Redis replies of every RESP type. The layout of each input is the
+commands and upgrade URLs; Redis replies of every RESP type; the frames between the
+parent and its workers (src/cluster/wire.h). The layout of each input is the
 one its target reads (see the first lines of tests/fuzz/<target>_fuzz.cpp)."""
 import os
 import re
@@ -259,6 +260,32 @@ def resps():
     write("resp", "over_bounds_small", b"\x00" + big.encode())
 
 
+# ---- cluster_wire: limit byte (even: 32-byte payloads, odd: the default), then frames ------
+
+def cluster_frame(kind, fields):
+    body = bytes([kind]) + fields
+    return struct.pack("<I", len(body)) + body
+
+
+def cluster_name(name):
+    return bytes([len(name)]) + name
+
+
+def cluster_wires():
+    publish = cluster_frame(1, struct.pack("<QB", 7, 1) + cluster_name(b"news") + b"hello")
+    published = cluster_frame(2, struct.pack("<QQQIB", 0x9E3779B900000001, 1, 7, 0, 1)
+                              + cluster_name(b"news") + b"hello")
+    idle = cluster_frame(3, struct.pack("<QQ", 0x9E3779B900000001, 1) + cluster_name(b"news"))
+    query = cluster_frame(4, struct.pack("<Q", 3))
+    stats = cluster_frame(5, struct.pack("<QB", 3, 4) + struct.pack("<4Q", 10, 20, 0, 2**64 - 1))
+    binary = cluster_frame(1, struct.pack("<QB", 8, 2) + cluster_name(b"c" * 64) + bytes(range(40)))
+    write("cluster_wire", "publish_flow", b"\x01" + publish + published + idle)
+    write("cluster_wire", "stats", b"\x01" + query + stats)
+    write("cluster_wire", "binary_small", b"\x00" + binary + publish)
+    write("cluster_wire", "garbage", b"\x01" + publish + cluster_frame(9, b"") + published)
+    write("cluster_wire", "cut", b"\x01" + published + publish[:7])
+
+
 if __name__ == "__main__":
     requests()
     frames()
@@ -267,3 +294,4 @@ if __name__ == "__main__":
     commands()
     queries()
     resps()
+    cluster_wires()
