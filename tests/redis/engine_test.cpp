@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "redis/redis_server.h"
+#include "redis/turns.h"
 
 namespace wspush::redis {
 namespace {
@@ -29,6 +30,7 @@ using testing::RedisServer;
 struct Node {
     std::vector<std::string> got;       // "ch seq payload" per message, "GAP ch first since"
     std::vector<uint64_t> epochs;       // per message
+    int binary = 0;                     // messages marked binary
     std::vector<std::string> results;   // publish completions: "seq" or "ERR <error>"
     std::vector<uint64_t> result_epochs;
 };
@@ -41,6 +43,7 @@ void on_deliver(void* ctx, const Delivery& d) noexcept {
     }
     n->got.push_back(std::string(d.channel) + " " + std::to_string(d.seq) + " " + std::string(d.payload));
     n->epochs.push_back(d.epoch);
+    n->binary += d.binary;
 }
 
 void on_published(void* ctx, const Published& p) noexcept {
@@ -143,12 +146,7 @@ public:
 
     template <class P>
     bool until(P pred, int timeout_ms = 10000) {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() > end) return false;
-            turn();
-        }
-        return true;
+        return testing::turn_until([this] { turn(); }, pred, timeout_ms);
     }
 
     Read read(Engine& e, std::string_view ch, Cursor after) {
@@ -163,6 +161,15 @@ private:
     std::unique_ptr<Client> raw_;
     std::vector<std::unique_ptr<Engine>> engines_;  // destroyed first
 };
+
+// Publishes "m<from>" .. "m<to>" to ch, alternately from a and b when b is given (completions
+// to na and nb).
+void publish_range(std::string_view ch, int from, int to, Engine& a, Node& na, Engine* b = nullptr, Node* nb = nullptr) {
+    for (int i = from; i <= to; ++i) {
+        const bool on_b = b && i % 2 == 0;
+        (on_b ? *b : a).publish(ch, false, "m" + std::to_string(i), on_published, on_b ? static_cast<void*>(nb) : &na);
+    }
+}
 
 std::vector<std::string> expected(std::string_view ch, uint64_t from, uint64_t to, std::string_view prefix = "m") {
     std::vector<std::string> v;
@@ -186,7 +193,7 @@ protected:
 
 TEST_F(RedisEngine, PublishReachesEveryNodeInOrderOnce) {
     ASSERT_TRUE(start_server());
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
     Engine& b = loop.add(options(server_.address()), nb);
@@ -194,7 +201,7 @@ TEST_F(RedisEngine, PublishReachesEveryNodeInOrderOnce) {
     ASSERT_TRUE(b.subscribe("news", Cursor{}, true));
     ASSERT_FALSE(b.subscribe("news", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("news") && b.live("news") && a.writer_up(); }));
-    for (int i = 1; i <= 20; ++i) a.publish("news", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("news", 1, 20, a, na);
     ASSERT_TRUE(loop.until([&] { return na.got.size() >= 20 && nb.got.size() >= 20 && na.results.size() == 20; }));
     loop.turn(20);  // nothing more arrives
     EXPECT_EQ(na.got, expected("news", 1, 20));
@@ -208,13 +215,13 @@ TEST_F(RedisEngine, PublishReachesEveryNodeInOrderOnce) {
 
 TEST_F(RedisEngine, OneNumberingWhicheverNodePublishes) {
     ASSERT_TRUE(start_server());
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
     Engine& b = loop.add(options(server_.address()), nb);
     ASSERT_TRUE(a.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("c") && b.writer_up(); }));
-    for (int i = 1; i <= 20; ++i) (i % 2 ? a : b).publish("c", true, "m" + std::to_string(i), on_published, i % 2 ? &na : &nb);
+    publish_range("c", 1, 20, a, na, &b, &nb);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 10 && nb.results.size() == 10 && na.got.size() >= 20; }));
     std::vector<std::string> seqs = na.results;
     seqs.insert(seqs.end(), nb.results.begin(), nb.results.end());
@@ -237,7 +244,7 @@ TEST_F(RedisEngine, ResumeCoversOrReportsAGap) {
     ASSERT_TRUE(loop.until([&] { return a.writer_up(); }));
     none = loop.read(a, "r", Cursor{});
     EXPECT_TRUE(none.h.ok && none.h.covers && !none.h.exists);
-    for (int i = 1; i <= 3; ++i) a.publish("r", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("r", 1, 3, a, na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 3; }));
     const uint64_t e = na.result_epochs[0];
     Read r = loop.read(a, "r", Cursor{e, 1, true});
@@ -254,7 +261,7 @@ TEST_F(RedisEngine, ResumeCoversOrReportsAGap) {
     EXPECT_EQ(r.seqs, (std::vector<uint64_t>{1, 2, 3}));
     r = loop.read(a, "r", Cursor{e, 4, true});  // beyond the last
     EXPECT_FALSE(r.h.covers);
-    for (int i = 4; i <= 13; ++i) a.publish("r", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("r", 4, 13, a, na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 13; }));
     r = loop.read(a, "r", Cursor{e, 3, true});  // 4..8 were trimmed
     EXPECT_FALSE(r.h.covers);
@@ -269,7 +276,7 @@ TEST_F(RedisEngine, ResumeCoversOrReportsAGap) {
 
 TEST_F(RedisEngine, ChannelMadeAgainGetsAHigherEpoch) {
     ASSERT_TRUE(start_server());
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
     Engine& b = loop.add(options(server_.address()), nb);
@@ -296,7 +303,7 @@ TEST_F(RedisEngine, ChannelMadeAgainGetsAHigherEpoch) {
 
 TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     ASSERT_TRUE(start_server());
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
     EngineOptions ob = options(server_.address());
@@ -306,11 +313,11 @@ TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     loop.raw(server_.address());
     ASSERT_TRUE(b.subscribe("o", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return b.live("o") && a.writer_up(); }));
-    for (int i = 1; i <= 3; ++i) a.publish("o", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("o", 1, 3, a, na);
     ASSERT_TRUE(loop.until([&] { return nb.got.size() == 3; }));
     ASSERT_EQ(loop.call({"CLIENT", "KILL", "TYPE", "pubsub"}), "1");
     ASSERT_TRUE(loop.until([&] { return !b.subscriber_up(); }));
-    for (int i = 4; i <= 8; ++i) a.publish("o", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("o", 4, 8, a, na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 8; }));
     ASSERT_TRUE(loop.until([&] { return nb.got.size() >= 8 && b.live("o"); }));
     a.publish("o", false, "m9", on_published, &na);
@@ -323,18 +330,18 @@ TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
 
 TEST_F(RedisEngine, RedisRestartQueuesPublishesAndLosesNothing) {
     ASSERT_TRUE(start_server({"--appendonly", "yes", "--appendfsync", "always"}));
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
     Engine& b = loop.add(options(server_.address()), nb);
     ASSERT_TRUE(a.subscribe("k", Cursor{}, true));
     ASSERT_TRUE(b.subscribe("k", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("k") && b.live("k") && a.writer_up() && b.writer_up(); }));
-    for (int i = 1; i <= 4; ++i) a.publish("k", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("k", 1, 4, a, na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 4 && nb.got.size() == 4; }));
     server_.kill();
     ASSERT_TRUE(loop.until([&] { return !a.writer_up() && !b.writer_up() && !a.subscriber_up() && !b.subscriber_up(); }));
-    for (int i = 5; i <= 10; ++i) (i % 2 ? a : b).publish("k", false, "m" + std::to_string(i), on_published, i % 2 ? &na : &nb);
+    publish_range("k", 5, 10, a, na, &b, &nb);
     EXPECT_EQ(a.stats().queued, 3u);
     EXPECT_EQ(b.stats().queued, 3u);
     EXPECT_EQ(na.results.size(), 4u);  // nothing completes while it is down
@@ -411,14 +418,14 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
 
 TEST_F(RedisEngine, PrefixKeepsDeploymentsApart) {
     ASSERT_TRUE(start_server());
-    Node na, nb, nc;  // outlive the engines, which report to them until destroyed
+    Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address(), "one:"), na);
     Engine& b = loop.add(options(server_.address(), "two:"), nb);
     ASSERT_TRUE(a.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(b.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("c") && b.live("c") && a.writer_up() && b.writer_up(); }));
-    for (int i = 1; i <= 3; ++i) a.publish("c", false, "m" + std::to_string(i), on_published, &na);
+    publish_range("c", 1, 3, a, na);
     b.publish("c", false, "b1", on_published, &nb);
     ASSERT_TRUE(loop.until([&] { return na.got.size() >= 3 && nb.got.size() >= 1 && nb.results.size() == 1; }));
     loop.turn(20);
@@ -438,9 +445,10 @@ TEST_F(RedisEngine, AuthAndDatabaseFromTheClientOptions) {
     Engine& a = loop.add(o, na);
     ASSERT_TRUE(a.subscribe("d", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("d") && a.writer_up(); }));
-    a.publish("d", false, "m1", on_published, &na);
+    a.publish("d", true, std::string("m1\0\xff", 4), on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.got.size() == 1 && na.results.size() == 1; }));
-    EXPECT_EQ(na.got[0], "d 1 m1");
+    EXPECT_EQ(na.got[0], "d 1 " + std::string("m1\0\xff", 4));
+    EXPECT_EQ(na.binary, 1);
     Client& raw = loop.raw(server_.address());
     (void)raw;
     EXPECT_EQ(loop.call({"HGET", "t:ch:{d}:meta", "seq"}), "ERR NOAUTH Authentication required.");
