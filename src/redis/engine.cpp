@@ -31,6 +31,8 @@ local max = tonumber(ARGV[1])
 if max > 0 then
   redis.call('RPUSH', KEYS[2], entry)
   redis.call('LTRIM', KEYS[2], -max, -1)
+else
+  redis.call('DEL', KEYS[2])
 end
 redis.call('PUBLISH', ARGV[4], entry)
 return {e, s}
@@ -360,13 +362,25 @@ bool Engine::live(std::string_view channel) const noexcept {
     return it != chans_.end() && it->second->phase == Phase::kLive;
 }
 
-void Engine::send_subscribe(const Chan& c, bool sub) noexcept {
+bool Engine::send_subscribe(Chan& c, bool sub) noexcept {
     const std::string ch = key("pub", c.name);
-    if (const int rc = subscriber_.command({sub ? "SUBSCRIBE" : "UNSUBSCRIBE", ch}, nullptr, nullptr, 0); rc != 0) {
-        LOG_WARN("redis: %sSUBSCRIBE %s not sent (%d)", sub ? "" : "UN", c.name.c_str(), rc);
-        return;
+    if (subscriber_.command({sub ? "SUBSCRIBE" : "UNSUBSCRIBE", ch}, nullptr, nullptr, 0) != 0) {
+        // The output bound (thousands of channels after a reconnect): again at the next flush.
+        // An UNSUBSCRIBE that is not sent leaves messages that find no channel: ignored.
+        if (sub) subs_waiting_ = true;
+        return false;
     }
-    if (sub) ++unconfirmed_[c.name];
+    if (sub) {
+        ++unconfirmed_[c.name];
+        c.sub_sent = true;
+    }
+    return true;
+}
+
+void Engine::send_subscribes() noexcept {
+    subs_waiting_ = false;
+    for (auto& [name, c] : chans_)
+        if (c->phase == Phase::kSubscribing && !c->sub_sent && !send_subscribe(*c, true)) return;
 }
 
 void Engine::on_sub_state(void* ctx, bool up) noexcept {
@@ -380,8 +394,9 @@ void Engine::on_sub_state(void* ctx, bool up) noexcept {
         c->read_sent = false;
         c->overflow = false;
         c->buffered.clear();
-        if (up) e.send_subscribe(*c, true);
+        c->sub_sent = false;
     }
+    if (up) e.send_subscribes();
 }
 
 void Engine::on_push(void* ctx, const Value& v) noexcept {
@@ -527,6 +542,7 @@ void Engine::on_event(uint64_t tag, uint32_t events, uint64_t now_ms) noexcept {
 }
 
 void Engine::flush(uint64_t now_ms) noexcept {
+    if (subs_waiting_ && subscriber_up()) send_subscribes();
     subscriber_.flush(now_ms);
     if (writer_up()) {
         send_queued();
@@ -537,6 +553,8 @@ void Engine::flush(uint64_t now_ms) noexcept {
 }
 
 int Engine::wait_ms(uint64_t now_ms) const noexcept {
+    // Work held back by a full output buffer: the next turn sends more.
+    if ((subs_waiting_ && subscriber_up()) || ((reads_waiting_ || !queue_.empty()) && writer_up())) return 0;
     const int a = writer_.wait_ms(now_ms), b = subscriber_.wait_ms(now_ms);
     if (a < 0) return b;
     if (b < 0) return a;

@@ -63,6 +63,17 @@
 //   pub/sub messages buffered per     max_buffered 10000               buffer dropped; the
 //   channel while reading history                                      history read again
 //   history entries per channel       history 100 (in Redis)           oldest trimmed
+//   SUBSCRIBEs at once                the subscriber connection's      the rest are sent at
+//                                     max_output (1 MiB: ~15000)       the next flush()
+//
+// Every node of a deployment should use the same `history`: each publish trims the list to
+// its publisher's count.
+//
+// NOSCRIPT (the server's script cache flushed while connected): the publish is sent again
+// after a SCRIPT LOAD, in the order the refusals come back. Should another client load the
+// script between two of this node's pipelined publishes, the later one may run before the
+// first one's second attempt: the only case where one node's publishes to one channel may
+// be numbered out of order.
 //
 // Callbacks (deliveries, completions) run inside on_event(), flush(), publish() (a refused
 // publish), read() and stop(); they may call publish(), read(), subscribe() and
@@ -211,6 +222,7 @@ private:
         bool was_live = false;   // reads count as read back
         bool read_sent = false;  // the read of this round is in flight
         bool overflow = false;   // buffered messages were dropped: read again
+        bool sub_sent = false;   // its SUBSCRIBE is out on this subscriber connection
         bool gone = false;       // unsubscribed (freed at the end of flush())
         uint64_t round = 0;      // the current read's number (a reply to an older one is stale)
         std::vector<Entry> buffered;
@@ -228,7 +240,10 @@ private:
     void send_queued() noexcept;
     [[nodiscard]] bool send_pub(Pub* p) noexcept;
     void finish_pub(Pub* p, const Published& result) noexcept;
-    void send_subscribe(const Chan& c, bool sub) noexcept;
+    // SUBSCRIBE or UNSUBSCRIBE c on the subscriber connection; false when its output is full.
+    bool send_subscribe(Chan& c, bool sub) noexcept;
+    // SUBSCRIBEs every channel still waiting for one.
+    void send_subscribes() noexcept;
     // kReading: a new round; its read is sent now if the write connection is up.
     void begin_read(Chan& c) noexcept;
     void send_reads() noexcept;
@@ -252,6 +267,7 @@ private:
     // all are (an UNSUBSCRIBE + SUBSCRIBE pair confirms the first one too early).
     std::map<std::string, uint32_t, std::less<>> unconfirmed_;
     bool reads_waiting_ = false;  // a channel in kReading has its read still to send
+    bool subs_waiting_ = false;   // a channel in kSubscribing has its SUBSCRIBE still to send
     uint64_t rounds_ = 0;
     bool writer_ever_up_ = false;
     bool sub_ever_up_ = false;

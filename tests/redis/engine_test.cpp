@@ -328,6 +328,35 @@ TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     EXPECT_EQ(b.stats().reconnects, 1u);
 }
 
+TEST_F(RedisEngine, ManyChannelsComeBackPastTheOutputBound) {
+    ASSERT_TRUE(start_server());
+    Node na, nb;  // outlive the engines, which report to them until destroyed
+    Loop loop;
+    Engine& a = loop.add(options(server_.address()), na);
+    EngineOptions ob = options(server_.address());
+    ob.client.max_output = 2048;  // ~50 SUBSCRIBEs at once
+    ob.client.backoff.initial_ms = 2000;  // down for at least 1 s: the publishes fall in it
+    ob.client.backoff.max_ms = 2000;
+    Engine& b = loop.add(ob, nb);
+    loop.raw(server_.address());
+    constexpr int kChannels = 300;
+    for (int i = 0; i < kChannels; ++i) ASSERT_TRUE(b.subscribe("c" + std::to_string(i), Cursor{}, true));
+    auto all_live = [&] {
+        for (int i = 0; i < kChannels; ++i)
+            if (!b.live("c" + std::to_string(i))) return false;
+        return true;
+    };
+    ASSERT_TRUE(loop.until(all_live));
+    ASSERT_EQ(loop.call({"CLIENT", "KILL", "TYPE", "pubsub"}), "1");
+    ASSERT_TRUE(loop.until([&] { return !b.subscriber_up(); }));
+    for (int i = 0; i < kChannels; ++i) a.publish("c" + std::to_string(i), false, "m1", on_published, &na);
+    ASSERT_TRUE(loop.until([&] { return na.results.size() == kChannels; }));
+    ASSERT_TRUE(loop.until([&] { return nb.got.size() >= kChannels && all_live(); }));
+    loop.turn(20);
+    EXPECT_EQ(nb.got.size(), static_cast<size_t>(kChannels));
+    EXPECT_EQ(b.stats().read_back, static_cast<uint64_t>(kChannels));
+}
+
 TEST_F(RedisEngine, RedisRestartQueuesPublishesAndLosesNothing) {
     ASSERT_TRUE(start_server({"--appendonly", "yes", "--appendfsync", "always"}));
     Node na, nb;  // outlive the engines, which report to them until destroyed
