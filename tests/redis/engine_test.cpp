@@ -87,6 +87,13 @@ EngineOptions options(const std::string& address, std::string prefix = "t:") {
     return o;
 }
 
+// A connection lost stays down for 1..2 s: what the test does meanwhile falls in the outage.
+EngineOptions slow_reconnect(EngineOptions o) {
+    o.client.backoff.initial_ms = 2000;
+    o.client.backoff.max_ms = 2000;
+    return o;
+}
+
 // A reactor, the engines on it (engine i has tags 2i and 2i + 1) and a plain client (tag 1000)
 // for the test's own commands.
 class Loop {
@@ -306,10 +313,7 @@ TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
-    EngineOptions ob = options(server_.address());
-    ob.client.backoff.initial_ms = 2000;  // down for at least 1 s: the publishes fall in it
-    ob.client.backoff.max_ms = 2000;
-    Engine& b = loop.add(ob, nb);
+    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);
     loop.raw(server_.address());
     ASSERT_TRUE(b.subscribe("o", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return b.live("o") && a.writer_up(); }));
@@ -333,10 +337,8 @@ TEST_F(RedisEngine, ManyChannelsComeBackPastTheOutputBound) {
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
-    EngineOptions ob = options(server_.address());
+    EngineOptions ob = slow_reconnect(options(server_.address()));
     ob.client.max_output = 2048;  // ~50 SUBSCRIBEs at once
-    ob.client.backoff.initial_ms = 2000;  // down for at least 1 s: the publishes fall in it
-    ob.client.backoff.max_ms = 2000;
     Engine& b = loop.add(ob, nb);
     loop.raw(server_.address());
     constexpr int kChannels = 300;
@@ -423,10 +425,7 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
     Node na, nb, nc;  // outlive the engines, which report to them until destroyed
     Loop loop;
     Engine& a = loop.add(options(server_.address()), na);
-    EngineOptions ob = options(server_.address());
-    ob.client.backoff.initial_ms = 2000;  // its write connection stays down for at least 1 s
-    ob.client.backoff.max_ms = 2000;
-    Engine& b = loop.add(ob, nb);
+    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);  // its writer: down 1 s at least
     loop.raw(server_.address());
     // Subscribed to something, both subscriber connections survive the KILL below.
     ASSERT_TRUE(a.subscribe("other", Cursor{}, true));
