@@ -453,6 +453,7 @@ void Engine::send_reads() noexcept {
             return;
         }
         c->read_sent = true;
+        ++stats_.reads;
     }
 }
 
@@ -498,7 +499,8 @@ void Engine::chan_read(Chan& c, const HistoryRead& h) noexcept {
 }
 
 void Engine::accept(Chan& c, Entry&& e) noexcept {
-    if (c.at.has_epoch && e.epoch == c.at.epoch && e.seq <= c.at.seq) return;  // had it already
+    if (c.at.has_epoch && (e.epoch < c.at.epoch || (e.epoch == c.at.epoch && e.seq <= c.at.seq)))
+        return;  // had it already, or from an epoch that ended (epochs only grow)
     const bool next = (!c.at.has_epoch || e.epoch == c.at.epoch) && e.seq == c.at.seq + 1;
     if (next) {
         deliver(c, e);

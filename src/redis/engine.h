@@ -160,6 +160,7 @@ struct EngineStats {
     uint64_t errors = 0;        // publishes failed (refused by Redis, lost in flight, queue full)
     uint64_t refused = 0;       // of which: queue full
     uint64_t reconnects = 0;    // the subscriber or write connection came back
+    uint64_t reads = 0;         // history reads of subscribed channels (joins, reconnects, holes)
     uint64_t read_back = 0;     // messages delivered from history after a reconnect or a hole
     uint64_t delivered = 0;     // kMessage deliveries
     uint64_t gaps = 0;          // kGap deliveries

@@ -156,6 +156,18 @@ public:
         return testing::turn_until([this] { turn(); }, pred, timeout_ms);
     }
 
+    // a and b up and each subscribed to "other", so that kill_writers() spares their
+    // subscriber connections. False after the timeout.
+    bool ready_to_kill_writers(Engine& a, Engine& b) {
+        return a.subscribe("other", Cursor{}, true) && b.subscribe("other", Cursor{}, true) &&
+               until([&] { return a.live("other") && b.live("other") && a.writer_up() && b.writer_up(); });
+    }
+    // Kills every write connection (the plain client's spared) and waits until b's is down.
+    bool kill_writers(Engine& b) {
+        return call({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}) == "2" &&
+               until([&] { return !b.writer_up(); });
+    }
+
     Read read(Engine& e, std::string_view ch, Cursor after) {
         Read r;
         e.read(ch, after, on_history, &r);
@@ -308,6 +320,33 @@ TEST_F(RedisEngine, ChannelMadeAgainGetsAHigherEpoch) {
     EXPECT_GT(na.result_epochs[3], na.result_epochs[2]);
 }
 
+TEST_F(RedisEngine, MessagesOfAnEndedEpochAreDropped) {
+    ASSERT_TRUE(start_server());
+    Node na, nb;  // outlive the engines, which report to them until destroyed
+    Loop loop;
+    Engine& a = loop.add(options(server_.address()), na);
+    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);
+    loop.raw(server_.address());
+    ASSERT_TRUE(loop.ready_to_kill_writers(a, b));
+    // b joins while its write connection is down: it buffers m1 of the first epoch and m1 of
+    // the second, then reads a history that holds only the second.
+    ASSERT_TRUE(loop.kill_writers(b));
+    ASSERT_TRUE(b.subscribe("x", Cursor{}, false));
+    ASSERT_TRUE(loop.until([&] { return a.writer_up(); }));
+    a.publish("x", false, "old", on_published, &na);
+    ASSERT_TRUE(loop.until([&] { return na.results.size() == 1; }));
+    ASSERT_EQ(loop.call({"DEL", "t:ch:{x}:meta", "t:ch:{x}:hist"}), "2");
+    a.publish("x", false, "new", on_published, &na);
+    ASSERT_TRUE(loop.until([&] { return na.results.size() == 2; }));
+    ASSERT_TRUE(loop.until([&] { return b.live("x"); }));
+    const uint64_t reads = b.stats().reads;
+    for (int i = 0; i < 5; ++i) loop.turn(10);
+    EXPECT_TRUE(b.live("x"));
+    EXPECT_EQ(b.stats().reads, reads);  // settled: no read after read
+    EXPECT_EQ(nb.got, (std::vector<std::string>{"x 1 new"}));
+    EXPECT_EQ(b.cursor("x")->epoch, na.result_epochs[1]);
+}
+
 TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     ASSERT_TRUE(start_server());
     Node na, nb;  // outlive the engines, which report to them until destroyed
@@ -427,17 +466,13 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
     Engine& a = loop.add(options(server_.address()), na);
     Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);  // its writer: down 1 s at least
     loop.raw(server_.address());
-    // Subscribed to something, both subscriber connections survive the KILL below.
-    ASSERT_TRUE(a.subscribe("other", Cursor{}, true));
-    ASSERT_TRUE(b.subscribe("other", Cursor{}, true));
-    ASSERT_TRUE(loop.until([&] { return a.live("other") && b.live("other") && a.writer_up() && b.writer_up(); }));
+    ASSERT_TRUE(loop.ready_to_kill_writers(a, b));
     publish_range("j", 1, 5, a, na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 5; }));
     // Both write connections killed: b's SUBSCRIBE takes effect at once, its history read
     // waits for its write connection, and a publishes meanwhile: 6..10 are both in the
     // history b reads and buffered from pub/sub.
-    ASSERT_EQ(loop.call({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}), "2");
-    ASSERT_TRUE(loop.until([&] { return !b.writer_up(); }));
+    ASSERT_TRUE(loop.kill_writers(b));
     ASSERT_TRUE(b.subscribe("j", Cursor{}, false));  // from the beginning
     ASSERT_TRUE(loop.until([&] { return a.writer_up(); }));
     publish_range("j", 6, 10, a, na);
