@@ -21,6 +21,7 @@
 #include "net/socket.h"
 #include "redis/describe.h"
 #include "redis/redis_server.h"
+#include "redis/turns.h"
 
 namespace wspush::redis {
 namespace {
@@ -85,12 +86,7 @@ public:
     // Turns until pred() holds; false after timeout_ms.
     template <class P>
     bool until(P pred, int timeout_ms = 10000) {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-        while (!pred()) {
-            if (std::chrono::steady_clock::now() > end) return false;
-            turn();
-        }
-        return true;
+        return testing::turn_until([this] { turn(); }, pred, timeout_ms);
     }
 
     // Sends args and turns until its reply (or failure) came: its describe().
