@@ -27,6 +27,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "journal/files.h"
 #include "journal/recovery.h"
 #include "robot/errcode.h"
 #include "server/server.h"
@@ -70,7 +71,7 @@ bool Server::open_journal(std::string& err) {
         return false;
     }
     for (const std::string& note : rec.notes) LOG_WARN("%s", note.c_str());
-    const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+    const std::string mark = journal::join(cfg_.journal_dir, kFailingMark);
     const bool renumber = access(mark.c_str(), F_OK) == 0;
     if (renumber)
         LOG_WARN("journal %s: the last run stopped while the journal was failing: channels come back in new epochs "
@@ -186,7 +187,7 @@ void Server::journal_failed() {
     if (journal_retry_at_ != 0) return;  // told already
     journal_retry_at_ = now_ms_ + kJournalRetryMs;
     // An empty file: it needs no data block, so a full disk still takes it in most cases.
-    const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+    const std::string mark = journal::join(cfg_.journal_dir, kFailingMark);
     const int fd = ::open(mark.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd >= 0) ::close(fd);
     else LOG_WARN("journal: cannot create %s: %s", mark.c_str(), strerror(errno));
@@ -227,10 +228,6 @@ int Server::journal_write() {
     return rc;
 }
 
-void Server::journal_before_write() {
-    if (journal_ && journal_->has_batch()) (void)journal_write();
-}
-
 void Server::journal_commit() {
     if (!journal_) return;
     if (!journal_drops_.empty()) journal_record_drops();
@@ -239,7 +236,7 @@ void Server::journal_commit() {
     journal_turn_rc_ = 0;
     // Written again, the numbering the journal missed included: the mark can go.
     if (rc == 0 && journal_marked_ && journal_retry_at_ == 0 && !journal_renumber_) {
-        const std::string mark = cfg_.journal_dir + "/" + kFailingMark;
+        const std::string mark = journal::join(cfg_.journal_dir, kFailingMark);
         if (unlink(mark.c_str()) == 0 || errno == ENOENT) journal_marked_ = false;
     }
     const std::string_view why = rc < 0 ? journal_reason() : std::string_view();

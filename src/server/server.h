@@ -341,10 +341,7 @@ private:
     void journal_commit();
     // Writes the batch (a commit); a failure refuses the turn's held replies. 0 or -errno.
     int journal_write();
-    // Before a client socket is written to in the middle of a turn: a frame it may be sent
-    // was published this turn, and nobody receives a publication before it is as durable
-    // as --fsync says (else a crash could give its number to another message).
-    void journal_before_write();
+
     void journal_record_drops();
     void journal_failed();
     void journal_retry();

@@ -401,7 +401,9 @@ void Server::respond(Connection& c, push::Message* raw) {
 }
 
 void Server::flush(Connection& c) {
-    if (journal_ && journal_->has_batch()) [[unlikely]] journal_before_write();
+    // A frame c may be sent was published this turn: nobody receives a publication before
+    // it is as durable as --fsync says (else a crash could give its number to another).
+    if (journal_ && journal_->has_batch()) [[unlikely]] (void)journal_write();
     bool would_block = false;
     ++stats_.writes;
     long w = c.out.flush(fd_of(c), &would_block);
