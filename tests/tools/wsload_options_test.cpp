@@ -74,7 +74,27 @@ TEST(WsloadOptions, EchoFlags) {
     EXPECT_EQ(o.size, 1024u);
     EXPECT_TRUE(o.text);
     EXPECT_DOUBLE_EQ(o.duration_s, 0.5);
-    EXPECT_EQ(o.pid, 42);
+    EXPECT_EQ(o.pids, std::vector<pid_t>{42});
+}
+
+TEST(WsloadOptions, SeveralPidsAreSummed) {
+    const Options o = parse({"echo", "--pid", "42,43,7"});
+    EXPECT_EQ(o.pids, (std::vector<pid_t>{42, 43, 7}));
+    EXPECT_THROW((void)parse({"echo", "--pid", "42,"}), UsageError);
+    EXPECT_THROW((void)parse({"echo", "--pid", "x"}), UsageError);
+}
+
+TEST(WsloadOptions, FanoutOverSeveralServersNamesOneChannel) {
+    const Options o = parse({"fanout", "--via", "relay", "--url", "ws://127.0.0.1:1234/ws/prices", "--url",
+                             "ws://127.0.0.1:1235", "--url", "ws://127.0.0.1:1236/ws/prices"});
+    ASSERT_EQ(o.urls.size(), 3u);
+    EXPECT_EQ(o.urls[1].path, "/ws/prices");
+    EXPECT_EQ(o.urls[1].host_header, "127.0.0.1:1235");
+    EXPECT_EQ(o.urls[2].host_header, "127.0.0.1:1236");
+    EXPECT_EQ(o.url.host_header, "127.0.0.1:1234");
+    EXPECT_THROW((void)parse({"fanout", "--via", "relay", "--url", "ws://127.0.0.1:1234/ws/a", "--url",
+                              "ws://127.0.0.1:1235/ws/b"}),
+                 UsageError);
 }
 
 TEST(WsloadOptions, FanoutTakesTheChannelFromTheUrl) {

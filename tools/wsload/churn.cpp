@@ -19,7 +19,7 @@ constexpr uint16_t kNormal = 1000;
 class Churn final : public Handler {
 public:
     explicit Churn(const Options& o)
-        : o_(o), loop_(o, o.protocol, *this), payload_(o.size, o.text), cpu_(o.pid) {}
+        : o_(o), loop_(o, o.protocol, *this), payload_(o.size, o.text), cpu_(o.pids) {}
 
     int run();
 

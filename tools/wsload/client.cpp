@@ -97,7 +97,8 @@ ClientLoop::~ClientLoop() {
 }
 
 Conn* ClientLoop::open(uint64_t source_index, int& err) {
-    const int fd = start_connect(opt_.url, source_index);
+    const Url& url = opt_.urls.empty() ? opt_.url : opt_.urls[source_index % opt_.urls.size()];
+    const int fd = start_connect(url, source_index);
     if (fd < 0) {
         err = fd;
         return nullptr;
@@ -120,7 +121,7 @@ Conn* ClientLoop::open(uint64_t source_index, int& err) {
     uint8_t nonce[16];
     rng_.fill(nonce, sizeof nonce);
     c.key = make_key(nonce);
-    c.tx = build_request(opt_.url.host_header, opt_.url.path, std::string_view(c.key.data(), c.key.size()), protocol_);
+    c.tx = build_request(url.host_header, url.path, std::string_view(c.key.data(), c.key.size()), protocol_);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = tag_of(c);

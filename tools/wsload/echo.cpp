@@ -26,7 +26,7 @@ public:
           loop_(o, o.protocol, *this),
           ramp_(loop_, o.connections, o.parallel, 0),
           payload_(o.size, o.text),
-          cpu_(o.pid) {}
+          cpu_(o.pids) {}
 
     int run();
 

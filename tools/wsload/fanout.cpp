@@ -30,7 +30,7 @@ constexpr uint16_t kNormal = 1000;
 class Fanout final : public Handler, public RawHandler {
 public:
     explicit Fanout(const Options& o)
-        : o_(o), loop_(o, o.protocol, *this), ramp_(loop_, o.subscribers, o.parallel, 0), cpu_(o.pid) {}
+        : o_(o), loop_(o, o.protocol, *this), ramp_(loop_, o.subscribers, o.parallel, 0), cpu_(o.pids) {}
     ~Fanout() {
         if (ctl_fd_ >= 0) ::close(ctl_fd_);
     }
@@ -309,7 +309,9 @@ int Fanout::run() {
     }
     int err = 0;
     if (o_.via_relay()) {
-        Conn* p = loop_.open(o_.subscribers, err);
+        // A source index of its own that picks the first --url.
+        const uint64_t n_urls = o_.urls.empty() ? 1 : o_.urls.size();
+        Conn* p = loop_.open((o_.subscribers / n_urls + 1) * n_urls, err);
         if (!p) {
             note("cannot start the publisher: " + std::string(strerror(-err)));
             return 1;

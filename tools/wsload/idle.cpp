@@ -158,7 +158,7 @@ int run_idle(const Options& o) {
     // them --parallel at a time.
     const uint64_t connect_bound =
         static_cast<uint64_t>(o.timeout_s * 1e9) * (2 + o.subscribers / (o.parallel * 10));
-    CpuProbe cpu(o.pid);
+    CpuProbe cpu(o.pids);
     cpu.start();
 
     if (o.subscribers <= per_process) {

@@ -144,7 +144,7 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
     Options o;
     help = false;
     bool mode_set = false;
-    std::string url(kDefaultUrl);
+    std::vector<std::string> url_args;
     bool k_set = false;
     bool m_set = false;
     bool d_set = false;
@@ -169,7 +169,7 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             else throw UsageError("unknown mode '" + std::string(m) + "'");
             mode_set = true;
         } else if (a == "--url" || a == "-u") {
-            url = value();
+            url_args.emplace_back(value());
         } else if (a == "-n") {
             o.subscribers = parse_count(a, value());
             n_set = true;
@@ -218,7 +218,14 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
         } else if (a == "--hold-file") {
             o.hold_file = value();
         } else if (a == "--pid") {
-            o.pid = static_cast<pid_t>(parse_count(a, value()));
+            // PID[,PID...]: the CPU time of several processes together (a parent's workers).
+            const std::string_view list = value();
+            for (size_t at = 0; at <= list.size();) {
+                size_t end = list.find(',', at);
+                if (end == std::string_view::npos) end = list.size();
+                o.pids.push_back(static_cast<pid_t>(parse_count(a, list.substr(at, end - at))));
+                at = end + 1;
+            }
         } else if (a == "--max-message") {
             o.max_message = parse_size(value());
         } else if (a == "-v" || a == "--verbose") {
@@ -228,7 +235,9 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
         }
     }
     if (!mode_set) throw UsageError("no mode given (idle, echo, fanout, churn or webhook)");
-    o.url = parse_url(url);
+    if (url_args.empty()) url_args.emplace_back(kDefaultUrl);
+    for (const std::string& u : url_args) o.urls.push_back(parse_url(u));
+    o.url = o.urls[0];
     if (o.mode == Mode::kFanout && !d_set) o.duration_s = 30;
     if (o.duration_s <= 0) throw UsageError("--duration must be positive");
     if (o.connections == 0 || o.parallel == 0) throw UsageError("-c and --parallel must be positive");
@@ -248,6 +257,12 @@ Options parse_options(int argc, const char* const* argv, bool& help) {
             throw UsageError(m + ": URL path must be /ws/<channel>");
         }
         if (!valid_channel(o.channel)) throw UsageError(m + ": bad channel name '" + o.channel + "'");
+        o.urls[0] = o.url;
+        for (Url& u : o.urls) {
+            // Several servers (nodes, or one address per worker): one channel on all of them.
+            if (u.path == "/") u.path = o.url.path;
+            if (u.path != o.url.path) throw UsageError(m + ": every --url must name the same /ws/<channel>");
+        }
         if (o.size > (uint64_t{1} << 20)) throw UsageError(m + ": -s at most 1M");
     }
     if (o.mode == Mode::kFanout) {
@@ -288,10 +303,13 @@ WebSocket load generator for wspushd; prints one summary line on stdout:
   wsload mode=<mode> key=value ...
 and exits non-zero if any check failed.
 
-  --url ws://HOST:PORT/PATH   server (default ws://127.0.0.1:8080/)
+  --url ws://HOST:PORT/PATH   server (default ws://127.0.0.1:8080/); given more than once,
+                              connections go to each in turn (fanout: the publisher and
+                              the first subscriber to the first)
   -d, --duration DUR          how long to run / hold (default 5s; 250ms, 10s, 2m)
   --timeout DUR               handshake, drain and close waits (default 10s)
-  --pid PID                   report the server's CPU time (server_cpu_s, cpu_us_per_msg)
+  --pid PID[,PID...]          report the server's CPU time (server_cpu_s, cpu_us_per_msg;
+                              several: their sum, e.g. every worker or node)
   -v, --verbose               more detail on stderr
 
 idle    -n N [--hold-file PATH] [--parallel P]

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace wspush::wsload {
@@ -34,6 +35,9 @@ struct Url {
 struct Options {
     Mode mode = Mode::kEcho;
     Url url;
+    std::vector<Url> urls;       // every --url given, in order (url is urls[0]): connection
+                                 //     k goes to urls[k % size] (fanout: the publisher's
+                                 //     and the first subscriber's is urls[0])
     std::string channel;         // fanout, webhook: the channel (from /ws/<ch> in the URL)
     uint64_t channels = 1;       // --channels: webhook --via control spreads its PUBs over
                                  //     <channel>.0 .. <channel>.<N-1> in turn (N > 1)
@@ -59,7 +63,7 @@ struct Options {
     std::string control;         // --control PATH
     std::string protocol;        // --protocol; fanout defaults to wspush.v1
     std::string hold_file;       // --hold-file PATH (idle)
-    pid_t pid = 0;               // --pid: server process to read CPU time of
+    std::vector<pid_t> pids;     // --pid: server processes to read CPU time of (summed)
     uint64_t max_message = uint64_t{64} << 20;
     bool verbose = false;
 

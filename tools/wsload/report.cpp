@@ -52,20 +52,29 @@ void ErrorLog::print() const {
     }
 }
 
+std::optional<double> CpuProbe::sample() const {
+    double sum = 0;
+    for (pid_t pid : pids_) {
+        const std::optional<double> cpu = process_cpu_s(pid);
+        if (!cpu) {
+            note("cannot read /proc/" + std::to_string(pid) + "/stat");
+            return std::nullopt;
+        }
+        sum += *cpu;
+    }
+    return sum;
+}
+
 void CpuProbe::start() {
-    if (pid_ > 0) start_ = process_cpu_s(pid_);
+    if (!pids_.empty()) start_ = sample();
 }
 
 void CpuProbe::stop() {
-    if (pid_ > 0) end_ = process_cpu_s(pid_);
+    if (!pids_.empty()) end_ = sample();
 }
 
 void CpuProbe::report(Summary& s, uint64_t msgs) const {
-    if (pid_ <= 0) return;
-    if (!start_ || !end_) {
-        note("cannot read /proc/" + std::to_string(pid_) + "/stat");
-        return;
-    }
+    if (pids_.empty() || !start_ || !end_) return;
     const double cpu = *end_ - *start_;
     s.add("server_cpu_s", cpu, 2);
     if (msgs > 0) s.add("cpu_us_per_msg", cpu * 1e6 / static_cast<double>(msgs), 3);

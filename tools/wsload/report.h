@@ -47,14 +47,17 @@ private:
 // Server CPU time over a phase, from /proc/PID/stat (--pid). Inactive when pid is 0.
 class CpuProbe {
 public:
-    explicit CpuProbe(pid_t pid) : pid_(pid) {}
+    explicit CpuProbe(std::vector<pid_t> pids) : pids_(std::move(pids)) {}
     void start();
     void stop();
     // Adds server_cpu_s, and cpu_us_per_msg when msgs > 0, if both reads worked.
     void report(Summary& s, uint64_t msgs) const;
 
 private:
-    pid_t pid_;
+    // The processes' CPU time together; nullopt when one of them cannot be read.
+    [[nodiscard]] std::optional<double> sample() const;
+
+    std::vector<pid_t> pids_;
     std::optional<double> start_;
     std::optional<double> end_;
 };

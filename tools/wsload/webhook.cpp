@@ -113,7 +113,7 @@ private:
     std::vector<uint64_t> index_of_;   // by seq - base_: push index + 1 it carried, 0 none
 };
 
-Webhook::Webhook(const Options& o) : o_(o), loop_(o, o.protocol, *this), cpu_(o.pid) {
+Webhook::Webhook(const Options& o) : o_(o), loop_(o, o.protocol, *this), cpu_(o.pids) {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) std::abort();
     loop_.watch(epfd_, *this);
