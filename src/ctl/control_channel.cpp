@@ -283,8 +283,25 @@ void ControlChannel::run_line(ControlClient& cc, std::string_view line) noexcept
 void ControlChannel::execute(ControlClient& cc, const Command& cmd, std::string_view payload) noexcept {
     const size_t before = cc.out.size();
     if (handler_.execute(cmd, payload, cc.out) != Reply::kHeld) return;
-    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before)});
+    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before), ++tickets_});
     if (!cc.held_link.linked()) held_.push_back(cc);
+}
+
+void ControlChannel::resolve(uint64_t ticket, std::string_view text) noexcept {
+    bool found = false;
+    held_.for_each([&](ControlClient& cc) {
+        for (size_t i = 0; !found && i < cc.held.size(); ++i) {
+            if (cc.held[i].ticket != ticket) continue;
+            found = true;
+            const ControlClient::Held h = cc.held[i];
+            cc.out.replace(h.at - cc.out_base, h.len, text);
+            // The replies after it moved by the difference.
+            for (size_t j = i + 1; j < cc.held.size(); ++j) cc.held[j].at = cc.held[j].at - h.len + text.size();
+            cc.held.erase(cc.held.begin() + static_cast<long>(i));
+            if (cc.held.empty()) held_.remove(cc);
+            if (i == 0) schedule_flush(cc);
+        }
+    });
 }
 
 void ControlChannel::settle(std::string_view error) noexcept {

@@ -31,12 +31,13 @@ struct ControlClient {
     std::string in;             // bytes received and not yet processed
     std::string out;            // replies and TAIL output not yet written
     std::string pubb_channel;   // PUBB waiting for its payload
-    // Replies held for the journal: [offset, length) in `out`, offsets counted from the
+    // Replies held for the journal or for the --workers parent: [offset, length) in `out`, offsets counted from the
     // first byte ever queued (out_base: bytes written and erased from `out` so far). Only
     // the bytes before the first are written until ControlChannel::settle().
     struct Held {
         uint64_t at;
         uint32_t len;
+        uint64_t ticket;  // ControlChannel::resolve() names it by this
     };
     std::vector<Held> held;
     uint64_t out_base = 0;
