@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/push_support.h"
+#include "support/webhook_support.h"
 
 namespace wspush::testing {
 namespace {
@@ -34,7 +35,13 @@ std::vector<WorkerFigure> per_worker(ControlConn& ctl, std::string_view figure) 
         WorkerFigure f;
         f.pid = w.get("pid") ? w.get("pid")->uint().value_or(0) : 0;
         f.missing = w.get("missing") != nullptr;
-        f.value = w.get(figure) ? w.get(figure)->uint().value_or(0) : 0;
+        const Json* v = &w;
+        for (size_t at = 0; v && at <= figure.size();) {  // a dotted path
+            const size_t dot = std::min(figure.find('.', at), figure.size());
+            v = v->get(figure.substr(at, dot - at));
+            at = dot + 1;
+        }
+        f.value = v ? v->uint().value_or(0) : 0;
         out.push_back(f);
     }
     return out;
@@ -205,6 +212,56 @@ TEST_F(Workers, AKilledWorkerIsRestartedAndTheOtherServesOn) {
             ASSERT_TRUE(j->get("type"));
             EXPECT_EQ(j->get("type")->text, "gap") << "seq 2 was published before this worker started";
         }
+    }
+}
+
+TEST_F(Workers, WebhookPushesAreNumberedOnceForEveryWorker) {
+    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room"}));
+    std::vector<Placed> subs;
+    ASSERT_TRUE(spread(subs, "/ws/room", 1));
+    const std::string bearer = "Authorization: Bearer room-token-0001\r\n";
+    // A fresh connection per push until each worker has answered some.
+    uint64_t seq = 0;
+    for (int i = 0; i < kMaxTries; ++i) {
+        std::vector<WorkerFigure> w = per_worker(ctl_, "webhook.requests");
+        ASSERT_EQ(w.size(), 2u);
+        if (w[0].value > 0 && w[1].value > 0) break;
+        RawClient c;
+        ASSERT_TRUE(c.connect(srv_.port()));
+        ++seq;
+        HttpReply r = post(c, "/push/room", "m" + std::to_string(seq), "text/plain", bearer);
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.body, "{\"errcode\":0,\"errmsg\":\"ok\",\"seq\":" + std::to_string(seq) + ",\"delivered\":" +
+                              std::to_string(r.json && r.json->get("delivered") ? *r.json->get("delivered")->uint() : 0) +
+                              "}");
+    }
+    std::vector<WorkerFigure> w = per_worker(ctl_, "webhook.requests");
+    ASSERT_TRUE(w.size() == 2 && w[0].value > 0 && w[1].value > 0) << "webhook requests did not reach both workers";
+    // Pipelined on one kept-alive connection: each answer waits for its number, in order.
+    RawClient c;
+    ASSERT_TRUE(c.connect(srv_.port()));
+    ASSERT_TRUE(c.send_all(post_request("/push/room", "m" + std::to_string(seq + 1), "text/plain", bearer) +
+                           post_request("/push/room", "m" + std::to_string(seq + 2), "text/plain", bearer)));
+    for (uint64_t k = 1; k <= 2; ++k) {
+        HttpReply r = parse_reply(c.read_http());
+        ASSERT_EQ(r.status, 200);
+        ASSERT_TRUE(r.json && r.json->get("seq")) << r.body;
+        EXPECT_EQ(r.json->get("seq")->uint(), seq + k);
+    }
+    seq += 2;
+    // A robot message too.
+    RawClient robot;
+    ASSERT_TRUE(robot.connect(srv_.port()));
+    HttpReply r = post(robot, "/robot/send?access_token=room-token-0001",
+                       R"({"msgtype":"text","text":{"content":"hello"}})");
+    ASSERT_EQ(r.errcode(), 0) << r.body;
+    for (Placed& p : subs) {
+        SCOPED_TRACE("worker " + std::to_string(p.worker));
+        ASSERT_NO_FATAL_FAILURE(expect_numbered(*p.c, "room", 1, seq));
+        auto j = read_json(*p.c);
+        ASSERT_TRUE(j);
+        EXPECT_EQ(envelope_seq(*j), seq + 1) << "the robot message, numbered after the pushes";
+        EXPECT_TRUE(quiet(*p.c));
     }
 }
 
