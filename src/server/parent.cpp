@@ -107,6 +107,7 @@ private:
         bool reading = false;  // in the epoll set for input
         bool killed = false;   // SIGKILLed (fell behind, or sent garbage): no more frames to it
         bool want_out = false; // EPOLLOUT asked for
+        bool dirty = false;    // frames appended this loop turn: flushed at its end
         std::unique_ptr<cluster::WireDecoder> decoder;
         std::string out;
         size_t out_done = 0;
@@ -241,6 +242,7 @@ void Parent::append(uint32_t i, std::string_view bytes) {
         return;
     }
     w.out.append(bytes);
+    w.dirty = true;
 }
 
 void Parent::send(uint32_t i, const cluster::Frame& f) {
@@ -330,7 +332,6 @@ void Parent::publish(uint32_t i, const cluster::Frame& f) {
         r.kind = cluster::Kind::kRefused;
         r.request = f.request;
         send(i, r);
-        flush(i);
         return;
     }
     cluster::Frame p;
@@ -344,12 +345,8 @@ void Parent::publish(uint32_t i, const cluster::Frame& f) {
     p.payload = f.payload;
     std::string bytes;
     if (!cluster::encode(p, bytes)) return;  // fields as decoded: cannot fail
-    for (uint32_t w = 0; w < workers_.size(); ++w) {
-        append(w, bytes);
-        // Written at once where the socket takes it: a large publication is not copied
-        // into every outbox only to wait there.
-        flush(w);
-    }
+    // Written at the loop turn's end: one send per worker for all the turn's publications.
+    for (uint32_t w = 0; w < workers_.size(); ++w) append(w, bytes);
 }
 
 void Parent::ask_stats(uint32_t i, uint64_t request) {
@@ -358,7 +355,6 @@ void Parent::ask_stats(uint32_t i, uint64_t request) {
         r.kind = cluster::Kind::kStatsReply;
         r.request = request;  // an empty payload: "too many at once"
         send(i, r);
-        flush(i);
         return;
     }
     Round r;
@@ -377,7 +373,6 @@ void Parent::ask_stats(uint32_t i, uint64_t request) {
         if (workers_[w].fd < 0 || workers_[w].killed) continue;
         r.asked |= uint64_t{1} << w;
         send(w, q);
-        flush(w);
     }
     rounds_.push_back(std::move(r));
 }
@@ -431,7 +426,6 @@ void Parent::answer(Round& r) {
     a.request = r.request;
     a.payload = json;
     send(r.asker, a);
-    flush(r.asker);
 }
 
 int Parent::run(std::string& err) {
@@ -480,6 +474,11 @@ int Parent::run(std::string& err) {
         }
         supervisor_.tick(now);
         settle_rounds(true);
+        for (uint32_t i = 0; i < workers_.size(); ++i) {
+            if (!workers_[i].dirty) continue;
+            workers_[i].dirty = false;
+            flush(i);
+        }
         if (!stopping && supervisor_.state() != cluster::Supervisor::State::kRunning) {
             stopping = true;
             notify_.send("STOPPING=1\n");

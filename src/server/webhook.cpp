@@ -414,8 +414,12 @@ bool Server::push_digest(size_t i) {
         rt.digest_due = now_ms_ + 1000;
         return false;
     }
-    LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
-             static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(p.seq));
+    if (p.request)  // --workers: numbered by the parent later
+        LOG_INFO("robot %s: digest of %llu throttled message(s) pushed", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()));
+    else
+        LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(p.seq));
     rt.digest.clear();
     rt.mentions.clear();
     rt.at_all = false;

@@ -24,8 +24,8 @@
 // |                            |                               | of memory until it drains     |
 // | STATS wait                 | kStatsWaitMs (1 s)            | missing workers are listed    |
 // |                            |                               | with "missing":true           |
-// | STATS rounds at once       | kMaxStatsRounds (64)          | the ask is answered at once,  |
-// |                            |                               | from the workers' last figures|
+// | STATS rounds at once       | kMaxStatsRounds (64)          | "ERR stats: too many STATS at |
+// |                            |                               | once, try again"              |
 #pragma once
 #include <cstddef>
 #include <cstdint>
