@@ -163,11 +163,14 @@ int Parent::body(void* ctx, uint32_t index, int fd) {
     for (Worker& w : p.workers_) std::string().swap(w.out);
     signal(SIGUSR1, SIG_DFL);  // the server takes them from its signalfd
     signal(SIGUSR2, SIG_DFL);
+    char tag[32];
+    snprintf(tag, sizeof tag, "worker %u", index);
+    base::set_log_tag(tag);  // its lines say which worker wrote them
     Server server(p.cfg_);
     server.become_worker(index, fd, p.listen_fd_, p.control_fd_);
     std::string err;
     if (!server.start(err)) {
-        LOG_ERROR("worker %u: %s", index, err.c_str());
+        LOG_ERROR("%s", err.c_str());
         return 1;
     }
     return server.run();

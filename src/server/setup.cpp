@@ -215,8 +215,8 @@ bool Server::start(std::string& err) {
         LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
     }
     if (worker_)
-        LOG_INFO("worker %u: serving %s (%s mode, up to %u connections)", worker_->index,
-                 net::local_address(listen_fd_).c_str(), mode_name(cfg_.mode), max_clients_);
+        LOG_INFO("serving %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
+                 mode_name(cfg_.mode), max_clients_);
     else
         LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
                  mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");

@@ -73,7 +73,7 @@ void Server::rotate_listener() {
     if (listen_fd_ < 0) return;
     (void)reactor_.remove(listen_fd_);
     if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET | EPOLLEXCLUSIVE, kTagListen) < 0) {
-        LOG_ERROR("worker %u: cannot watch the listening socket again (%s): stopping", worker_->index, strerror(errno));
+        LOG_ERROR("cannot watch the listening socket again (%s): stopping", strerror(errno));
         if (!stopping_) begin_shutdown();
     }
 }
@@ -111,7 +111,7 @@ bool Server::worker_publish(push::Channel& ch, ws::Opcode op, std::string_view d
 PendingPublication& Server::pending_publication(uint64_t request) {
     // Always the last one sent: its caller asks right after publish_on().
     PendingPublication& p = worker_->pending.back();
-    if (p.request != request) LOG_ERROR("worker: pending publication %llu is not the last sent", (unsigned long long)request);
+    if (p.request != request) LOG_ERROR("pending publication %llu is not the last sent", (unsigned long long)request);
     return p;
 }
 
@@ -140,7 +140,7 @@ void Server::parent_flush() {
 void Server::parent_lost(const char* why) {
     WorkerLink& w = *worker_;
     if (w.fd < 0) return;
-    LOG_ERROR("worker %u: the link to the parent failed (%s): stopping", w.index, why);
+    LOG_ERROR("the link to the parent failed (%s): stopping", why);
     ::close(w.fd);  // also out of the epoll set
     w.fd = -1;
     w.out.clear();
@@ -213,8 +213,8 @@ void Server::parent_frame(const cluster::Frame& f) {
             return;
         default: break;
     }
-    LOG_ERROR("worker %u: unexpected frame of kind %u (request %llu) from the parent", w.index,
-              static_cast<unsigned>(f.kind), static_cast<unsigned long long>(f.request));
+    LOG_ERROR("unexpected frame of kind %u (request %llu) from the parent", static_cast<unsigned>(f.kind),
+              static_cast<unsigned long long>(f.request));
 }
 
 void Server::apply_published(const cluster::Frame& f) {
@@ -227,8 +227,7 @@ void Server::apply_published(const cluster::Frame& f) {
             w.pending.pop_front();
             own = true;
         } else {
-            LOG_ERROR("worker %u: publication %llu came back out of order", w.index,
-                      static_cast<unsigned long long>(f.request));
+            LOG_ERROR("publication %llu came back out of order", static_cast<unsigned long long>(f.request));
         }
     }
     const ws::Opcode op = f.type == cluster::PayloadType::kBinary ? ws::Opcode::kBinary : ws::Opcode::kText;
@@ -237,7 +236,7 @@ void Server::apply_published(const cluster::Frame& f) {
         // Over --max-channels here (a reload lowered it) or out of memory: this worker's
         // members miss it, and a resume here gets the gap notice.
         ++stats_.out_of_memory;
-        LOG_WARN("worker %u: publication %llu on %.*s not applied: %s", w.index, static_cast<unsigned long long>(f.seq),
+        LOG_WARN("publication %llu on %.*s not applied: %s", static_cast<unsigned long long>(f.seq),
                  static_cast<int>(f.channel.size()), f.channel.data(),
                  hub_.at_channel_limit() ? "too many channels" : "out of memory");
         if (own) answer_publication(mine, 0, 0, hub_.at_channel_limit() ? "too many channels" : "out of memory");
@@ -247,7 +246,7 @@ void Server::apply_published(const cluster::Frame& f) {
         if (ch->ring_count != 0) {
             // Kept messages of another numbering: cannot be (every worker applies every
             // publication in order); the publication is not applied rather than misnumbered.
-            LOG_ERROR("worker %u: %.*s keeps messages up to %llu but the parent numbered the next %llu", w.index,
+            LOG_ERROR("%.*s keeps messages up to %llu but the parent numbered the next %llu",
                       static_cast<int>(f.channel.size()), f.channel.data(),
                       static_cast<unsigned long long>(ch->next_seq - 1), static_cast<unsigned long long>(f.seq));
             if (own) answer_publication(mine, 0, 0, "numbering out of step");
@@ -270,8 +269,8 @@ void Server::apply_published(const cluster::Frame& f) {
                                          [this](push::Subscription& s, push::Publication& pub) { deliver(s, pub); });
     if (!r.ok) {
         ++stats_.out_of_memory;
-        LOG_WARN("worker %u: publication %llu on %s not applied: out of memory", w.index,
-                 static_cast<unsigned long long>(f.seq), name.c_str());
+        LOG_WARN("publication %llu on %s not applied: out of memory", static_cast<unsigned long long>(f.seq),
+                 name.c_str());
         if (own) answer_publication(mine, 0, 0, "out of memory");
         return;
     }

@@ -297,8 +297,13 @@ TEST_F(Workers, StatsSumsAndSigtermStopsAll) {
     ctl_.close();
     EXPECT_EQ(srv_.stop(SIGTERM), 0) << srv_.log();
     for (uint64_t pid : pids) EXPECT_NE(kill(static_cast<pid_t>(pid), 0), 0) << "worker " << pid << " outlived the parent";
-    for (size_t i = 0; i < 2; ++i)
+    for (size_t i = 0; i < 2; ++i) {
         EXPECT_NE(srv_.log().find("worker " + std::to_string(i) + " (pid "), std::string::npos) << srv_.log();
+        EXPECT_NE(srv_.log().find("wspushd: info: worker " + std::to_string(i) + ": serving 127.0.0.1:"),
+                  std::string::npos)
+            << "a worker's lines say which it is\n"
+            << srv_.log();
+    }
     EXPECT_NE(srv_.log().find("exited with status 0"), std::string::npos) << srv_.log();
 }
 
