@@ -76,13 +76,23 @@ protected:
         }
         if (on[0] < want || on[1] < want)
             return ::testing::AssertionFailure() << "clients on the workers after " << kMaxTries << ": " << on[0] << ", "
-                                                 << on[1];
+                                                 << on[1] << "\n"
+                                                 << srv_.log();
         return ::testing::AssertionSuccess();
     }
 
+    // Each worker's open connections; empty when STATS fails or a worker has not answered
+    // for 5 s (one starting up or restarting is waited for).
     std::vector<uint64_t> connections() {
         std::vector<uint64_t> v;
-        for (const WorkerFigure& f : per_worker(ctl_, "connections")) v.push_back(f.value);
+        (void)wait_until([&] {
+            v.clear();
+            for (const WorkerFigure& f : per_worker(ctl_, "connections")) {
+                if (f.missing) return false;
+                v.push_back(f.value);
+            }
+            return !v.empty();
+        }, 5000, 20);
         return v;
     }
 };
@@ -216,7 +226,8 @@ TEST_F(Workers, AKilledWorkerIsRestartedAndTheOtherServesOn) {
 }
 
 TEST_F(Workers, WebhookPushesAreNumberedOnceForEveryWorker) {
-    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room"}));
+    // Each worker keeps its own rate count: room for every try on one worker.
+    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room rate=1000/60s"}));
     std::vector<Placed> subs;
     ASSERT_TRUE(spread(subs, "/ws/room", 1));
     const std::string bearer = "Authorization: Bearer room-token-0001\r\n";
