@@ -83,10 +83,7 @@ SRC_ASM    := $(shell find src -name '*.S' | sort)
 # no_throw.cpp replaces libstdc++'s throwing helpers and operator new: server binary only
 # (tests and tools use exceptions), and never under the sanitizers, which bring their own.
 SRV_ONLY   := src/base/no_throw.cpp
-# src/cluster (the --workers supervisor, sequencer and their wire format) is not wired into the
-# server yet: its objects go into the tests only, so the server binary does not carry them.
-UNWIRED    := $(filter src/cluster/%,$(SRC_ALL))
-SRC_LIB    := $(filter-out src/main.cpp $(SRV_ONLY) $(UNWIRED),$(SRC_ALL))
+SRC_LIB    := $(filter-out src/main.cpp $(SRV_ONLY),$(SRC_ALL))
 # tests/fuzz holds libFuzzer entry points (make fuzz-build), not GoogleTest cases.
 TEST_SRC   := $(shell find tests -name '*.cpp' ! -path 'tests/fuzz/*' | sort)
 # A cross build's tests (make test-cross): every module's unit tests, the conformance suite
@@ -102,7 +99,6 @@ BENCH_SRC  := $(wildcard bench/*_bench.cpp)
 WSLOAD_SRC := $(shell find tools/wsload -name '*.cpp' ! -name 'main.cpp' | sort)
 
 LIB_OBJ    := $(SRC_LIB:%.cpp=$(BUILD)/obj/%.o) $(SRC_ASM:%.S=$(BUILD)/obj/%.o)
-UNWIRED_OBJ := $(UNWIRED:%.cpp=$(BUILD)/obj/%.o)
 MAIN_OBJ   := $(BUILD)/obj/src/main.o $(if $(SAN),,$(SRV_ONLY:%.cpp=$(BUILD)/obj/%.o))
 TEST_OBJ   := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 WSLOAD_OBJ := $(WSLOAD_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -119,7 +115,8 @@ all: $(BUILD)/wspushd $(BUILD)/wsload
 # Only the per-message path is built for speed (-O2): frames, masking and UTF-8 checks, the
 # out queue, the hub, channels, messages, envelopes and history, the reactor, the send ring,
 # the timer wheel, and the server's event loop, sessions and delivery; on a webhook's
-# per-request path, the token's SHA-256 and the request parser (no size cost, measured).
+# per-request path, the token's SHA-256 and the request parser (no size cost, measured); with
+# --workers, a worker's link to the parent and the frames on it.
 # Everything else runs once per process, connection, handshake or HTTP request
 # (configuration, set-up in setup.cpp, the upgrade and joins in upgrade.cpp, socket setup,
 # HTTP bodies and responses, the handshake's SHA-1/base64, robots and cards, JSON, control
@@ -127,7 +124,8 @@ all: $(BUILD)/wspushd $(BUILD)/wsload
 # "Performance").
 HOT_SRC := src/ws/frame.cpp src/ws/frame_parser.cpp src/codec/utf8.cpp \
   $(wildcard src/push/*.cpp) src/net/reactor.cpp src/net/send_ring.cpp src/base/timer_wheel.cpp \
-  src/server/server.cpp src/server/session.cpp src/codec/sha256.cpp src/http/request_parser.cpp
+  src/server/server.cpp src/server/session.cpp src/codec/sha256.cpp src/http/request_parser.cpp \
+  src/server/workers.cpp src/cluster/wire.cpp
 SIZE_SRC := $(filter-out $(HOT_SRC),$(SRC_ALL))
 ifeq ($(SAN),)
 $(SIZE_SRC:%.cpp=$(BUILD)/obj/%.o): SIZE_OPT := -Os
@@ -182,7 +180,7 @@ $(BUILD)/wsload: $(BUILD)/obj/tools/wsload/main.o $(WSLOAD_OBJ) $(LIB_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@
 
-$(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ) $(UNWIRED_OBJ) $(GTEST_OBJ)
+$(BUILD)/wspush_tests: $(TEST_OBJ) $(WSLOAD_OBJ) $(LIB_OBJ) $(GTEST_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CXX) $(OPT) -fno-lto $^ -o $@ $(GTEST_LIBS) -pthread
 

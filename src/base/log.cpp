@@ -10,6 +10,7 @@ namespace {
 
 LogLevel g_level = LogLevel::kInfo;
 bool g_time = false;
+char g_tag[32] = "";
 
 constexpr const char* kLevelNames[] = {
     [static_cast<int>(LogLevel::kDebug)] = "debug",
@@ -22,6 +23,9 @@ constexpr const char* kLevelNames[] = {
 
 void set_log_level(LogLevel level) noexcept { g_level = level; }
 void set_log_time(bool on) noexcept { g_time = on; }
+void set_log_tag(std::string_view tag) noexcept {
+    snprintf(g_tag, sizeof g_tag, "%.*s", static_cast<int>(tag.size()), tag.data());
+}
 LogLevel log_level() noexcept { return g_level; }
 
 bool parse_log_level(std::string_view s, LogLevel& out) noexcept {
@@ -47,7 +51,8 @@ void log(LogLevel level, const char* fmt, ...) noexcept {
         n = static_cast<int>(strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &t));
         n += snprintf(line + n, sizeof line - static_cast<size_t>(n), ".%03ldZ ", ts.tv_nsec / 1000000);
     }
-    n += snprintf(line + n, sizeof line - static_cast<size_t>(n), "wspushd: %s: ", kLevelNames[static_cast<int>(level)]);
+    n += snprintf(line + n, sizeof line - static_cast<size_t>(n), "wspushd: %s: %s%s", kLevelNames[static_cast<int>(level)],
+                  g_tag, *g_tag ? ": " : "");
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);

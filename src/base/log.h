@@ -13,6 +13,9 @@ void set_log_level(LogLevel level) noexcept;
 // that nothing else stamps; the journal adds its own). Default false.
 void set_log_time(bool on) noexcept;
 [[nodiscard]] LogLevel log_level() noexcept;
+// A tag after the level on every line ("wspushd: info: worker 1: ..."), up to 31 bytes;
+// empty (the default): none. A --workers worker sets "worker N".
+void set_log_tag(std::string_view tag) noexcept;
 // Parses "debug", "info", "warn", "error". Returns false for anything else.
 [[nodiscard]] bool parse_log_level(std::string_view s, LogLevel& out) noexcept;
 

@@ -50,12 +50,16 @@ bool encode(const Frame& f, std::string& out) {
     if (named && (f.channel.empty() || f.channel.size() > kMaxName)) return false;
     const bool carries = f.kind == Kind::kPublish || f.kind == Kind::kPublished;
     if (carries && (f.payload.size() > kMaxPayloadLimit || !type_valid(f.type))) return false;
+    if (f.kind == Kind::kStatsReply && f.payload.size() > kMaxPayloadLimit) return false;
     size_t body = 1;
     switch (f.kind) {
         case Kind::kPublish: body += kPublishFixed + 1 + f.channel.size() + f.payload.size(); break;
         case Kind::kPublished: body += kPublishedFixed + 1 + f.channel.size() + f.payload.size(); break;
         case Kind::kIdle: body += kIdleFixed + 1 + f.channel.size(); break;
-        case Kind::kStatsQuery: body += kQueryFixed; break;
+        case Kind::kStatsQuery:
+        case Kind::kRefused:
+        case Kind::kStatsAsk: body += kQueryFixed; break;
+        case Kind::kStatsReply: body += kQueryFixed + f.payload.size(); break;
         case Kind::kStats:
             if (f.counter_count > kMaxCounters) return false;
             body += kStatsFixed + 8 * size_t{f.counter_count};
@@ -81,7 +85,13 @@ bool encode(const Frame& f, std::string& out) {
             put(out, f.epoch, 8);
             put(out, f.seq, 8);
             break;
-        case Kind::kStatsQuery: put(out, f.request, 8); break;
+        case Kind::kStatsQuery:
+        case Kind::kRefused:
+        case Kind::kStatsAsk: put(out, f.request, 8); break;
+        case Kind::kStatsReply:
+            put(out, f.request, 8);
+            out.append(f.payload);
+            break;
         case Kind::kStats:
             put(out, f.request, 8);
             put(out, f.counter_count, 1);
@@ -186,8 +196,18 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             pos += kIdleFixed;
             break;
         case Kind::kStatsQuery:
-            if (n - pos != kQueryFixed) return fail("bad stats query length");
+        case Kind::kRefused:
+        case Kind::kStatsAsk:
+            if (n - pos != kQueryFixed) return fail("bad request length");
             f.request = get(body + pos, 8);
+            frame_ = f;
+            return Result::kDone;
+        case Kind::kStatsReply:
+            if (!fixed(kQueryFixed)) return fail("short stats reply");
+            f.request = get(body + pos, 8);
+            pos += kQueryFixed;
+            if (n - pos > limits_.max_payload) return fail("payload too large");
+            f.payload = std::string_view(body + pos, n - pos);
             frame_ = f;
             return Result::kDone;
         case Kind::kStats: {

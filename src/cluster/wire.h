@@ -19,6 +19,10 @@
 // | 4 kStatsQuery   | parent | request u64                                                |
 // | 5 kStats        | worker | request u64, count u8 (0..kMaxCounters), count x u64        |
 // |                 |        | (a worker's counters, by position; the parent sums them)    |
+// | 6 kRefused      | parent | request u64: the kPublish was not numbered (--max-channels  |
+// |                 |        | channels known), nothing was sent to any worker             |
+// | 7 kStatsAsk     | worker | request u64: a control client asked STATS                   |
+// | 8 kStatsReply   | parent | request u64, payload: the STATS JSON of every worker, summed |
 //
 // Limits (a frame breaking one is an error, never skipped: the peer is our own process, so
 // garbage means a bug or a torn stream, and the connection is to be dropped):
@@ -49,6 +53,9 @@ enum class Kind : uint8_t {
     kIdle = 3,
     kStatsQuery = 4,
     kStats = 5,
+    kRefused = 6,
+    kStatsAsk = 7,
+    kStatsReply = 8,
 };
 
 // The payload's WebSocket opcode class, as push::Message keeps it.
@@ -58,13 +65,13 @@ enum class PayloadType : uint8_t { kText = 1, kBinary = 2 };
 // decoder's buffer or the caller's bytes (WireDecoder::feed says how long they live).
 struct Frame {
     Kind kind = Kind::kPublish;
-    uint64_t request = 0;  // kPublish, kPublished, kStatsQuery, kStats
+    uint64_t request = 0;  // every kind but kIdle
     uint64_t epoch = 0;    // kPublished, kIdle
     uint64_t seq = 0;      // kPublished, kIdle
     uint32_t origin = kNoOrigin;  // kPublished
     PayloadType type = PayloadType::kText;  // kPublish, kPublished
     std::string_view channel;  // kPublish, kPublished, kIdle
-    std::string_view payload;  // kPublish, kPublished
+    std::string_view payload;  // kPublish, kPublished, kStatsReply
     uint8_t counter_count = 0;  // kStats
     uint64_t counters[kMaxCounters] = {};  // kStats: the first counter_count are set
 };

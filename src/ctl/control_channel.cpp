@@ -283,8 +283,35 @@ void ControlChannel::run_line(ControlClient& cc, std::string_view line) noexcept
 void ControlChannel::execute(ControlClient& cc, const Command& cmd, std::string_view payload) noexcept {
     const size_t before = cc.out.size();
     if (handler_.execute(cmd, payload, cc.out) != Reply::kHeld) return;
-    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before)});
+    cc.held.push_back({cc.out_base + before - cc.held_shift, static_cast<uint32_t>(cc.out.size() - before), ++tickets_});
     if (!cc.held_link.linked()) held_.push_back(cc);
+}
+
+void ControlChannel::resolve(uint64_t ticket, std::string_view text) noexcept {
+    bool found = false;
+    held_.for_each([&](ControlClient& cc) {
+        for (size_t i = 0; !found && i < cc.held.size(); ++i) {
+            if (cc.held[i].ticket != ticket) continue;
+            found = true;
+            const ControlClient::Held h = cc.held[i];
+            cc.out.replace(cc.held_at(i) - cc.out_base, h.len, text);
+            // The replies after it moved by the difference (all of them when it is the
+            // first: the usual case, answers come in order).
+            const uint64_t diff = text.size() - uint64_t{h.len};
+            if (i == 0) {
+                cc.held.pop_front();
+                cc.held_shift += diff;
+                schedule_flush(cc);
+            } else {
+                for (size_t j = i + 1; j < cc.held.size(); ++j) cc.held[j].at += diff;
+                cc.held.erase(cc.held.begin() + static_cast<long>(i));
+            }
+            if (cc.held.empty()) {
+                cc.held_shift = 0;
+                held_.remove(cc);
+            }
+        }
+    });
 }
 
 void ControlChannel::settle(std::string_view error) noexcept {
@@ -295,12 +322,12 @@ void ControlChannel::settle(std::string_view error) noexcept {
             line += error;
             line += '\n';
             for (size_t i = cc->held.size(); i-- > 0;) {
-                const ControlClient::Held& h = cc->held[i];
-                cc->out.replace(h.at - cc->out_base, h.len, line);
+                cc->out.replace(cc->held_at(i) - cc->out_base, cc->held[i].len, line);
                 log_command_refused(*cc, "PUB", line);
             }
         }
         cc->held.clear();
+        cc->held_shift = 0;
         schedule_flush(*cc);
     }
 }
@@ -309,7 +336,7 @@ void ControlChannel::write_output(ControlClient& cc) noexcept {
     flush_.remove_if_linked(cc);
     for (;;) {
         // Up to the first reply held for the journal: settle() writes the rest.
-        const size_t writable = cc.held.empty() ? cc.out.size() : cc.held.front().at - cc.out_base;
+        const size_t writable = cc.held.empty() ? cc.out.size() : cc.held_at(0) - cc.out_base;
         size_t done = 0;
         while (done < writable) {
             ssize_t w = ::send(cc.fd, cc.out.data() + done, writable - done, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -26,8 +26,10 @@
 
 namespace wspush::ctl {
 
-// Whether a reply may be written at once, or is held until the server's journal has made
-// the command's effect durable (ControlChannel::settle).
+// Whether a reply may be written at once, or is held: until the server's journal has made
+// the command's effect durable (ControlChannel::settle, every held reply at once), or until
+// the --workers parent has answered for it (ControlChannel::resolve, one reply by its
+// ticket). The two are not used together (--journal is refused with --workers > 1).
 enum class Reply : uint8_t { kFinal, kHeld };
 
 // What the control channel asks of the server.
@@ -87,6 +89,13 @@ public:
     // becomes "ERR journal: <error>". Call before flush_pending().
     void settle(std::string_view error) noexcept;
     [[nodiscard]] bool has_held() const noexcept { return !held_.empty(); }
+    // The ticket the reply being made by execute() gets if it returns kHeld (for the
+    // handler, during execute()).
+    [[nodiscard]] uint64_t next_ticket() const noexcept { return tickets_ + 1; }
+    // The held reply `ticket` is known now: `text` (ending in '\n') takes its place and is
+    // written with what follows, up to the next reply still held. Nothing if the ticket is
+    // not held (its client is gone).
+    void resolve(uint64_t ticket, std::string_view text) noexcept;
 
     // Before the loop sleeps: write queued output; resume clients whose read budget ran out.
     void flush_pending() noexcept;
@@ -132,6 +141,7 @@ private:
     FlushList flush_;
     ReadyList ready_;
     HeldList held_;
+    uint64_t tickets_ = 0;  // held replies so far
     uint32_t tail_readers_ = 0;
     uint64_t tail_dropped_total_ = 0;
     uint64_t refused_total_ = 0;

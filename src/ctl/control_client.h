@@ -12,8 +12,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
-#include <vector>
 
 #include "base/intrusive_list.h"
 
@@ -31,14 +31,19 @@ struct ControlClient {
     std::string in;             // bytes received and not yet processed
     std::string out;            // replies and TAIL output not yet written
     std::string pubb_channel;   // PUBB waiting for its payload
-    // Replies held for the journal: [offset, length) in `out`, offsets counted from the
-    // first byte ever queued (out_base: bytes written and erased from `out` so far). Only
-    // the bytes before the first are written until ControlChannel::settle().
+    // Replies held for the journal or for the --workers parent: [offset, length) in `out`,
+    // offsets counted from the first byte ever queued (out_base: bytes written and erased
+    // from `out` so far) and stored less held_shift (held_at() adds it: when the first held
+    // reply is resolved to a text of another length, every later one moves at once). Only
+    // the bytes before the first are written until ControlChannel::settle() or resolve().
     struct Held {
         uint64_t at;
         uint32_t len;
+        uint64_t ticket;  // ControlChannel::resolve() names it by this
     };
-    std::vector<Held> held;
+    std::deque<Held> held;
+    uint64_t held_shift = 0;  // modulo 2^64; 0 whenever nothing is held
+    [[nodiscard]] uint64_t held_at(size_t i) const noexcept { return held[i].at + held_shift; }
     uint64_t out_base = 0;
     uint64_t pubb_need = 0;
     uint64_t tail_dropped = 0;  // TAIL messages dropped since the last DROPPED line

@@ -27,6 +27,7 @@ ctl::Reply Server::execute(const ctl::Command& cmd, std::string_view payload, st
         case ctl::Verb::kBroadcast: send_direct(cmd, out); break;
         case ctl::Verb::kKick: kick(cmd, out); break;
         case ctl::Verb::kStats:
+            if (worker_) return worker_stats(out);
             out += "OK ";
             out += stats_json();
             out += '\n';
@@ -60,6 +61,11 @@ ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, st
         journal_error_line(out);
         return ctl::Reply::kFinal;
     }
+    if (p.request) {  // --workers: answered once the parent numbered it (workers.cpp)
+        pending_publication(p.request).control_ticket = control_->next_ticket();
+        out += "OK\n";
+        return ctl::Reply::kHeld;
+    }
     char line[96];
     snprintf(line, sizeof line, "OK seq=%llu delivered=%llu\n", static_cast<unsigned long long>(p.seq),
              static_cast<unsigned long long>(p.delivered));
@@ -69,6 +75,7 @@ ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, st
 
 bool Server::publish_on(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
                         Published& out) {
+    if (worker_) return worker_publish(ch, op, data, except, out);
     // The hub may forget ch in publish(): what the journal needs is copied first.
     char name[push::kMaxNameLength];
     const size_t name_len = ch.name().size();

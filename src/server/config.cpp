@@ -191,6 +191,10 @@ constexpr Flag kFlags[] = {
      .help = "send a loop turn's writes in batches through io_uring where the kernel allows it; "
              "false: one write per socket",
      .def = "true", .expect = "true, false, 1 or 0", .set = set_bool<&Config::io_uring>, .boolean = true},
+    {.syntax = "--workers N",
+     .help = "worker processes sharing the listening port, 1 to 64 (one per core); 1: a single "
+             "process; more: a parent numbers every push for all of them (README, \"Many cores\")",
+     .def = "1", .expect = "a count from 1 to 64", .set = set_count<&Config::workers, 1, 64>},
     {.syntax = "--http-stats[=true|false|1|0]", .help = "serve GET /stats, /metrics and /status (a page with charts)",
      .def = "false", .expect = "true, false, 1 or 0", .set = set_bool<&Config::http_stats>,
      .boolean = true},
@@ -467,6 +471,10 @@ ArgsResult build(const std::vector<std::string>& args, Config& cfg, std::string&
     for (const Setting& s : cmd)
         if (!apply(s, cfg, err)) return ArgsResult::kError;
     cfg.command_line = args;
+    if (cfg.workers > 1 && !cfg.journal_dir.empty()) {
+        err = "--journal cannot be used with --workers above 1 (README, \"Many cores\")";
+        return ArgsResult::kError;
+    }
     return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;
 }
 

@@ -45,6 +45,7 @@ struct Config {
     uint64_t send_buffer = 1u << 20;
     bool io_uring = true;                  // batched sends where the kernel allows io_uring
     bool http_stats = false;
+    uint32_t workers = 1;                  // --workers: processes sharing the port (1..64)
     // Webhook (POST /robot/send, /push/<channel>, /send/<id>).
     std::vector<std::string> robot_specs;  // --robot values, in order
     std::vector<std::string> robot_spec_at; // where each robot_specs entry is: "FILE:LINE", "" (a flag)

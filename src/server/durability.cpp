@@ -247,26 +247,28 @@ void Server::journal_commit() {
     std::vector<HeldWebhook> held;
     held.swap(held_webhooks_);
     for (HeldWebhook& h : held) {
-        Connection& c = conns_[h.fd];
-        if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) continue;
-        c.http->held = 0;
-        if (!why.empty()) {
-            journal_refusal(h.reply, why);
-            // Counted as accepted when it was held: refused after all.
-            if (c.http->robot >= 0 && static_cast<size_t>(c.http->robot) < robots_.size()) {
-                RobotRuntime& rt = robots_[static_cast<size_t>(c.http->robot)];
-                if (rt.accepted) --rt.accepted;
-                ++rt.refused;
-            }
-        }
-        reply_webhook(c, h.reply);
-        if (c.state != ConnState::kHttp) continue;
-        next_request(c, h.used);
-        serve_http(c, 0);
-        // The client half-closed meanwhile: what it sent is answered (or held again), then
-        // the connection goes as it would have.
-        if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
+        if (!why.empty()) journal_refusal(h.reply, why);
+        answer_held(h, !why.empty());
     }
+}
+
+void Server::answer_held(HeldWebhook& h, bool refused) {
+    Connection& c = conns_[h.fd];
+    if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) return;
+    c.http->held = 0;
+    // Counted as accepted when it was held: refused after all.
+    if (refused && c.http->robot >= 0 && static_cast<size_t>(c.http->robot) < robots_.size()) {
+        RobotRuntime& rt = robots_[static_cast<size_t>(c.http->robot)];
+        if (rt.accepted) --rt.accepted;
+        ++rt.refused;
+    }
+    reply_webhook(c, h.reply);
+    if (c.state != ConnState::kHttp) return;
+    next_request(c, h.used);
+    serve_http(c, 0);
+    // The client half-closed meanwhile: what it sent is answered (or held again), then
+    // the connection goes as it would have.
+    if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
 }
 
 std::string_view Server::journal_reason() const noexcept {

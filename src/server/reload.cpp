@@ -17,7 +17,7 @@
 //   robot-max-body          the next webhook request
 //   robot, robots           at once; see reload_robots
 //
-// listen, mode, control, max-control, history, history-bytes, io-uring and http-stats need
+// listen, mode, control, max-control, history, history-bytes, io-uring, http-stats and workers need
 // a restart: a change is logged and the running value kept.
 #include <algorithm>
 #include <cstring>
@@ -100,6 +100,7 @@ void Server::reload() {
     fixed(&Config::journal_max, "journal-max");
     fixed(&Config::io_uring, "io-uring");
     fixed(&Config::http_stats, "http-stats");
+    fixed(&Config::workers, "workers");
     live(next.log_level != cfg_.log_level, "log-level");
     live(next.log_time != cfg_.log_time, "log-time");
     live(!same_list(next.origins, cfg_.origins), "origins");

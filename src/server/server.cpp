@@ -107,6 +107,7 @@ void Server::dispatch(const epoll_event& ev) {
         case kTagListen: on_accept(); break;
         case kTagControlListen: control_->on_accept(); break;
         case kTagSignal: on_signal(); break;
+        case kTagParent: on_parent_event(ev.events); break;
     }
 }
 
@@ -130,7 +131,10 @@ void Server::on_accept() {
     while (listen_fd_ >= 0) {
         int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (worker_) rotate_listener();
+                return;
+            }
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
             if (errno == EMFILE || errno == ENFILE) {
                 refuse_out_of_descriptors();
@@ -362,6 +366,7 @@ void Server::flush_pending() {
     journal_commit();
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
+    if (worker_) parent_flush();
     if (send_ring_.ready() && flush_list_.size() > 1) flush_batched();
     else flush_each(0);
     flush_list_.clear();

@@ -6,6 +6,7 @@
 // webhook.cpp   what POST /robot/send, /push/<channel> and /send/<id> do
 // commands.cpp  control commands against channels and connections, STATS and METRICS
 // reload.cpp    SIGHUP: the configuration read again and applied where it can change live
+// workers.cpp   --workers: a worker's publications numbered by the parent (workers.h)
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,7 @@
 #include "server/route.h"
 #include "server/stats.h"
 #include "server/status.h"
+#include "server/workers.h"
 
 namespace wspush::server {
 
@@ -53,10 +55,13 @@ struct WebhookReply {
     std::string extra;           // more members, each starting with ','
     uint32_t retry_after_s = 0;  // 0: no Retry-After
     bool challenge = false;      // 401: WWW-Authenticate: Bearer
-    bool held = false;           // said only once the journal's commit succeeds
+    bool held = false;           // said only once the journal's commit succeeds, or (request)
+                                 // once the --workers parent numbered the publication
+    uint64_t request = 0;        // --workers: that publication (PendingPublication::request)
 };
 
-// A webhook answer waiting for the journal's commit (durability.cpp).
+// A webhook answer waiting for the journal's commit (durability.cpp), or for the --workers
+// parent's number of its publication (reply.request, workers.cpp).
 struct HeldWebhook {
     int32_t fd;
     uint64_t id;    // HttpSession::held
@@ -96,6 +101,10 @@ public:
     // Raises the descriptor limit, opens the listening sockets, the control socket and the
     // epoll instance. Returns false with err set (a readable one-line message).
     [[nodiscard]] bool start(std::string& err);
+    // --workers (workers.cpp), before start(): this process is worker `index`; parent_fd is
+    // its end of the socketpair; listen_fd and control_fd (-1 in echo mode) the parent's
+    // listening sockets, shared by every worker.
+    void become_worker(uint32_t index, int parent_fd, int listen_fd, int control_fd);
     // Runs the loop until SIGTERM/SIGINT, then closes every client with 1001 and returns
     // the exit code (0).
     int run();
@@ -108,6 +117,7 @@ private:
         uint64_t seq = 0;
         uint64_t delivered = 0;  // frames queued to members
         int journal = 0;         // journal_append()'s verdict
+        uint64_t request = 0;    // --workers: sent to the parent, numbered later (seq 0 now)
     };
 
     // --- loop (server.cpp) ---
@@ -350,8 +360,13 @@ private:
     void journal_refusal(WebhookReply& w, std::string_view why);
     // Why the journal is failing: "<file>: <call>: <reason>".
     [[nodiscard]] std::string_view journal_reason() const noexcept;
-    // Keeps w until the commit; the connection serves nothing more until then.
+    // Keeps w until the commit (or the parent's number); the connection serves nothing more
+    // until then.
     void hold_webhook(Connection& c, WebhookReply&& w, size_t used);
+    // Writes a held answer, if its connection still waits for it, and serves the
+    // connection's next requests; `refused`: the publication did not stand after all (its
+    // robot counts it refused, not accepted).
+    void answer_held(HeldWebhook& h, bool refused);
     [[nodiscard]] std::string journal_json() const;
 
     // Publishes on ch (not to be used after: the hub may forget it) to every member but
@@ -360,6 +375,29 @@ private:
                     Published& out);
     // "ERR journal: <reason>\n" for a publication the journal did not take.
     void journal_error_line(std::string& out) const;
+
+    // --- --workers, the worker's side (workers.cpp) ---
+    [[nodiscard]] bool start_worker(std::string& err);
+    // After an accept burst: this worker's wait on the shared listener goes to the back of
+    // its queue, so that the next connection wakes another idle worker.
+    void rotate_listener();
+    // publish_on() in a worker: kPublish to the parent; out.request says which.
+    bool worker_publish(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
+                        Published& out);
+    // The pending publication `request` (the last one sent).
+    [[nodiscard]] PendingPublication& pending_publication(uint64_t request);
+    void on_parent_event(uint32_t events);
+    void parent_frame(const cluster::Frame& f);
+    void apply_published(const cluster::Frame& f);
+    // The publisher of p is told: seq and delivered, or `refusal` when non-empty.
+    void answer_publication(PendingPublication& p, uint64_t seq, uint64_t delivered, std::string_view refusal);
+    // Queues a frame for the parent; false when its link is over its cap.
+    bool parent_send(const cluster::Frame& f);
+    void parent_flush();
+    // The parent is gone: this worker stops.
+    void parent_lost(const char* why);
+    ctl::Reply worker_stats(std::string& out);
+    void worker_counters(cluster::Frame& f) const;
 
     // --- control commands (commands.cpp) ---
     ctl::Reply execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;
@@ -408,6 +446,9 @@ private:
     std::vector<codec::Sha256Digest> token_digests_;  // parallel to cfg_.robots
     uint64_t digest_at_ = 0;            // earliest digest due (monotonic ms); 0: none
 
+    std::unique_ptr<WorkerLink> worker_;  // --workers > 1; null: a single process
+    int worker_listen_fd_ = -1;           // ... the parent's sockets, given to start()
+    int worker_control_fd_ = -1;
     std::unique_ptr<journal::Writer> journal_;  // --journal; null: none
     std::vector<std::pair<std::string, uint64_t>> journal_drops_;  // forgotten channels to record
     std::vector<std::pair<std::string, uint64_t>> journal_batch_drops_;  // ... recorded in the batch

@@ -172,9 +172,14 @@ bool Server::start(std::string& err) {
     if (!open_journal(err)) return false;
 
     // Sockets a service manager opened for us (socket activation) take the place of
-    // --listen and --control.
+    // --listen and --control; a worker's are its parent's (become_worker).
     net::Inherited inherited;
-    if (!net::inherited_sockets(inherited, err)) return false;
+    if (worker_) {
+        inherited.tcp = worker_listen_fd_;
+        inherited.control = worker_control_fd_;
+    } else if (!net::inherited_sockets(inherited, err)) {
+        return false;
+    }
     listen_fd_ = inherited.tcp >= 0 ? inherited.tcp : net::listen_tcp(cfg_.listen_host, cfg_.listen_port, err);
     if (listen_fd_ < 0) return false;
     if (inherited.control >= 0 && cfg_.mode == Mode::kEcho) {
@@ -182,7 +187,8 @@ bool Server::start(std::string& err) {
         ::close(inherited.control);
         inherited.control = -1;
     }
-    if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET, kTagListen) < 0 ||
+    // Workers share one accept queue: one of them is woken per connection.
+    if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET | (worker_ ? EPOLLEXCLUSIVE : 0u), kTagListen) < 0 ||
         reactor_.add(signal_fd_, EPOLLIN | EPOLLET, kTagSignal) < 0) {
         err = std::string("epoll_ctl: ") + strerror(errno);
         return false;
@@ -196,10 +202,11 @@ bool Server::start(std::string& err) {
                                    : !control_->open(cfg_.control_path, kTagControlListen, err))
             return false;
     }
+    if (worker_ && !start_worker(err)) return false;
     now_ms_ = start_ms_ = base::monotonic_ms();
     LOG_INFO("descriptor limit %llu: up to %u WebSocket connections", static_cast<unsigned long long>(nofile),
              max_clients_);
-    if (control_)
+    if (control_ && !worker_)
         LOG_INFO("control socket %s", inherited.control >= 0 ? (net::local_address(inherited.control) + " (socket activation)").c_str()
                                                               : cfg_.control_path.c_str());
     if (!cfg_.robots.empty() && cfg_.mode != Mode::kEcho) {
@@ -207,8 +214,12 @@ bool Server::start(std::string& err) {
         for (const robot::Robot& r : cfg_.robots) names += (names.empty() ? "" : ", ") + r.name + " -> " + r.channel;
         LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
     }
-    LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
-             mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");
+    if (worker_)
+        LOG_INFO("serving %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
+                 mode_name(cfg_.mode), max_clients_);
+    else
+        LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
+                 mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");
     notify_start();
     if (cfg_.http_stats) status_at_ = now_ms_ + StatusRing::kEveryMs;
     return true;

@@ -217,6 +217,7 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
     }
     WebhookReply w = published_reply(rt, p);
     w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    if (p.request) pending_publication(p.request).webhook_seq = true;  // said once numbered
     return w;
 }
 
@@ -228,7 +229,8 @@ WebhookReply Server::published_reply(RobotRuntime& rt, const Published& p) {
         return w;
     }
     ++rt.accepted;
-    w.held = p.journal > 0;
+    w.held = p.journal > 0 || p.request != 0;
+    w.request = p.request;
     return w;
 }
 
@@ -310,7 +312,9 @@ bool Server::publish_to(push::Channel& ch, ws::Opcode op, std::string_view data,
         ++stats_.out_of_memory;
         return false;
     }
-    if (mentions && !mentions->empty()) {
+    if (out.request && mentions && !mentions->empty()) {
+        pending_publication(out.request).mentions = *mentions;  // told once numbered (workers.cpp)
+    } else if (mentions && !mentions->empty()) {
         const uint64_t before = stats_.messages_out;
         mention(name, epoch, out.seq, data, *mentions);
         out.delivered += stats_.messages_out - before;
@@ -410,8 +414,12 @@ bool Server::push_digest(size_t i) {
         rt.digest_due = now_ms_ + 1000;
         return false;
     }
-    LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
-             static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(p.seq));
+    if (p.request)  // --workers: numbered by the parent later
+        LOG_INFO("robot %s: digest of %llu throttled message(s) pushed", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()));
+    else
+        LOG_INFO("robot %s: digest of %llu throttled message(s) pushed as #%llu", r.name.c_str(),
+                 static_cast<unsigned long long>(rt.digest.count()), static_cast<unsigned long long>(p.seq));
     rt.digest.clear();
     rt.mentions.clear();
     rt.at_all = false;

@@ -123,6 +123,13 @@ std::string stream() {
     for (size_t i = 0; i < many.size(); ++i) many[i] = i * 0x0101'0101'0101'0101ull;
     s += bytes(stats(100, many));
     s += bytes(published(1, 1, 0, kNoOrigin, "a", "b", PayloadType::kText));
+    for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply}) {
+        Frame r;
+        r.kind = k;
+        r.request = 0x0102'0304'0506'0708ull;
+        if (k == Kind::kStatsReply) r.payload = "{\"connections\":3}";
+        s += bytes(r);
+    }
     return s;
 }
 
@@ -131,7 +138,7 @@ TEST(ClusterWire, EveryKindRoundTrips) {
     const Decoded whole = decode(in, {});
     EXPECT_EQ(whole.error, "");
     EXPECT_FALSE(whole.mid_frame);
-    ASSERT_EQ(whole.frames.size(), 8u);
+    ASSERT_EQ(whole.frames.size(), 11u);
     std::string again;
     for (const std::string& f : whole.frames) again += f;
     EXPECT_EQ(again, in);
@@ -259,7 +266,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ShortPublished", raw("\x02" + le(1, 8) + le(1, 8)), "short published"},
         BadCase{"IdleWithTrailingBytes", raw("\x03" + le(1, 8) + le(1, 8) + kName + "z"), "trailing bytes"},
         BadCase{"ShortIdle", raw("\x03" + le(1, 8)), "short idle"},
-        BadCase{"StatsQueryTooLong", raw("\x04" + le(1, 8) + "z"), "bad stats query length"},
+        BadCase{"StatsQueryTooLong", raw("\x04" + le(1, 8) + "z"), "bad request length"},
+        BadCase{"RefusedTooShort", raw("\x06" + le(1, 4)), "bad request length"},
+        BadCase{"StatsAskTooLong", raw("\x07" + le(1, 8) + "z"), "bad request length"},
+        BadCase{"ShortStatsReply", raw("\x08" + le(1, 4)), "short stats reply"},
+        BadCase{"StatsReplyOverTheLimit", raw("\x08" + le(1, 8) + std::string(17, 'j')), "payload too large"},
         BadCase{"TooManyCounters", raw("\x05" + le(1, 8) + "\x21" + le(0, 8)),
                 "too many counters"},
         BadCase{"CountersCutShort", raw("\x05" + le(1, 8) + "\x02" + le(1, 8)), "bad stats length"}),

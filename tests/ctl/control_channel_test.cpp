@@ -26,6 +26,7 @@ struct Recorder final : CommandHandler {
         verbs.push_back(cmd.verb);
         payloads.emplace_back(payload);
         if (hold_pubs && (cmd.verb == Verb::kPub || cmd.verb == Verb::kPubb)) {
+            if (channel) tickets.push_back(channel->next_ticket());
             out += "OK " + std::string(cmd.text.empty() ? payload : cmd.text) + "\n";
             return Reply::kHeld;
         }
@@ -35,6 +36,8 @@ struct Recorder final : CommandHandler {
     bool hold_pubs = false;  // PUB/PUBB replies wait for the journal, as the server's do
     std::vector<Verb> verbs;
     std::vector<std::string> payloads;
+    ControlChannel* channel = nullptr;  // set: the tickets of held replies are recorded
+    std::vector<uint64_t> tickets;
 };
 
 class ControlChannelTest : public ::testing::Test {
@@ -135,6 +138,41 @@ TEST_F(ControlChannelTest, HeldRepliesWaitForTheCommitAndKeepTheirOrder) {
     EXPECT_FALSE(channel_.has_held());
     ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= 17; }));
     EXPECT_EQ(got, "OK\nOK x\nOK\nOK yz\nOK\n");
+    close(fd);
+}
+
+// Replies held for the --workers parent are resolved one by one, by ticket, in any order and
+// to texts of any length: each goes out in its place, none before the ones ahead of it.
+TEST_F(ControlChannelTest, ResolvedRepliesGoOutInTheirPlaceWhateverTheOrder) {
+    handler_.hold_pubs = true;
+    handler_.channel = &channel_;
+    int fd = connect_client();
+    send_all(fd, "PUB a one\nSTATS\nPUB a two\nPUB a three\nSTATS\n");
+    ASSERT_TRUE(turn_until([&] { return handler_.verbs.size() == 5; }));
+    ASSERT_EQ(handler_.tickets.size(), 3u);
+    channel_.resolve(handler_.tickets[1], "OK seq=2 and a longer text\n");
+    channel_.resolve(handler_.tickets[2], "E\n");
+    channel_.resolve(handler_.tickets[2] + 100, "never held\n");
+    turn(10);
+    std::string got = read_some(fd);
+    EXPECT_EQ(got, "") << "the first reply is still held";
+    EXPECT_TRUE(channel_.has_held());
+    channel_.resolve(handler_.tickets[0], "OK seq=1\n");
+    EXPECT_FALSE(channel_.has_held());
+    const std::string want = "OK seq=1\nOK\nOK seq=2 and a longer text\nE\nOK\n";
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= want.size(); }));
+    EXPECT_EQ(got, want);
+    // In order, as the parent answers: each as soon as it is resolved.
+    send_all(fd, "PUB a four\nPUB a five\n");
+    ASSERT_TRUE(turn_until([&] { return handler_.tickets.size() == 5; }));
+    channel_.resolve(handler_.tickets[3], "OK 4\n");
+    got.clear();
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= 5; }));
+    EXPECT_EQ(got, "OK 4\n");
+    channel_.resolve(handler_.tickets[4], "OK five, longer\n");
+    got.clear();
+    ASSERT_TRUE(turn_until([&] { return (got += read_some(fd)).size() >= 16; }));
+    EXPECT_EQ(got, "OK five, longer\n");
     close(fd);
 }
 

@@ -1,0 +1,550 @@
+// --workers N (N >= 2), the parent (workers.h has the design). It serves no client: it
+// opens the listening sockets (the port and the control socket, or the ones socket
+// activation passed), forks the workers through cluster::Supervisor (which restarts a dead
+// one with backoff and forwards SIGTERM, SIGINT and SIGHUP), and runs one poll loop over
+// the signalfd and every worker's socketpair:
+//
+//   kPublish from worker w   numbered by the cluster::Sequencer; kPublished to every
+//                            running worker (w included), or kRefused to w when
+//                            --max-channels channels are known
+//   kIdle from worker w      the Sequencer forgets the channel once no worker holds it
+//   kStatsAsk from worker w  kStatsQuery to every running worker; once all answered (or
+//                            kStatsWaitMs passed) kStatsReply to w with the sums and a
+//                            per-worker list, a worker that did not answer "missing"
+//   a worker's exit          logged with its pid and status; the Sequencer drops its
+//                            holdings (Sequencer::worker_gone): it comes back empty
+//
+// Each worker's outbox is bounded (kLinkOutCap + --max-message, workers.h): a worker that
+// falls that far behind is killed with SIGKILL (logged) and restarted. A frame from a
+// worker that does not decode gets it killed too: the stream is the server's own.
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/sd_notify.h"
+#include "cluster/sequencer.h"
+#include "cluster/supervisor.h"
+#include "net/activation.h"
+#include "net/socket.h"
+#include "server/server.h"
+#include "server/workers.h"
+
+namespace wspush::server {
+namespace {
+
+constexpr uint64_t kTagSignals = UINT64_MAX;  // epoll tag of the supervisor's signalfd
+constexpr int kMaxEvents = 64;
+constexpr size_t kReadChunk = 64 * 1024;
+
+uint64_t random_u64() {
+    uint64_t v = 0;
+    FILE* f = fopen("/dev/urandom", "re");
+    if (f) {
+        if (fread(&v, sizeof v, 1, f) != 1) v = 0;
+        fclose(f);
+    }
+    return v ^ (static_cast<uint64_t>(getpid()) << 32) ^ base::monotonic_ms();
+}
+
+// The counters by name: `"a":1,"b":2,"drops":{...},"webhook":{...}` (no braces).
+void render_counters(std::string& out, const uint64_t* v) {
+    for (const char* group : {"", "drops", "webhook"}) {
+        bool first = true;
+        if (*group) {
+            out += ",\"";
+            out += group;
+            out += "\":{";
+        }
+        for (size_t i = 0; i < kWorkerCounterCount; ++i) {
+            if (strcmp(kWorkerCounters[i].group, group) != 0) continue;
+            if (!first || (!*group && out.back() != '{' && out.back() != ',')) out += ',';
+            first = false;
+            out += '"';
+            out += kWorkerCounters[i].name;
+            out += "\":";
+            out += std::to_string(v[i]);
+        }
+        if (*group) out += '}';
+    }
+}
+
+class Parent {
+public:
+    Parent(const Config& cfg, int listen_fd, int control_fd)
+        : cfg_(cfg),
+          listen_fd_(listen_fd),
+          control_fd_(control_fd),
+          sequencer_(cluster::SequencerLimits{.workers = cfg.workers,
+                                              .max_channels = cfg.max_channels,
+                                              .epoch_base = (random_u64() & 0xffffffffull) << 32,
+                                              .hash_seed = random_u64()}),
+          supervisor_(cluster::SupervisorOptions{.workers = cfg.workers},
+                      cluster::SupervisorHooks{.body = &Parent::body, .up = &Parent::up, .down = &Parent::down,
+                                               .ctx = this}),
+          workers_(cfg.workers) {}
+
+    ~Parent() {
+        if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    }
+
+    int run(std::string& err);
+
+private:
+    struct Worker {
+        pid_t pid = -1;
+        int fd = -1;
+        bool reading = false;  // in the epoll set for input
+        bool killed = false;   // SIGKILLed (fell behind, or sent garbage): no more frames to it
+        bool want_out = false; // EPOLLOUT asked for
+        bool dirty = false;    // frames appended this loop turn: flushed at its end
+        std::unique_ptr<cluster::WireDecoder> decoder;
+        std::string out;
+        size_t out_done = 0;
+    };
+    struct Round {
+        uint64_t id = 0;
+        uint32_t asker = 0;
+        pid_t asker_pid = -1;
+        uint64_t request = 0;
+        uint64_t deadline = 0;
+        uint64_t asked = 0;  // bit w: worker w was sent the query and has not exited since
+        uint64_t got = 0;    // bit w: its figures are in
+        std::vector<uint64_t> counters;  // kWorkerCounterCount per worker
+        std::vector<pid_t> pids;
+    };
+
+    static int body(void* ctx, uint32_t index, int fd);
+    static void up(void* ctx, uint32_t index, int fd, pid_t pid);
+    static void down(void* ctx, uint32_t index, int status);
+
+    void on_worker(uint32_t i, uint32_t events);
+    void frame(uint32_t i, const cluster::Frame& f);
+    void publish(uint32_t i, const cluster::Frame& f);
+    void send(uint32_t i, const cluster::Frame& f);
+    void append(uint32_t i, std::string_view bytes);
+    void flush(uint32_t i);
+    void kill_worker(uint32_t i, const char* why);
+    void ask_stats(uint32_t i, uint64_t request);
+    void settle_rounds(bool expire);
+    void answer(Round& r);
+    void watch(uint32_t i, bool out);
+
+    Config cfg_;
+    int listen_fd_;
+    int control_fd_;
+    int epoll_fd_ = -1;
+    cluster::Sequencer sequencer_;
+    cluster::Supervisor supervisor_;
+    std::vector<Worker> workers_;
+    std::vector<Round> rounds_;
+    uint64_t rounds_made_ = 0;
+    uint64_t out_cap_ = 0;
+    base::Notifier notify_;
+    uint64_t start_ms_ = 0;
+    std::vector<char> rbuf_;
+};
+
+int Parent::body(void* ctx, uint32_t index, int fd) {
+    Parent& p = *static_cast<Parent*>(ctx);
+    // The parent's poll set is shared with this copy of its descriptor: not to be touched.
+    ::close(p.epoll_fd_);
+    p.epoll_fd_ = -1;
+    for (Worker& w : p.workers_) std::string().swap(w.out);
+    signal(SIGUSR1, SIG_DFL);  // the server takes them from its signalfd
+    signal(SIGUSR2, SIG_DFL);
+    char tag[32];
+    snprintf(tag, sizeof tag, "worker %u", index);
+    base::set_log_tag(tag);  // its lines say which worker wrote them
+    Server server(p.cfg_);
+    server.become_worker(index, fd, p.listen_fd_, p.control_fd_);
+    std::string err;
+    if (!server.start(err)) {
+        LOG_ERROR("%s", err.c_str());
+        return 1;
+    }
+    return server.run();
+}
+
+void Parent::up(void* ctx, uint32_t index, int fd, pid_t pid) {
+    Parent& p = *static_cast<Parent*>(ctx);
+    Worker& w = p.workers_[index];
+    w = Worker{};
+    w.pid = pid;
+    w.fd = fd;
+    w.decoder = std::make_unique<cluster::WireDecoder>();
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = index;
+    w.reading = epoll_ctl(p.epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+    if (!w.reading) LOG_ERROR("worker %u: epoll_ctl: %s", index, strerror(errno));
+    LOG_INFO("worker %u started (pid %d)", index, static_cast<int>(pid));
+}
+
+void Parent::down(void* ctx, uint32_t index, int status) {
+    Parent& p = *static_cast<Parent*>(ctx);
+    Worker& w = p.workers_[index];
+    char how[96];
+    if (WIFEXITED(status)) snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+    else snprintf(how, sizeof how, "ended (wait status %d)", status);
+    const bool expected = p.supervisor_.state() != cluster::Supervisor::State::kRunning;
+    if (expected) LOG_INFO("worker %u (pid %d) %s", index, static_cast<int>(w.pid), how);
+    else LOG_WARN("worker %u (pid %d) %s", index, static_cast<int>(w.pid), how);
+    if (w.fd >= 0) (void)epoll_ctl(p.epoll_fd_, EPOLL_CTL_DEL, w.fd, nullptr);  // the supervisor closes it
+    const size_t forgotten = p.sequencer_.worker_gone(index);
+    if (forgotten) LOG_INFO("worker %u: %zu channel(s) no running worker holds are forgotten", index, forgotten);
+    // Its STATS figures will not come; a round it asked for has no one to answer.
+    const uint64_t bit = uint64_t{1} << index;
+    for (Round& r : p.rounds_) {
+        r.asked &= ~bit;
+        if (r.asker == index) r.asker_pid = -1;
+    }
+    w = Worker{};
+    p.settle_rounds(false);
+}
+
+void Parent::watch(uint32_t i, bool out) {
+    Worker& w = workers_[i];
+    if (w.want_out == out || !w.reading) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0u);
+    ev.data.u64 = i;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, w.fd, &ev) == 0) w.want_out = out;
+}
+
+void Parent::kill_worker(uint32_t i, const char* why) {
+    Worker& w = workers_[i];
+    if (w.killed || w.pid < 0) return;
+    LOG_ERROR("worker %u (pid %d) %s: killing it (it is restarted empty)", i, static_cast<int>(w.pid), why);
+    kill(w.pid, SIGKILL);
+    w.killed = true;
+    std::string().swap(w.out);
+    w.out_done = 0;
+    // Its SIGCHLD brings down(): the Sequencer drops its holdings then.
+}
+
+void Parent::append(uint32_t i, std::string_view bytes) {
+    Worker& w = workers_[i];
+    if (w.fd < 0 || w.killed) return;
+    if (w.out.size() - w.out_done + bytes.size() > out_cap_) {
+        char why[96];
+        snprintf(why, sizeof why, "fell %zu bytes behind (the bound is %llu)", w.out.size() - w.out_done,
+                 static_cast<unsigned long long>(out_cap_));
+        kill_worker(i, why);
+        return;
+    }
+    w.out.append(bytes);
+    w.dirty = true;
+}
+
+void Parent::send(uint32_t i, const cluster::Frame& f) {
+    std::string bytes;
+    if (cluster::encode(f, bytes)) append(i, bytes);
+}
+
+void Parent::flush(uint32_t i) {
+    Worker& w = workers_[i];
+    while (w.fd >= 0 && !w.killed && w.out_done < w.out.size()) {
+        const ssize_t n = ::send(w.fd, w.out.data() + w.out_done, w.out.size() - w.out_done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                // The worker is going: its exit is reaped as usual.
+                std::string().swap(w.out);
+                w.out_done = 0;
+            }
+            break;
+        }
+        w.out_done += static_cast<size_t>(n);
+    }
+    if (w.out_done == w.out.size()) {
+        if (w.out.capacity() > (1u << 20)) std::string().swap(w.out);
+        w.out.clear();
+        w.out_done = 0;
+    } else if (w.out_done >= (1u << 20)) {
+        w.out.erase(0, w.out_done);
+        w.out_done = 0;
+    }
+    watch(i, w.out_done < w.out.size());
+}
+
+void Parent::on_worker(uint32_t i, uint32_t events) {
+    Worker& w = workers_[i];
+    if (w.fd < 0) return;
+    if (events & EPOLLOUT) flush(i);
+    if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    // Level-triggered: one read per wake, so one busy worker does not starve the others.
+    const ssize_t n = ::recv(w.fd, rbuf_.data(), rbuf_.size(), MSG_DONTWAIT);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        // The worker closed its end: it is exiting, and its SIGCHLD follows.
+        (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.fd, nullptr);
+        w.reading = false;
+        return;
+    }
+    size_t pos = 0;
+    while (pos < static_cast<size_t>(n) && w.fd >= 0 && !w.killed) {
+        size_t used = 0;
+        const cluster::WireDecoder::Result r = w.decoder->feed(rbuf_.data() + pos, static_cast<size_t>(n) - pos, used);
+        pos += used;
+        if (r == cluster::WireDecoder::Result::kError) {
+            char why[96];
+            snprintf(why, sizeof why, "sent a bad frame (%s)", w.decoder->error());
+            kill_worker(i, why);
+            return;
+        }
+        if (r == cluster::WireDecoder::Result::kNeedMore) break;
+        frame(i, w.decoder->frame());
+    }
+}
+
+void Parent::frame(uint32_t i, const cluster::Frame& f) {
+    switch (f.kind) {
+        case cluster::Kind::kPublish: publish(i, f); return;
+        case cluster::Kind::kIdle: (void)sequencer_.idle(i, f.channel, f.epoch, f.seq); return;
+        case cluster::Kind::kStatsAsk: ask_stats(i, f.request); return;
+        case cluster::Kind::kStats:
+            for (Round& r : rounds_) {
+                const uint64_t bit = uint64_t{1} << i;
+                if (r.id != f.request || !(r.asked & bit) || (r.got & bit)) continue;
+                for (size_t k = 0; k < kWorkerCounterCount && k < f.counter_count; ++k)
+                    r.counters[i * kWorkerCounterCount + k] = f.counters[k];
+                r.got |= bit;
+            }
+            settle_rounds(false);
+            return;
+        default: kill_worker(i, "sent a frame only the parent sends"); return;
+    }
+}
+
+void Parent::publish(uint32_t i, const cluster::Frame& f) {
+    cluster::Number n;
+    if (!sequencer_.next(f.channel, n)) {
+        cluster::Frame r;
+        r.kind = cluster::Kind::kRefused;
+        r.request = f.request;
+        send(i, r);
+        return;
+    }
+    cluster::Frame p;
+    p.kind = cluster::Kind::kPublished;
+    p.epoch = n.epoch;
+    p.seq = n.seq;
+    p.request = f.request;
+    p.origin = i;
+    p.type = f.type;
+    p.channel = f.channel;
+    p.payload = f.payload;
+    std::string bytes;
+    if (!cluster::encode(p, bytes)) return;  // fields as decoded: cannot fail
+    // Written at the loop turn's end: one send per worker for all the turn's publications.
+    for (uint32_t w = 0; w < workers_.size(); ++w) append(w, bytes);
+}
+
+void Parent::ask_stats(uint32_t i, uint64_t request) {
+    if (rounds_.size() >= kMaxStatsRounds) {
+        cluster::Frame r;
+        r.kind = cluster::Kind::kStatsReply;
+        r.request = request;  // an empty payload: "too many at once"
+        send(i, r);
+        return;
+    }
+    Round r;
+    r.id = ++rounds_made_;
+    r.asker = i;
+    r.asker_pid = workers_[i].pid;
+    r.request = request;
+    r.deadline = base::monotonic_ms() + kStatsWaitMs;
+    r.counters.assign(workers_.size() * kWorkerCounterCount, 0);
+    r.pids.assign(workers_.size(), -1);
+    cluster::Frame q;
+    q.kind = cluster::Kind::kStatsQuery;
+    q.request = r.id;
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+        r.pids[w] = workers_[w].pid;
+        if (workers_[w].fd < 0 || workers_[w].killed) continue;
+        r.asked |= uint64_t{1} << w;
+        send(w, q);
+    }
+    rounds_.push_back(std::move(r));
+}
+
+void Parent::settle_rounds(bool expire) {
+    const uint64_t now = base::monotonic_ms();
+    for (size_t k = 0; k < rounds_.size();) {
+        Round& r = rounds_[k];
+        const bool done = (r.got & r.asked) == r.asked || (expire && now >= r.deadline);
+        if (!done) {
+            ++k;
+            continue;
+        }
+        answer(r);
+        rounds_.erase(rounds_.begin() + static_cast<long>(k));
+    }
+}
+
+void Parent::answer(Round& r) {
+    if (r.asker_pid < 0 || workers_[r.asker].pid != r.asker_pid) return;  // the asker is gone
+    std::vector<uint64_t> total(kWorkerCounterCount, 0);
+    uint32_t answered = 0;
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+        if (!(r.got & (uint64_t{1} << w))) continue;
+        ++answered;
+        for (size_t k = 0; k < kWorkerCounterCount; ++k) {
+            const uint64_t v = r.counters[w * kWorkerCounterCount + k];
+            total[k] = kWorkerCounters[k].max ? std::max(total[k], v) : total[k] + v;
+        }
+    }
+    std::string json = "{";
+    render_counters(json, total.data());
+    json += ",\"journal\":{\"state\":\"off\"},\"workers_total\":" + std::to_string(workers_.size()) +
+            ",\"workers_answered\":" + std::to_string(answered) +
+            ",\"worker_restarts\":" + std::to_string(supervisor_.restarts()) +
+            ",\"parent_uptime_s\":" + std::to_string((base::monotonic_ms() - start_ms_) / 1000) + ",\"workers\":[";
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+        json += w ? ",{" : "{";
+        json += "\"worker\":" + std::to_string(w) + ",\"pid\":" + std::to_string(r.pids[w] > 0 ? r.pids[w] : 0);
+        if (r.got & (uint64_t{1} << w)) {
+            json += ',';
+            render_counters(json, &r.counters[w * kWorkerCounterCount]);
+        } else {
+            json += ",\"missing\":true";
+        }
+        json += '}';
+    }
+    json += "]}";
+    cluster::Frame a;
+    a.kind = cluster::Kind::kStatsReply;
+    a.request = r.request;
+    a.payload = json;
+    send(r.asker, a);
+}
+
+int Parent::run(std::string& err) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) {
+        err = std::string("epoll_create1: ") + strerror(errno);
+        return 1;
+    }
+    rbuf_.resize(kReadChunk);
+    out_cap_ = kLinkOutCap + cfg_.max_message;
+    signal(SIGPIPE, SIG_IGN);
+    // SIGUSR1 (the stats line) is each worker's: sent to the parent it would end it.
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
+    const char* nerr = nullptr;
+    if (!notify_.open(&nerr)) LOG_WARN("systemd notification off: %s", nerr);
+    start_ms_ = base::monotonic_ms();
+    if (!supervisor_.start(start_ms_)) {
+        err = supervisor_.error();
+        return 1;
+    }
+    epoll_event sev{};
+    sev.events = EPOLLIN;
+    sev.data.u64 = kTagSignals;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, supervisor_.signal_fd(), &sev) != 0) {
+        err = std::string("epoll_ctl: ") + strerror(errno);
+        return 1;
+    }
+    LOG_INFO("listening on %s (%s mode, %u workers under this parent, pid %d)", net::local_address(listen_fd_).c_str(),
+             mode_name(cfg_.mode), cfg_.workers, static_cast<int>(getpid()));
+    notify_.send("READY=1\n");
+    const uint32_t watchdog = notify_.watchdog_every_ms();
+    uint64_t watchdog_at = watchdog ? start_ms_ + watchdog : UINT64_MAX;
+    bool stopping = false;
+    epoll_event evs[kMaxEvents];
+    while (!supervisor_.finished()) {
+        uint64_t now = base::monotonic_ms();
+        uint64_t due = std::min(supervisor_.deadline(), watchdog_at);
+        for (const Round& r : rounds_) due = std::min(due, r.deadline);
+        const int wait = due == UINT64_MAX ? 1000 : static_cast<int>(std::min<uint64_t>(due > now ? due - now : 0, 1000));
+        const int n = epoll_wait(epoll_fd_, evs, kMaxEvents, wait);
+        now = base::monotonic_ms();
+        for (int k = 0; k < n; ++k) {
+            if (evs[k].data.u64 == kTagSignals) supervisor_.on_signals(now);
+            else if (evs[k].data.u64 < workers_.size()) on_worker(static_cast<uint32_t>(evs[k].data.u64), evs[k].events);
+        }
+        supervisor_.tick(now);
+        settle_rounds(true);
+        for (uint32_t i = 0; i < workers_.size(); ++i) {
+            if (!workers_[i].dirty) continue;
+            workers_[i].dirty = false;
+            flush(i);
+        }
+        if (!stopping && supervisor_.state() != cluster::Supervisor::State::kRunning) {
+            stopping = true;
+            notify_.send("STOPPING=1\n");
+        }
+        if (now >= watchdog_at) {
+            notify_.send("WATCHDOG=1\n");
+            watchdog_at = now + watchdog;
+        }
+    }
+    if (supervisor_.state() == cluster::Supervisor::State::kGaveUp) {
+        LOG_ERROR("%s", supervisor_.error());
+        return 1;
+    }
+    LOG_INFO("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int run_parent(const Config& cfg) {
+    base::set_log_level(cfg.log_level);
+    base::set_log_time(cfg.log_time);
+    std::string err;
+    net::Inherited inherited;
+    if (!net::inherited_sockets(inherited, err)) {
+        fprintf(stderr, "wspushd: %s\n", err.c_str());
+        return 1;
+    }
+    const int listen_fd =
+        inherited.tcp >= 0 ? inherited.tcp : net::listen_tcp(cfg.listen_host, cfg.listen_port, err);
+    if (listen_fd < 0) {
+        fprintf(stderr, "wspushd: %s\n", err.c_str());
+        return 1;
+    }
+    int control_fd = -1;
+    bool made_control = false;
+    if (cfg.mode != Mode::kEcho) {
+        if (inherited.control >= 0) {
+            control_fd = inherited.control;
+        } else {
+            control_fd = net::listen_unix(cfg.control_path, err);
+            if (control_fd < 0) {
+                fprintf(stderr, "wspushd: %s\n", err.c_str());
+                ::close(listen_fd);
+                return 1;
+            }
+            made_control = true;
+        }
+        LOG_INFO("control socket %s%s", made_control ? cfg.control_path.c_str() : net::local_address(control_fd).c_str(),
+                 made_control ? "" : " (socket activation)");
+    } else if (inherited.control >= 0) {
+        ::close(inherited.control);
+    }
+    int rc;
+    {
+        Parent parent(cfg, listen_fd, control_fd);
+        rc = parent.run(err);
+        if (!err.empty()) fprintf(stderr, "wspushd: %s\n", err.c_str());
+    }
+    if (made_control) unlink(cfg.control_path.c_str());
+    if (control_fd >= 0) ::close(control_fd);
+    ::close(listen_fd);
+    return rc;
+}
+
+}  // namespace wspush::server

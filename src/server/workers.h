@@ -1,0 +1,95 @@
+// --workers N (N >= 2): N worker processes, each the ordinary single-threaded server, under a
+// parent that owns the listening sockets, numbers every publication and sums STATS.
+//
+// parent.cpp   the parent: opens the port and the control socket, starts the workers
+//              (cluster::Supervisor), numbers publications (cluster::Sequencer) and sends
+//              each to every worker, answers STATS with every worker's figures summed
+// workers.cpp  the worker's side in the Server: publications go to the parent and are
+//              applied when it sends them back numbered; STATS asks the parent
+//
+// A publication, whichever worker takes it (control PUB/PUBB, webhook, a relayed client
+// message): the worker sends kPublish and holds the publisher's answer; the parent gives it
+// the channel's next (epoch, seq) and sends kPublished to every worker, the publishing one
+// included; each worker applies that number to its own hub (so every worker keeps the whole
+// history, and ?since= resumes exactly on any of them) and delivers to its own members; the
+// publishing worker then answers the publisher (ctl::ControlChannel::resolve, the held
+// webhook answer) and leaves out the relaying client. One stream per worker, read in order:
+// every worker applies a channel's publications in the parent's order.
+//
+// | limit                      | value                         | when reached                  |
+// | -------------------------- | ----------------------------- | ----------------------------- |
+// | parent -> worker, unread   | kLinkOutCap + --max-message   | the worker is killed (SIGKILL,|
+// |                            |                               | logged) and restarted empty   |
+// | worker -> parent, unread   | kLinkOutCap + --max-message   | publications refused as out   |
+// |                            |                               | of memory until it drains     |
+// | STATS wait                 | kStatsWaitMs (1 s)            | missing workers are listed    |
+// |                            |                               | with "missing":true           |
+// | STATS rounds at once       | kMaxStatsRounds (64)          | "ERR stats: too many STATS at |
+// |                            |                               | once, try again"              |
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "cluster/wire.h"
+#include "server/config.h"
+
+namespace wspush::server {
+
+inline constexpr size_t kLinkOutCap = 64u << 20;
+inline constexpr uint64_t kStatsWaitMs = 1000;
+inline constexpr size_t kMaxStatsRounds = 64;
+
+// A worker's figures as kStats carries them, by position. `group`: the STATS object they
+// are nested in ("" at the top); `max`: the total is the largest, not the sum (every worker
+// holds every channel).
+struct WorkerCounter {
+    const char* name;
+    const char* group;
+    bool max;
+};
+inline constexpr WorkerCounter kWorkerCounters[] = {
+    {"connections", "", false},       {"sockets", "", false},          {"connections_total", "", false},
+    {"channels", "", true},           {"control_clients", "", false},  {"messages_in", "", false},
+    {"messages_out", "", false},      {"published", "", false},        {"bytes_in", "", false},
+    {"bytes_out", "", false},         {"writes", "", false},           {"history_bytes", "", false},
+    {"history_evicted", "", false},   {"tail_dropped", "", false},     {"out_of_memory", "", false},
+    {"memory_trims", "", false},      {"uptime_s", "", true},          {"rss_bytes", "", false},
+    {"slow_consumer", "drops", false}, {"idle_timeout", "drops", false}, {"handshake_timeout", "drops", false},
+    {"protocol_error", "drops", false}, {"http_error", "drops", false}, {"server_full", "drops", false},
+    {"kicked", "drops", false},       {"requests", "webhook", false},  {"errors", "webhook", false},
+};
+inline constexpr size_t kWorkerCounterCount = sizeof kWorkerCounters / sizeof kWorkerCounters[0];
+static_assert(kWorkerCounterCount <= cluster::kMaxCounters);
+
+// A worker's publication waiting for the parent's number (or refusal).
+struct PendingPublication {
+    uint64_t request = 0;
+    uint64_t control_ticket = 0;  // a control PUB/PUBB: its held reply (0: none)
+    bool webhook_seq = false;     // a webhook /push: its answer gives seq and delivered
+    int32_t except_fd = -1;       // a relayed message: its sender, left out of the delivery
+    uint64_t except_word = 0;     // ... and the sender's serial (or id), so a new connection
+                                  // on that descriptor is not taken for it
+    std::vector<std::string> mentions;  // a robot's: ids told of it (webhook.cpp mention())
+};
+
+// A worker's end of its socketpair with the parent.
+struct WorkerLink {
+    uint32_t index = 0;
+    int fd = -1;
+    cluster::WireDecoder decoder;
+    std::string out;       // frames not yet written; out_done bytes of it are
+    size_t out_done = 0;
+    uint64_t out_cap = 0;  // kLinkOutCap + --max-message
+    // In the order sent: the parent answers a worker's kPublish frames in that order.
+    std::deque<PendingPublication> pending;
+    uint64_t requests = 0;
+};
+
+// The parent's life (parent.cpp): returns the process's exit status. Start-up failures are
+// printed as "wspushd: <message>" and give 1.
+int run_parent(const Config& cfg);
+
+}  // namespace wspush::server
