@@ -283,8 +283,28 @@ void ControlChannel::run_line(ControlClient& cc, std::string_view line) noexcept
 void ControlChannel::execute(ControlClient& cc, const Command& cmd, std::string_view payload) noexcept {
     const size_t before = cc.out.size();
     if (handler_.execute(cmd, payload, cc.out) != Reply::kHeld) return;
-    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before)});
+    cc.held.push_back({cc.out_base + before, static_cast<uint32_t>(cc.out.size() - before), ++held_ids_});
     if (!cc.held_link.linked()) held_.push_back(cc);
+}
+
+void ControlChannel::settle_one(uint64_t id, std::string_view line) noexcept {
+    bool done = false;
+    held_.for_each([&](ControlClient& cc) {
+        for (size_t i = 0; !done && i < cc.held.size(); ++i) {
+            if (cc.held[i].id != id) continue;
+            done = true;
+            const ControlClient::Held h = cc.held[i];
+            if (!line.empty()) {
+                cc.out.replace(h.at - cc.out_base, h.len, line);
+                // The later held replies moved with the bytes before them.
+                for (size_t j = i + 1; j < cc.held.size(); ++j) cc.held[j].at = cc.held[j].at + line.size() - h.len;
+                if (line.starts_with("ERR")) log_command_refused(cc, "PUB", line);
+            }
+            cc.held.erase(cc.held.begin() + static_cast<std::ptrdiff_t>(i));
+            if (cc.held.empty()) held_.remove(cc);
+            schedule_flush(cc);
+        }
+    });
 }
 
 void ControlChannel::settle(std::string_view error) noexcept {

@@ -87,6 +87,12 @@ public:
     // becomes "ERR journal: <error>". Call before flush_pending().
     void settle(std::string_view error) noexcept;
     [[nodiscard]] bool has_held() const noexcept { return !held_.empty(); }
+    // One held reply settled on its own (--redis: each publication has its own verdict):
+    // `line` ("...\n") replaces what was held, or it goes out as it is when `line` is empty.
+    // Ids are given in order, one per kHeld reply: the next one is next_held_id(). Nothing
+    // when that reply's client is gone.
+    void settle_one(uint64_t id, std::string_view line) noexcept;
+    [[nodiscard]] uint64_t next_held_id() const noexcept { return held_ids_ + 1; }
 
     // Before the loop sleeps: write queued output; resume clients whose read budget ran out.
     void flush_pending() noexcept;
@@ -132,6 +138,7 @@ private:
     FlushList flush_;
     ReadyList ready_;
     HeldList held_;
+    uint64_t held_ids_ = 0;
     uint32_t tail_readers_ = 0;
     uint64_t tail_dropped_total_ = 0;
     uint64_t refused_total_ = 0;

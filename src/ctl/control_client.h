@@ -37,6 +37,7 @@ struct ControlClient {
     struct Held {
         uint64_t at;
         uint32_t len;
+        uint64_t id;  // ControlChannel::settle_one()'s
     };
     std::vector<Held> held;
     uint64_t out_base = 0;

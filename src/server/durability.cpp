@@ -55,11 +55,7 @@ journal::Options journal_options(const Config& cfg) {
 }  // namespace
 
 bool Server::open_journal(std::string& err) {
-    if (cfg_.journal_dir.empty()) return true;
-    if (cfg_.mode == Mode::kEcho) {
-        LOG_WARN("journal: echo mode has no channels; --journal is not used");
-        return true;
-    }
+    if (cfg_.journal_dir.empty() || unused_in_echo("journal")) return true;
     // A file-size limit must make a write fail (EFBIG), not end the process.
     signal(SIGXFSZ, SIG_IGN);
     const uint64_t t0 = base::monotonic_ms();
@@ -246,27 +242,35 @@ void Server::journal_commit() {
     // publication waits for the next turn's commit.
     std::vector<HeldWebhook> held;
     held.swap(held_webhooks_);
-    for (HeldWebhook& h : held) {
-        Connection& c = conns_[h.fd];
-        if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) continue;
-        c.http->held = 0;
-        if (!why.empty()) {
-            journal_refusal(h.reply, why);
-            // Counted as accepted when it was held: refused after all.
-            if (c.http->robot >= 0 && static_cast<size_t>(c.http->robot) < robots_.size()) {
-                RobotRuntime& rt = robots_[static_cast<size_t>(c.http->robot)];
-                if (rt.accepted) --rt.accepted;
-                ++rt.refused;
-            }
+    for (HeldWebhook& h : held) answer_held(h, why, robot::kJournal);
+}
+
+void Server::answer_held(HeldWebhook& h, std::string_view refused, int32_t errcode) {
+    Connection& c = conns_[h.fd];
+    if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) return;
+    c.http->held = 0;
+    if (!refused.empty()) {
+        journal_refusal(h.reply, refused);
+        if (errcode != robot::kJournal) {
+            h.reply.errcode = errcode;
+            h.reply.errmsg = "redis: ";
+            h.reply.errmsg += refused;
+            h.reply.extra.clear();
         }
-        reply_webhook(c, h.reply);
-        if (c.state != ConnState::kHttp) continue;
-        next_request(c, h.used);
-        serve_http(c, 0);
-        // The client half-closed meanwhile: what it sent is answered (or held again), then
-        // the connection goes as it would have.
-        if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
+        // Counted as accepted when it was held: refused after all.
+        if (c.http->robot >= 0 && static_cast<size_t>(c.http->robot) < robots_.size()) {
+            RobotRuntime& rt = robots_[static_cast<size_t>(c.http->robot)];
+            if (rt.accepted) --rt.accepted;
+            ++rt.refused;
+        }
     }
+    reply_webhook(c, h.reply);
+    if (c.state != ConnState::kHttp) return;
+    next_request(c, h.used);
+    serve_http(c, 0);
+    // The client half-closed meanwhile: what it sent is answered (or held again), then
+    // the connection goes as it would have.
+    if (c.state == ConnState::kHttp && c.http && c.http->peer_done && !c.http->held) on_peer_eof(c);
 }
 
 std::string_view Server::journal_reason() const noexcept {
@@ -295,6 +299,7 @@ void Server::hold_webhook(Connection& c, WebhookReply&& w, size_t used) {
     wheel_.cancel(cold(c).timer);
     c.http->held = ++held_ids_;
     w.held = false;
+    if (w.redis_ticket) redis_wait(w.redis_ticket, {RedisWaiter::Kind::kWebhook, c.http->held, w.redis_seq});
     held_webhooks_.push_back({fd_of(c), c.http->held, used, std::move(w)});
 }
 
@@ -311,12 +316,8 @@ std::string Server::journal_json() const {
              (ull)s.segments_dropped, (ull)s.evicted);
     std::string out = buf;
     if (journal_retry_at_) {
-        out += ",\"error\":\"";
-        for (const char* p = journal_->error().text; *p; ++p) {
-            if (*p == '"' || *p == '\\') out += '\\';
-            out += static_cast<unsigned char>(*p) < 0x20 ? '?' : *p;
-        }
-        out += '"';
+        out += ",\"error\":";
+        append_json_text(out, journal_->error().text);
     }
     return out += '}';
 }

@@ -11,6 +11,7 @@ constexpr uint64_t kTagControlListen = 2;
 constexpr uint64_t kTagSignal = 3;
 constexpr uint64_t kTagClient = 4;
 constexpr uint64_t kTagControl = 5;
+constexpr uint64_t kTagRedis = 6;  // --redis: the write connection; kTagRedis + 1 the subscriber
 constexpr uint64_t kTagMask = 7;
 
 }  // namespace wspush::server::loop

@@ -216,12 +216,26 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
         return fail(s.route, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
     }
     WebhookReply w = published_reply(rt, p);
-    w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    if (w.errcode != robot::kRedis) w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    w.redis_seq = true;
     return w;
 }
 
 WebhookReply Server::published_reply(RobotRuntime& rt, const Published& p) {
     WebhookReply w;
+    if (redis_) {  // answered when Redis has it (answer_held), or refused now
+        if (p.redis == 0) {
+            ++rt.refused;
+            w.status = 503;
+            w.errcode = robot::kRedis;
+            w.errmsg = "redis: " + redis_refusal_;
+            return w;
+        }
+        ++rt.accepted;
+        w.held = true;
+        w.redis_ticket = p.redis;
+        return w;
+    }
     if (p.journal < 0) {  // delivered and kept in memory, but not on disk
         ++rt.refused;
         journal_refusal(w, journal_reason());
