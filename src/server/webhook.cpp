@@ -417,10 +417,12 @@ bool Server::push_digest(size_t i) {
     const std::string payload = robot::digest_payload(r.name, base::realtime_ms(), title, text, facts);
     push::Channel* ch = hub_.channel(r.channel);
     Published p;  // no one waits for a digest: a failing journal is logged and in STATS
-    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, p)) {
+    const bool pushed = ch != nullptr && publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, p);
+    if (!pushed || (redis_ && p.redis == 0)) {  // --redis: refused at once (its queue is full)
         // Kept, not lost: tried again in a second.
         LOG_WARN("robot %s: digest of %llu message(s) not pushed (%s); retrying", r.name.c_str(),
-                 static_cast<unsigned long long>(rt.digest.count()), ch ? "out of memory" : "too many channels");
+                 static_cast<unsigned long long>(rt.digest.count()),
+                 pushed ? "redis unavailable" : ch ? "out of memory" : "too many channels");
         rt.digest_due = now_ms_ + 1000;
         return false;
     }

@@ -15,6 +15,7 @@
 #include "redis/redis_server.h"
 #include "support/push_support.h"
 #include "support/temp_file.h"
+#include "support/webhook_support.h"
 
 namespace wspush::testing {
 namespace {
@@ -225,6 +226,46 @@ TEST_F(RedisNodes, RelayedMessageSkipsItsSenderOnly) {
     }
     ASSERT_NO_FATAL_FAILURE(publish_numbered(a.ctl, "room", 3, 3));
     EXPECT_EQ(next_msg(x).seq, 3u);  // not 2: its own message did not come back
+}
+
+TEST_F(RedisNodes, WebhookPushIsAnsweredWhenRedisHasIt) {
+    const std::string robot = "push-token-0001 feed.*";
+    const std::string auth = "Authorization: Bearer push-token-0001\r\n";
+    Node& a = node({"--robot", robot, "--redis-max-queued", "1"});
+    Node& b = node({"--robot", robot});
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, b.srv.port(), "/ws/feed.a", true));
+    RawClient w1;
+    ASSERT_TRUE(w1.connect(a.srv.port()));
+    HttpReply r = post(w1, "/push/feed.a", "hello", "text/plain", auth);
+    ASSERT_EQ(r.errcode(), 0) << r.head << r.body;
+    ASSERT_TRUE(r.json && r.json->get("seq"));
+    EXPECT_EQ(r.json->get("seq")->uint(), 1u) << r.body;
+    Got g = next_msg(sub);
+    EXPECT_EQ(g.seq, 1u);
+    EXPECT_EQ(g.data, "hello");
+    const uint16_t port = redis_.port();
+    redis_.kill();
+    ASSERT_TRUE(wait_until([&] { return redis_state(a.ctl) == "down"; }, 10000, 20));
+    // Held: answered once Redis has it.
+    ASSERT_TRUE(w1.send_all(post_request("/push/feed.a", "while away", "text/plain", auth)));
+    ASSERT_TRUE(wait_until([&] { return redis_stat(a.ctl, "queued") == 1; }, 5000, 20));
+    // Past --redis-max-queued: refused at once, with a code of its own.
+    RawClient w2;
+    ASSERT_TRUE(w2.connect(a.srv.port()));
+    r = post(w2, "/push/feed.a", "one too many", "text/plain", auth);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.errcode(), 503002);
+    EXPECT_EQ(r.errmsg(), "redis: redis unavailable: publish queue full");
+    ASSERT_TRUE(redis_.start({}, port)) << redis_.log();
+    r = parse_reply(w1.read_http(15000));
+    EXPECT_EQ(r.errcode(), 0) << r.head << r.body;
+    ASSERT_TRUE(r.json && r.json->get("seq"));
+    EXPECT_EQ(r.json->get("seq")->uint(), 1u) << r.body;  // Redis came back empty: a new epoch
+    g = next_msg(sub, 15000);
+    EXPECT_EQ(g.type, "gap");
+    g = next_msg(sub);
+    EXPECT_EQ(g.data, "while away");
 }
 
 TEST_F(RedisNodes, WrongPasswordIsLoggedAndShown) {
