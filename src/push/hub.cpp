@@ -63,8 +63,9 @@ void Hub::renumber(Channel& ch, uint64_t epoch, uint64_t next_seq) noexcept {
 }
 
 void Hub::forget_if_idle(Channel& ch) noexcept {
-    assert(publishing_ == nullptr);
-    if (ch.idle() && !ch.pending) forget(ch);
+    if (!ch.idle()) return;
+    if (publishing_ != nullptr || ch.pending) defer(ch);  // forgotten at the next safe point
+    else forget(ch);
 }
 
 Channel* Hub::channel(std::string_view name) noexcept {

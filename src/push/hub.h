@@ -72,8 +72,9 @@ public:
     // numbered next_seq: what it kept is dropped (the one place next_seq may go back, in a
     // new epoch). Members stay. Not during publish().
     void renumber(Channel& ch, uint64_t epoch, uint64_t next_seq) noexcept;
-    // Forgets ch now if it has no members and keeps nothing (a channel() made only to name
-    // a publication that went elsewhere). Not during publish(); ch is not to be used after.
+    // Forgets ch if it has no members and keeps nothing (a channel() made only to name a
+    // publication that went elsewhere): now, or during publish() at its end. ch is not to be
+    // used after.
     void forget_if_idle(Channel& ch) noexcept;
     // Called with each channel as it is forgotten (its epoch's numbering ends there).
     using ForgetHook = void (*)(void* ctx, const Channel& ch);

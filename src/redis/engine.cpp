@@ -512,6 +512,7 @@ void Engine::chan_read(Chan& c, const HistoryRead& h) noexcept {
         c.at = Cursor{h.epoch, h.last, true};
     }
     c.phase = Phase::kLive;
+    if (!c.was_live) ++loads_;
     c.was_live = true;
     std::vector<Entry> buffered = std::move(c.buffered);
     c.buffered.clear();

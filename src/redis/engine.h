@@ -210,6 +210,8 @@ public:
     // Whether a subscribed channel has been live since subscribe(): what Redis kept when it
     // was subscribed has been delivered (it may be reading again after an outage since).
     [[nodiscard]] bool loaded(std::string_view channel) const noexcept;
+    // How many times a subscribed channel became loaded: a change says loaded() may have.
+    [[nodiscard]] uint64_t loads() const noexcept { return loads_; }
 
     // Reactor plumbing, as for redis::Client: events of tag or tag + 1, once per loop turn
     // before sleeping, and the longest sleep.
@@ -285,6 +287,7 @@ private:
     bool reads_waiting_ = false;  // a channel in kReading has its read still to send
     bool subs_waiting_ = false;   // a channel in kSubscribing has its SUBSCRIBE still to send
     uint64_t rounds_ = 0;
+    uint64_t loads_ = 0;
     bool writer_ever_up_ = false;
     bool sub_ever_up_ = false;
     EngineStats stats_;

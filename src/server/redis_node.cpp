@@ -77,7 +77,8 @@ bool Server::open_redis(std::string& err) {
     redis_->set_deliver(on_redis_delivery, this);
     hub_.on_forget([](void* self, const push::Channel& ch) {
         Server& s = *static_cast<Server*>(self);
-        if (s.redis_) (void)s.redis_->unsubscribe(ch.name());
+        // A parked upgrade may wait for it: looked at again (and subscribed again).
+        if (s.redis_ && s.redis_->unsubscribe(ch.name())) s.redis_parked_dirty_ = true;
     }, this);
     uint64_t id = 0;
     if (getrandom(&id, sizeof id, GRND_NONBLOCK) != sizeof id) id = base::monotonic_ms() ^ (uint64_t(getpid()) << 32);
@@ -238,6 +239,9 @@ bool Server::redis_park(Connection& c, const JoinPlan& plan, std::string_view pr
     bool ready = true;
     for (size_t i = 0; i < plan.nwant; ++i) {
         const std::string_view name = plan.wants[i].name;
+        // A subscription has its hub channel (bounded by --max-channels; forgetting it
+        // unsubscribes). At the limit the upgrade goes on, to be refused as without Redis.
+        if (hub_.channel(name) == nullptr) return false;
         // From the start of what Redis keeps: the hub's history becomes Redis' own.
         if (redis_->cursor(name) == nullptr) (void)redis_->subscribe(name, redis::Cursor{}, false);
         ready = ready && redis_->loaded(name);
@@ -251,10 +255,23 @@ bool Server::redis_park(Connection& c, const JoinPlan& plan, std::string_view pr
     return true;
 }
 
+bool Server::redis_drop_parked(int32_t fd) {
+    const auto it = redis_parked_.find(fd);
+    if (it == redis_parked_.end()) return false;
+    const RedisParked p = std::move(it->second);
+    redis_parked_.erase(it);
+    const JoinPlan plan = plan_join(p.path, p.query);
+    for (size_t i = 0; i < plan.nwant; ++i)
+        if (push::Channel* ch = hub_.find(plan.wants[i].name)) hub_.forget_if_idle(*ch);
+    return true;
+}
+
 void Server::redis_joins() {
     // An upgrade whose channels are all read goes on (its 101, replay and join, in one go:
     // nothing is delivered in between). upgrade() may park it again (a channel forgotten
     // meanwhile), so the ready ones are taken out first.
+    redis_loads_ = redis_->loads();
+    redis_parked_dirty_ = false;
     std::vector<std::pair<int32_t, RedisParked>> ready;
     for (auto it = redis_parked_.begin(); it != redis_parked_.end();) {
         const RedisParked& p = it->second;
@@ -262,7 +279,9 @@ void Server::redis_joins() {
         bool loaded = true;
         for (size_t i = 0; i < plan.nwant; ++i) {
             const std::string_view name = plan.wants[i].name;
-            if (redis_->cursor(name) == nullptr) (void)redis_->subscribe(name, redis::Cursor{}, false);
+            // Forgotten meanwhile (a client that waited for it left): made and subscribed again.
+            if (redis_->cursor(name) == nullptr && hub_.channel(name) != nullptr)
+                (void)redis_->subscribe(name, redis::Cursor{}, false);
             loaded = loaded && redis_->loaded(name);
         }
         if (!loaded) {
@@ -281,7 +300,8 @@ void Server::redis_joins() {
 
 void Server::redis_turn() {
     redis_->flush(now_ms_);
-    if (!redis_parked_.empty()) redis_joins();
+    // Looked at again only when a channel loaded, or a parked one went.
+    if (!redis_parked_.empty() && (redis_->loads() != redis_loads_ || redis_parked_dirty_)) redis_joins();
     const bool up = redis_->writer_up() && redis_->subscriber_up();
     if (up && redis_state_ != 1) {
         if (redis_state_ == 2)

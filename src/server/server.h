@@ -401,8 +401,10 @@ private:
     // (kHttp, nothing answered) until redis_joins() takes it up again.
     [[nodiscard]] bool redis_park(Connection& c, const JoinPlan& plan, std::string_view protocol, std::string_view path,
                                   std::string_view query, const char (&accept)[28]);
-    // A parked upgrade's connection goes (closed, timed out, or it sent bytes): true if it was.
-    bool redis_unpark(const Connection& c) { return redis_ && !redis_parked_.empty() && redis_parked_.erase(fd_of(c)); }
+    // A parked upgrade's connection goes (closed, timed out, or it sent bytes): true if it
+    // was parked. Channels made only for it (nothing kept, no members) go too.
+    bool redis_unpark(const Connection& c) { return redis_ && !redis_parked_.empty() && redis_drop_parked(fd_of(c)); }
+    bool redis_drop_parked(int32_t fd);
     // Before the turn's output: the engine's flush, waiting joins, state changes logged.
     void redis_turn();
     void redis_joins();
@@ -462,6 +464,8 @@ private:
     std::unique_ptr<redis::Engine> redis_;  // --redis; null: none
     std::unordered_map<uint64_t, RedisWaiter> redis_waiters_;  // by ticket; at most max_queued + in flight
     std::unordered_map<int32_t, RedisParked> redis_parked_;  // by fd; kHttp, at most --handshake-timeout
+    uint64_t redis_loads_ = 0;         // redis_->loads() when the parked upgrades were last looked at
+    bool redis_parked_dirty_ = false;  // one went: a channel of the others may need subscribing again
     uint64_t redis_tickets_ = 0;
     uint64_t redis_publishing_ = 0;     // the ticket publish() is handling (a refusal comes at once)
     std::string redis_refusal_;        // ... and why it was refused
