@@ -268,6 +268,26 @@ TEST_F(RedisNodes, WebhookPushIsAnsweredWhenRedisHasIt) {
     EXPECT_EQ(g.data, "while away");
 }
 
+TEST_F(RedisNodes, UpgradeWaitsForItsChannelWithinTheHandshakeTimeout) {
+    Node& a = node({"--handshake-timeout", "1s"});
+    RawClient known;
+    ASSERT_TRUE(subscribe(known, a.srv.port(), "/ws/known", true));
+    redis_.kill();
+    ASSERT_TRUE(wait_until([&] { return redis_state(a.ctl) == "down"; }, 10000, 20));
+    // A channel the node has read is joined at once, Redis or not.
+    RawClient again;
+    ASSERT_TRUE(subscribe(again, a.srv.port(), "/ws/known", true));
+    // One it has not waits unanswered, then gets 503.
+    RawClient fresh;
+    ASSERT_TRUE(fresh.connect(a.srv.port()));
+    ASSERT_TRUE(fresh.send_all(RawClient::upgrade_request("/ws/fresh", kEnvelopeHeader)));
+    ASSERT_TRUE(wait_until([&] { return redis_stat(a.ctl, "waiting_joins") == 1; }, 5000, 20));
+    const std::string reply = fresh.read_http(5000);
+    EXPECT_EQ(http_status(reply), 503) << reply;
+    EXPECT_NE(reply.find("redis unavailable"), std::string::npos) << reply;
+    EXPECT_EQ(redis_stat(a.ctl, "waiting_joins"), 0u);
+}
+
 TEST_F(RedisNodes, WrongPasswordIsLoggedAndShown) {
     redis_.stop();
     ASSERT_TRUE(redis_.start({"--requirepass", "right"})) << redis_.log();
