@@ -294,7 +294,9 @@ void ControlChannel::resolve(uint64_t ticket, std::string_view text) noexcept {
             if (cc.held[i].ticket != ticket) continue;
             found = true;
             const ControlClient::Held h = cc.held[i];
-            cc.out.replace(cc.held_at(i) - cc.out_base, h.len, text);
+            if (text.empty()) text = std::string_view(cc.out).substr(cc.held_at(i) - cc.out_base, h.len);
+            else if (text.starts_with("ERR")) log_command_refused(cc, "PUB", text);
+            cc.out.replace(cc.held_at(i) - cc.out_base, h.len, std::string(text));
             // The replies after it moved by the difference (all of them when it is the
             // first: the usual case, answers come in order).
             const uint64_t diff = text.size() - uint64_t{h.len};

@@ -92,7 +92,8 @@ public:
     // The ticket the reply being made by execute() gets if it returns kHeld (for the
     // handler, during execute()).
     [[nodiscard]] uint64_t next_ticket() const noexcept { return tickets_ + 1; }
-    // The held reply `ticket` is known now: `text` (ending in '\n') takes its place and is
+    // The held reply `ticket` is known now: `text` (ending in '\n') takes its place (empty:
+    // the reply goes out as it was made; "ERR ..." is logged as a refused command) and is
     // written with what follows, up to the next reply still held. Nothing if the ticket is
     // not held (its client is gone).
     void resolve(uint64_t ticket, std::string_view text) noexcept;

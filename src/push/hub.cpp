@@ -55,6 +55,19 @@ bool Hub::restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) n
     return end_publish(ch, pub).ok;
 }
 
+void Hub::renumber(Channel& ch, uint64_t epoch, uint64_t next_seq) noexcept {
+    assert(publishing_ == nullptr);
+    history_.drop(ch);
+    ch.epoch = epoch;
+    ch.next_seq = next_seq;
+}
+
+void Hub::forget_if_idle(Channel& ch) noexcept {
+    if (!ch.idle()) return;
+    if (publishing_ != nullptr || ch.pending) defer(ch);  // forgotten at the next safe point
+    else forget(ch);
+}
+
 Channel* Hub::channel(std::string_view name) noexcept {
     assert(valid_name(name));
     if (Channel* ch = table_.find(name)) return ch;

@@ -68,6 +68,14 @@ public:
     // Keeps a recovered message as ch's next publication (nobody is a member yet). False
     // when out of memory. Like publish(), it may forget ch (nothing kept: history 0).
     [[nodiscard]] bool restore_message(Channel& ch, ws::Opcode op, const void* p, size_t n) noexcept;
+    // A channel numbered elsewhere (--redis) goes on at `epoch`, its next publication
+    // numbered next_seq: what it kept is dropped (the one place next_seq may go back, in a
+    // new epoch). Members stay. Not during publish().
+    void renumber(Channel& ch, uint64_t epoch, uint64_t next_seq) noexcept;
+    // Forgets ch if it has no members and keeps nothing (a channel() made only to name a
+    // publication that went elsewhere): now, or during publish() at its end. ch is not to be
+    // used after.
+    void forget_if_idle(Channel& ch) noexcept;
     // Called with each channel as it is forgotten (its epoch's numbering ends there).
     using ForgetHook = void (*)(void* ctx, const Channel& ch);
     void on_forget(ForgetHook f, void* ctx) noexcept {

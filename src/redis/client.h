@@ -122,6 +122,8 @@ public:
     [[nodiscard]] size_t pending() const noexcept { return fifo_.size(); }
     [[nodiscard]] size_t output_bytes() const noexcept { return out_.size(); }
     [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
+    // Why the last attempt or connection failed ("" when none has).
+    [[nodiscard]] const char* failure() const noexcept { return failure_; }
 
 private:
     enum class Kind : uint8_t { kUser, kAuth, kHello, kSelect };

@@ -130,17 +130,28 @@ bool parse_entry(std::string_view text, Entry& out) {
     const size_t a = text.find(' ');
     if (a == std::string_view::npos) return false;
     const size_t b = text.find(' ', a + 1);
-    if (b == std::string_view::npos || b + 3 > text.size() || text[b + 2] != ' ') return false;
+    if (b == std::string_view::npos || b + 3 > text.size()) return false;
     if (!parse_u64(text.substr(0, a), out.seq) || !parse_u64(text.substr(a + 1, b - a - 1), out.epoch)) return false;
     if (text[b + 1] != 't' && text[b + 1] != 'b') return false;
     out.binary = text[b + 1] == 'b';
-    out.payload.assign(text.substr(b + 3));
+    // "t.ORIGIN" / "b.ORIGIN": the publisher's tag, up to the next space.
+    size_t rest = b + 2;
+    out.origin.clear();
+    if (text[rest] == '.') {
+        const size_t sp = text.find(' ', rest + 1);
+        if (sp == std::string_view::npos || sp == rest + 1) return false;
+        out.origin.assign(text.substr(rest + 1, sp - rest - 1));
+        rest = sp;
+    }
+    if (text[rest] != ' ') return false;
+    out.payload.assign(text.substr(rest + 1));
     return true;
 }
 
 struct Engine::Pub {
     std::string channel;
     std::string payload;
+    std::string type;  // "t", "b", or either with ".ORIGIN"
     bool binary;
     bool retried = false;  // sent again after NOSCRIPT
     PublishedFn fn;
@@ -210,8 +221,11 @@ Engine::Chan* Engine::find(std::string_view name) noexcept {
 
 // ---- publish ---------------------------------------------------------------------------
 
-void Engine::publish(std::string_view channel, bool binary, std::string_view payload, PublishedFn fn, void* ctx) {
-    auto* p = new Pub{std::string(channel), std::string(payload), binary, false, fn, ctx, this};
+void Engine::publish(std::string_view channel, bool binary, std::string_view payload, PublishedFn fn, void* ctx,
+                     std::string_view origin) {
+    std::string type(binary ? "b" : "t");
+    if (!origin.empty()) type.append(".").append(origin);
+    auto* p = new Pub{std::string(channel), std::string(payload), std::move(type), binary, false, fn, ctx, this};
     if (queue_.empty() && writer_up() && send_pub(p)) return;
     if (queue_.size() >= options_.max_queued || stats_.queued_bytes + payload.size() > options_.max_queued_bytes) {
         ++stats_.refused;
@@ -226,7 +240,7 @@ void Engine::publish(std::string_view channel, bool binary, std::string_view pay
 bool Engine::send_pub(Pub* p) noexcept {
     const std::string meta = key("meta", p->channel), hist = key("hist", p->channel), floor = options_.prefix + "epoch";
     const std::string max = decimal(options_.history), pubch = key("pub", p->channel);
-    const std::string_view args[] = {"EVALSHA", pub_sha_, "3", meta, hist, floor, max, p->binary ? "b" : "t",
+    const std::string_view args[] = {"EVALSHA", pub_sha_, "3", meta, hist, floor, max, p->type,
                                      p->payload, pubch};
     return writer_.command(args, on_pub_reply, p, 0) == 0;
 }
@@ -355,6 +369,16 @@ bool Engine::unsubscribe(std::string_view channel) {
 const Cursor* Engine::cursor(std::string_view channel) const noexcept {
     const auto it = chans_.find(channel);
     return it == chans_.end() ? nullptr : &it->second->at;
+}
+
+const char* Engine::state_text() const noexcept {
+    const bool w = writer_up(), s = subscriber_up();
+    return w && s ? "up" : w || s ? "degraded" : "down";
+}
+
+bool Engine::loaded(std::string_view channel) const noexcept {
+    const auto it = chans_.find(channel);
+    return it != chans_.end() && it->second->was_live;
 }
 
 bool Engine::live(std::string_view channel) const noexcept {
@@ -488,6 +512,7 @@ void Engine::chan_read(Chan& c, const HistoryRead& h) noexcept {
         c.at = Cursor{h.epoch, h.last, true};
     }
     c.phase = Phase::kLive;
+    if (!c.was_live) ++loads_;
     c.was_live = true;
     std::vector<Entry> buffered = std::move(c.buffered);
     c.buffered.clear();
@@ -521,6 +546,7 @@ void Engine::deliver(Chan& c, const Entry& e) noexcept {
     d.seq = e.seq;
     d.binary = e.binary;
     d.payload = e.payload;
+    d.origin = e.origin;
     deliver_fn_(deliver_ctx_, d);
 }
 

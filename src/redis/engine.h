@@ -13,8 +13,9 @@
 //   P epoch               string   the highest epoch ever given (a floor for new ones)
 //   P pub:NAME            pub/sub  one message per publish
 //
-// An entry (in the list and on pub/sub alike) is "<seq> <epoch> <t|b> <payload>" (decimal
-// numbers, t text, b binary; the payload as published, any bytes). A list rather than a
+// An entry (in the list and on pub/sub alike) is "<seq> <epoch> <t|b>[.<origin>] <payload>"
+// (decimal numbers, t text, b binary; origin, when the publisher gave one, a tag without
+// spaces that lets it know its own message again; the payload as published, any bytes). A list rather than a
 // stream: its seqs are consecutive, so the entry after seq s is at index s + 1 - first, one
 // LRANGE, and LTRIM bounds it as XADD MAXLEN would, with less per entry.
 //
@@ -117,6 +118,7 @@ struct Entry {
     uint64_t epoch = 0;
     uint64_t seq = 0;
     bool binary = false;
+    std::string origin;  // as given to publish() (empty: none)
     std::string payload;
 };
 
@@ -133,6 +135,7 @@ struct Delivery {
     uint64_t since = 0;
     bool binary = false;
     std::string_view payload;
+    std::string_view origin;  // kMessage: as given to publish()
 };
 
 struct Published {
@@ -188,8 +191,10 @@ public:
     void stop() noexcept;
 
     // Publishes payload to channel; fn(ctx, result) once with (epoch, seq) or an error, in
-    // publish order. When the queue is full fn runs before publish() returns.
-    void publish(std::string_view channel, bool binary, std::string_view payload, PublishedFn fn, void* ctx);
+    // publish order. When the queue is full fn runs before publish() returns. `origin` (no
+    // spaces; may be empty) comes back with the message's deliveries, on every node.
+    void publish(std::string_view channel, bool binary, std::string_view payload, PublishedFn fn, void* ctx,
+                 std::string_view origin = {});
     // Reads channel's history after `after` (a client's resume). fn runs once; at once with
     // an error when the write connection is not up.
     void read(std::string_view channel, const Cursor& after, HistoryFn fn, void* ctx);
@@ -202,6 +207,11 @@ public:
     [[nodiscard]] const Cursor* cursor(std::string_view channel) const noexcept;
     // Whether a subscribed channel is live (its history read, buffered messages delivered).
     [[nodiscard]] bool live(std::string_view channel) const noexcept;
+    // Whether a subscribed channel has been live since subscribe(): what Redis kept when it
+    // was subscribed has been delivered (it may be reading again after an outage since).
+    [[nodiscard]] bool loaded(std::string_view channel) const noexcept;
+    // How many times a subscribed channel became loaded: a change says loaded() may have.
+    [[nodiscard]] uint64_t loads() const noexcept { return loads_; }
 
     // Reactor plumbing, as for redis::Client: events of tag or tag + 1, once per loop turn
     // before sleeping, and the longest sleep.
@@ -212,6 +222,13 @@ public:
     [[nodiscard]] bool writer_up() const noexcept { return writer_.state() == Client::State::kUp; }
     [[nodiscard]] bool subscriber_up() const noexcept { return subscriber_.state() == Client::State::kUp; }
     [[nodiscard]] const EngineStats& stats() const noexcept { return stats_; }
+    // Why the write (or else the subscriber) connection last failed ("" when never).
+    [[nodiscard]] const char* failure() const noexcept {
+        return *writer_.failure() ? writer_.failure() : subscriber_.failure();
+    }
+    [[nodiscard]] const char* state_text() const noexcept;  // "up", "degraded" (one down), "down"
+    [[nodiscard]] const Client& writer() const noexcept { return writer_; }
+    [[nodiscard]] const Client& subscriber() const noexcept { return subscriber_; }
 
 private:
     enum class Phase : uint8_t { kSubscribing, kReading, kLive };
@@ -270,6 +287,7 @@ private:
     bool reads_waiting_ = false;  // a channel in kReading has its read still to send
     bool subs_waiting_ = false;   // a channel in kSubscribing has its SUBSCRIBE still to send
     uint64_t rounds_ = 0;
+    uint64_t loads_ = 0;
     bool writer_ever_up_ = false;
     bool sub_ever_up_ = false;
     EngineStats stats_;

@@ -21,6 +21,7 @@ enum ErrCode : int32_t {
     kTooLarge = 460101,        // body over --robot-max-body
     kUnavailable = 503000,     // the server cannot take it now (memory, channel limit)
     kJournal = 503001,         // delivered, but the journal did not take it (errmsg: journal: <reason>)
+    kRedis = 503002,           // --redis: Redis did not take it (errmsg: redis: <reason>); not delivered
 };
 
 }  // namespace wspush::robot

@@ -61,6 +61,16 @@ ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, st
         journal_error_line(out);
         return ctl::Reply::kFinal;
     }
+    if (redis_) {
+        // Said when Redis answers: "OK seq=N delivered=0" (members get it through Redis) or
+        // "ERR redis: <reason>" (ControlChannel::resolve).
+        if (p.redis == 0) {
+            out += "ERR redis: " + redis_refusal_ + "\n";
+            return ctl::Reply::kFinal;
+        }
+        redis_wait(p.redis, {RedisWaiter::Kind::kControl, control_->next_ticket(), true});
+        return ctl::Reply::kHeld;
+    }
     if (p.request) {  // --workers: answered once the parent numbered it (workers.cpp)
         pending_publication(p.request).control_ticket = control_->next_ticket();
         out += "OK\n";
@@ -75,6 +85,7 @@ ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, st
 
 bool Server::publish_on(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
                         Published& out) {
+    if (redis_) return redis_publish(ch, op, data, except, out);  // workers too: each is a node
     if (worker_) return worker_publish(ch, op, data, except, out);
     // The hub may forget ch in publish(): what the journal needs is copied first.
     char name[push::kMaxNameLength];
@@ -209,6 +220,7 @@ std::string Server::stats_json() const {
     std::string out = buf;
     out.pop_back();  // the closing brace: the journal's and the webhook's figures follow
     out += ",\"journal\":" + journal_json();
+    out += ",\"redis\":" + redis_json();
     out += ",\"webhook\":{\"requests\":" + std::to_string(stats_.webhook_requests) +
            ",\"errors\":" + std::to_string(stats_.webhook_errors) + ",\"robots\":{";
     for (size_t i = 0; i < robots_.size(); ++i) {
@@ -287,6 +299,25 @@ std::string Server::metrics_text() const {
         gauge("journal_commits_total", "counter", "Journal writes (one per loop turn that appended).", js.commits);
         gauge("journal_syncs_total", "counter", "fdatasync calls on journal segments.", js.syncs);
         gauge("journal_errors_total", "counter", "Times the journal failed (a write or sync error).", js.errors);
+    }
+    if (redis_) {
+        const redis::EngineStats& rs = redis_->stats();
+        gauge("redis_up", "gauge", "1 while both Redis connections are up.",
+              redis_->writer_up() && redis_->subscriber_up());
+        gauge("redis_queued", "gauge", "Pushes waiting for Redis.", rs.queued);
+        gauge("redis_queued_bytes", "gauge", "Payload bytes of the pushes waiting for Redis.", rs.queued_bytes);
+        gauge("redis_sent_total", "counter", "Pushes Redis numbered.", rs.sent);
+        gauge("redis_errors_total", "counter", "Pushes Redis did not take (refused, lost in flight, queue full).",
+              rs.errors);
+        gauge("redis_refused_total", "counter", "Pushes refused at once: the queue was full.", rs.refused);
+        gauge("redis_reconnects_total", "counter", "Redis connections restored.", rs.reconnects);
+        gauge("redis_reads_total", "counter", "History reads of subscribed channels.", rs.reads);
+        gauge("redis_read_back_total", "counter", "Messages read back from history after an outage or a hole.",
+              rs.read_back);
+        gauge("redis_delivered_total", "counter", "Messages Redis delivered to this node.", rs.delivered);
+        gauge("redis_gaps_total", "counter", "Gap notices: Redis no longer kept what followed.", rs.gaps);
+        gauge("redis_waiting_joins", "gauge", "Upgrades waiting for their channels' first read from Redis.",
+              redis_parked_.size());
     }
     gauge("uptime_seconds", "gauge", "Seconds since start.", (now_ms_ - start_ms_) / 1000);
     gauge("resident_memory_bytes", "gauge", "Resident set size.", resident_bytes());

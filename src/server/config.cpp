@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "base/read_file.h"
+#include "redis/endpoint.h"
 
 namespace wspush::server {
 namespace {
@@ -101,7 +102,16 @@ struct Flag {
     bool boolean = false;     // takes no separate argument; "=value" optional
     // A repeatable flag: empties its list. The command line's values replace the file's.
     void (*clear)(Config& cfg) = nullptr;
+    // A secret: taken from a --config file only (a command line shows in ps and /proc).
+    bool file_only = false;
 };
+
+template <auto Member>
+bool set_text(std::string_view value, Config& cfg) {
+    if (value.empty()) return false;
+    (cfg.*Member).assign(value);
+    return true;
+}
 
 // Every flag, in --help order.
 constexpr Flag kFlags[] = {
@@ -178,6 +188,36 @@ constexpr Flag kFlags[] = {
      .help = "disk the journal may use, 1M to 1024G; the oldest segments are compacted or dropped",
      .def = "64M", .expect = "a size from 1M to 1024G",
      .set = set_size<&Config::journal_max, kMiB, 1024 * kGiB>},
+    {.syntax = "--redis HOST:PORT|unix:PATH",
+     .help = "number, keep and fan out channels through this Redis or Valkey, so several "
+             "wspushd share them and a client may resume on any (README, \"Many boxes\"); "
+             "not with --journal; a host is an IP address",
+     .def = "none", .expect = "HOST:PORT (an IP address) or unix:PATH",
+     .set = [](std::string_view v, Config& c) {
+         redis::Endpoint ep;
+         std::string why;
+         if (!redis::parse_endpoint(v, ep, why)) return false;
+         c.redis.assign(v);
+         return true;
+     }},
+    {.syntax = "--redis-prefix P",
+     .help = "start of every Redis key and pub/sub channel, so deployments can share a Redis",
+     .def = "wspush:", .expect = "a prefix without spaces",
+     .set = [](std::string_view v, Config& c) {
+         if (v.empty() || v.size() > 64 || v.find_first_of(" \t\r\n") != std::string_view::npos) return false;
+         c.redis_prefix.assign(v);
+         return true;
+     }},
+    {.syntax = "--redis-user NAME", .help = "Redis ACL user (config file only)", .def = "none",
+     .expect = "a user name", .set = set_text<&Config::redis_user>, .file_only = true},
+    {.syntax = "--redis-password PASS", .help = "Redis password, AUTH (config file only)", .def = "none",
+     .expect = "a password", .set = set_text<&Config::redis_password>, .file_only = true},
+    {.syntax = "--redis-db N", .help = "Redis database number (SELECT)", .def = "0",
+     .expect = "a count from 0 to 1000000", .set = set_count<&Config::redis_db, 0, 1'000'000>},
+    {.syntax = "--redis-max-queued N",
+     .help = "pushes held while Redis is away, 1 to 1000000 (and 16M of payload); more are refused",
+     .def = "10000", .expect = "a count from 1 to 1000000",
+     .set = set_count<&Config::redis_max_queued, 1, 1'000'000>},
     {.syntax = "--ping-interval DUR", .help = "Ping a client quiet this long", .def = "25s",
      .expect = "a duration such as 25s or 500ms", .set = set_duration<&Config::ping_interval_ms>},
     {.syntax = "--idle-timeout DUR", .help = "close a client silent this long", .def = "60s",
@@ -432,6 +472,10 @@ ArgsResult scan_args(const std::vector<std::string>& args, std::vector<Setting>&
             err = "unknown flag '" + std::string(flag) + "' (see --help)";
             return ArgsResult::kError;
         }
+        if (f->file_only) {
+            err = std::string(flag) + ": only in a --config file (a command line shows in ps)";
+            return ArgsResult::kError;
+        }
         bare_boolean = f->boolean && !has_value ? flag : std::string_view();
         if (f->boolean && !has_value) {
             value = "true";  // never the next argument: "--http-stats false" is an error
@@ -473,6 +517,14 @@ ArgsResult build(const std::vector<std::string>& args, Config& cfg, std::string&
     cfg.command_line = args;
     if (cfg.workers > 1 && !cfg.journal_dir.empty()) {
         err = "--journal cannot be used with --workers above 1 (README, \"Many cores\")";
+        return ArgsResult::kError;
+    }
+    if (!cfg.redis.empty() && !cfg.journal_dir.empty()) {
+        err = "--redis and --journal exclude each other: with --redis, Redis holds the channels' history";
+        return ArgsResult::kError;
+    }
+    if (!cfg.redis.empty() && cfg.workers > 1) {
+        err = "--redis cannot be used with --workers above 1 yet (README, \"Scaling out\"): run one node per core instead";
         return ArgsResult::kError;
     }
     return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;

@@ -39,6 +39,13 @@ struct Config {
     std::string journal_dir;
     JournalSync fsync = JournalSync::kBatch;
     uint64_t journal_max = 64ull << 20;    // all segments together (1M..1T)
+    // --redis: channels numbered, kept and fanned out through Redis (README, "Many boxes").
+    std::string redis;                     // HOST:PORT or unix:PATH; empty: none
+    std::string redis_prefix = "wspush:";  // every key and pub/sub channel starts with it
+    std::string redis_user;                // config file only: AUTH user (ACL)
+    std::string redis_password;            // config file only: AUTH password
+    uint32_t redis_db = 0;                 // SELECT (0..1000000)
+    uint32_t redis_max_queued = 10000;     // publishes waiting while Redis is away (1..1000000)
     uint32_t ping_interval_ms = 25'000;
     uint32_t idle_timeout_ms = 60'000;
     uint32_t handshake_timeout_ms = 10'000;

@@ -55,11 +55,7 @@ journal::Options journal_options(const Config& cfg) {
 }  // namespace
 
 bool Server::open_journal(std::string& err) {
-    if (cfg_.journal_dir.empty()) return true;
-    if (cfg_.mode == Mode::kEcho) {
-        LOG_WARN("journal: echo mode has no channels; --journal is not used");
-        return true;
-    }
+    if (cfg_.journal_dir.empty() || unused_in_echo("journal")) return true;
     // A file-size limit must make a write fail (EFBIG), not end the process.
     signal(SIGXFSZ, SIG_IGN);
     const uint64_t t0 = base::monotonic_ms();
@@ -297,6 +293,7 @@ void Server::hold_webhook(Connection& c, WebhookReply&& w, size_t used) {
     wheel_.cancel(cold(c).timer);
     c.http->held = ++held_ids_;
     w.held = false;
+    if (w.redis_ticket) redis_wait(w.redis_ticket, {RedisWaiter::Kind::kWebhook, c.http->held, w.redis_seq});
     held_webhooks_.push_back({fd_of(c), c.http->held, used, std::move(w)});
 }
 
@@ -313,12 +310,8 @@ std::string Server::journal_json() const {
              (ull)s.segments_dropped, (ull)s.evicted);
     std::string out = buf;
     if (journal_retry_at_) {
-        out += ",\"error\":\"";
-        for (const char* p = journal_->error().text; *p; ++p) {
-            if (*p == '"' || *p == '\\') out += '\\';
-            out += static_cast<unsigned char>(*p) < 0x20 ? '?' : *p;
-        }
-        out += '"';
+        out += ",\"error\":";
+        append_json_text(out, journal_->error().text);
     }
     return out += '}';
 }

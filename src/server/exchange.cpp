@@ -45,6 +45,10 @@ uint64_t Server::input_cap(const Connection& c) const noexcept {
 }
 
 void Server::on_http_bytes(Connection& c, uint8_t* p, size_t n) {
+    if (redis_unpark(c)) [[unlikely]] {  // a parked upgrade (--redis): nothing is due before its 101
+        reply_http(c, 400, "data before the upgrade was answered");
+        return;
+    }
     // A whole upgrade head in the first read (nearly every WebSocket client): no copy.
     if (c.in == nullptr && c.http == nullptr) {
         http::Request req;

@@ -11,7 +11,10 @@ constexpr uint64_t kTagControlListen = 2;
 constexpr uint64_t kTagSignal = 3;
 constexpr uint64_t kTagClient = 4;
 constexpr uint64_t kTagControl = 5;
-constexpr uint64_t kTagParent = 6;   // --workers: the socketpair with the parent
+constexpr uint64_t kTagRedis = 6;  // --redis: the write connection; kTagRedis + 1 the subscriber
 constexpr uint64_t kTagMask = 7;
+// --workers: the socketpair with the parent. A singleton, so it shares kTagSignal's low bits
+// (the 3 bits are all taken) and is told apart by the rest.
+constexpr uint64_t kTagParent = (1u << 3) | kTagSignal;
 
 }  // namespace wspush::server::loop

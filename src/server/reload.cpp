@@ -98,6 +98,12 @@ void Server::reload() {
     fixed(&Config::journal_dir, "journal");
     fixed(&Config::fsync, "fsync");
     fixed(&Config::journal_max, "journal-max");
+    fixed(&Config::redis, "redis");
+    fixed(&Config::redis_prefix, "redis-prefix");
+    fixed(&Config::redis_user, "redis-user");
+    fixed(&Config::redis_password, "redis-password");
+    fixed(&Config::redis_db, "redis-db");
+    fixed(&Config::redis_max_queued, "redis-max-queued");
     fixed(&Config::io_uring, "io-uring");
     fixed(&Config::http_stats, "http-stats");
     fixed(&Config::workers, "workers");

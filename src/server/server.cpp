@@ -62,6 +62,10 @@ int Server::loop_timeout() const {
     until(base::log_storms_due());
     until(journal_retry_at_);
     if (journal_busy()) timeout = 0;
+    if (redis_) {
+        const int r = redis_->wait_ms(now_ms_);
+        if (r >= 0) timeout = timeout < 0 ? r : std::min(timeout, r);
+    }
     if (stopping_) until(now_ms_ + 100);
     if (!ready_list_.empty() || (control_ && control_->has_ready())) timeout = 0;
     return timeout;
@@ -106,8 +110,14 @@ void Server::dispatch(const epoll_event& ev) {
         case kTagControl: control_->on_client_event(tag, ev.events); break;
         case kTagListen: on_accept(); break;
         case kTagControlListen: control_->on_accept(); break;
-        case kTagSignal: on_signal(); break;
-        case kTagParent: on_parent_event(ev.events); break;
+        case kTagSignal:
+            if (tag == kTagParent) on_parent_event(ev.events);
+            else on_signal();
+            break;
+        case kTagRedis:
+        case kTagRedis + 1:
+            if (redis_) redis_->on_event(tag, ev.events, now_ms_);
+            break;
     }
 }
 
@@ -232,6 +242,8 @@ void Server::begin_shutdown() {
     accept_retry_at_ = 0;
     // Digests hold messages already answered "ok": they go out now, before the Closes.
     flush_digests(true);
+    // Pushes Redis has not answered fail ("ERR redis: closed"): their replies go out below.
+    if (redis_) redis_->stop();
     // Replies held for the journal are owed for what already took effect: the commit
     // queues them before the clients close.
     journal_commit();
@@ -291,6 +303,11 @@ void Server::on_timer(base::TimerNode& t) {
     Connection& c = owner_of(t);
     switch (c.state) {
         case ConnState::kHttp:
+            if (redis_unpark(c)) [[unlikely]] {  // its channels were not read from Redis in time
+                ++stats_.drop_handshake_timeout;
+                reply_http(c, 503, "redis unavailable: the channel could not be read in time");
+                break;
+            }
             if (c.http && !c.out.empty()) {
                 // Answers are still going out (and its further requests wait on them): the
                 // client is slow to read, not to send. It has while it reads; one that took
@@ -362,6 +379,8 @@ void Server::heartbeat(Connection& c) {
 }
 
 void Server::flush_pending() {
+    // Redis' output, and what it answered and delivered, before the turn's writes.
+    if (redis_) [[unlikely]] redis_turn();
     // The turn's publications are made durable before any reply to them is written.
     journal_commit();
     // Control clients first (TAIL output, replies): what they run may queue more frames.
@@ -446,6 +465,8 @@ void Server::condemn(Connection& c) {
         --stats_.clients;
         leave_channels(c);
         unbind_id(c);
+    } else if (c.state == ConnState::kHttp) {
+        redis_unpark(c);
     }
     // Off live_: the last entry takes c's place (callers iterate live_ backwards).
     int32_t last = live_.back();

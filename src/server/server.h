@@ -7,12 +7,14 @@
 // commands.cpp  control commands against channels and connections, STATS and METRICS
 // reload.cpp    SIGHUP: the configuration read again and applied where it can change live
 // workers.cpp   --workers: a worker's publications numbered by the parent (workers.h)
+// redis_node.cpp --redis: publications through Redis, its deliveries into the hub, joins
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/sd_notify.h"
@@ -29,6 +31,7 @@
 #include "robot/robot.h"
 #include "net/send_ring.h"
 #include "push/name_index.h"
+#include "redis/engine.h"
 #include "server/config.h"
 #include "server/conn_log.h"
 #include "server/connection.h"
@@ -56,8 +59,11 @@ struct WebhookReply {
     uint32_t retry_after_s = 0;  // 0: no Retry-After
     bool challenge = false;      // 401: WWW-Authenticate: Bearer
     bool held = false;           // said only once the journal's commit succeeds, or (request)
-                                 // once the --workers parent numbered the publication
+                                 // once the --workers parent numbered the publication, or
+                                 // (redis_ticket) once Redis took it
     uint64_t request = 0;        // --workers: that publication (PendingPublication::request)
+    uint64_t redis_ticket = 0;   // --redis: the publication whose outcome settles it
+    bool redis_seq = false;      // ... and its answer names the seq
 };
 
 // A webhook answer waiting for the journal's commit (durability.cpp), or for the --workers
@@ -68,6 +74,9 @@ struct HeldWebhook {
     size_t used;    // the request's bytes in the connection's buffer
     WebhookReply reply;
 };
+
+// Appends s as a JSON string (quotes and backslashes escaped, control bytes as '?').
+void append_json_text(std::string& out, const char* s);
 
 // A robot's limiter, digest and counters (cfg.robots[i] is robots_[i]'s robot).
 struct RobotRuntime {
@@ -118,6 +127,19 @@ private:
         uint64_t delivered = 0;  // frames queued to members
         int journal = 0;         // journal_append()'s verdict
         uint64_t request = 0;    // --workers: sent to the parent, numbered later (seq 0 now)
+        uint64_t redis = 0;      // --redis: its ticket while Redis has not answered (0: refused at once)
+    };
+    // --redis: who waits for a publication's outcome (redis_node.cpp).
+    struct RedisWaiter {
+        enum class Kind : uint8_t { kNone, kControl, kWebhook } kind = Kind::kNone;
+        uint64_t ref = 0;     // the control reply's held id, or HttpSession::held
+        bool want_seq = false;
+    };
+    // An upgrade waiting for the node's first read of its channels from Redis (its 101 is
+    // sent then): what upgrade() is called with again.
+    struct RedisParked {
+        std::string protocol, path, query;
+        char accept[28];
     };
 
     // --- loop (server.cpp) ---
@@ -272,6 +294,9 @@ private:
     // Joins the planned channels, replaying history first where a since= asks. False (and
     // the connection refused) when a channel cannot be created.
     bool join_channels(Connection& c, const JoinPlan& plan);
+    // Replays ch's history after `since` to c (or the gap notice and all of it) and joins
+    // subscription(c, i) to ch. False when c was closed (out of memory).
+    bool join_one(Connection& c, size_t i, push::Channel& ch, const push::Since& since, bool resume);
     // Whether a client without the envelope can be given exactly what it asks (else 410).
     [[nodiscard]] bool resumable_raw(const JoinPlan& plan);
     // Adds c to the connections sharing ?id=`id`. False when out of memory (nothing changed).
@@ -398,6 +423,32 @@ private:
     void parent_lost(const char* why);
     ctl::Reply worker_stats(std::string& out);
     void worker_counters(cluster::Frame& f) const;
+    // --- Redis (redis_node.cpp) ---
+    // Connects the engine (--redis). False with err set.
+    [[nodiscard]] bool open_redis(std::string& err);
+    // publish_on() under --redis: the publication goes to Redis; `out.redis` names it.
+    bool redis_publish(push::Channel& ch, ws::Opcode op, std::string_view data, const push::Subscription* except,
+                       Published& out);
+    // The publisher of ticket waits for its outcome (w) until Redis answers.
+    void redis_wait(uint64_t ticket, const RedisWaiter& w);
+    static void on_redis_published(void* ctx, const redis::Published& p) noexcept;
+    static void on_redis_delivery(void* ctx, const redis::Delivery& d) noexcept;
+    void redis_settle(uint64_t ticket, const redis::Published& p);
+    void redis_deliver(const redis::Delivery& d);
+    // Whether c's upgrade must wait for its channels to be read from Redis: then parked
+    // (kHttp, nothing answered) until redis_joins() takes it up again.
+    [[nodiscard]] bool redis_park(Connection& c, const JoinPlan& plan, std::string_view protocol, std::string_view path,
+                                  std::string_view query, const char (&accept)[28]);
+    // A parked upgrade's connection goes (closed, timed out, or it sent bytes): true if it
+    // was parked. Channels made only for it (nothing kept, no members) go too.
+    bool redis_unpark(const Connection& c) { return redis_ && !redis_parked_.empty() && redis_drop_parked(fd_of(c)); }
+    bool redis_drop_parked(int32_t fd);
+    // Before the turn's output: the engine's flush, waiting joins, state changes logged.
+    void redis_turn();
+    void redis_joins();
+    [[nodiscard]] std::string redis_json() const;
+    // "Echo mode has no channels" logged for --flag: true in echo mode (the flag is unused).
+    [[nodiscard]] bool unused_in_echo(const char* flag) const;
 
     // --- control commands (commands.cpp) ---
     ctl::Reply execute(const ctl::Command& cmd, std::string_view payload, std::string& out) noexcept override;
@@ -449,6 +500,16 @@ private:
     std::unique_ptr<WorkerLink> worker_;  // --workers > 1; null: a single process
     int worker_listen_fd_ = -1;           // ... the parent's sockets, given to start()
     int worker_control_fd_ = -1;
+    std::unique_ptr<redis::Engine> redis_;  // --redis; null: none
+    std::unordered_map<uint64_t, RedisWaiter> redis_waiters_;  // by ticket; at most max_queued + in flight
+    std::unordered_map<int32_t, RedisParked> redis_parked_;  // by fd; kHttp, at most --handshake-timeout
+    uint64_t redis_loads_ = 0;         // redis_->loads() when the parked upgrades were last looked at
+    bool redis_parked_dirty_ = false;  // one went: a channel of the others may need subscribing again
+    uint64_t redis_tickets_ = 0;
+    uint64_t redis_publishing_ = 0;     // the ticket publish() is handling (a refusal comes at once)
+    std::string redis_refusal_;        // ... and why it was refused
+    std::string redis_origin_;         // this node's origin tag: relayed messages skip their sender
+    uint8_t redis_state_ = 0;          // 0 never up, 1 up, 2 down (logged on change)
     std::unique_ptr<journal::Writer> journal_;  // --journal; null: none
     std::vector<std::pair<std::string, uint64_t>> journal_drops_;  // forgotten channels to record
     std::vector<std::pair<std::string, uint64_t>> journal_batch_drops_;  // ... recorded in the batch

@@ -71,6 +71,7 @@ void Server::build_views() {
 }
 
 Server::~Server() {
+    if (redis_) redis_->stop();  // its completions may answer control clients: before they go
     while (!live_.empty()) condemn(conns_[live_.back()]);
     reap();
     control_.reset();
@@ -170,6 +171,7 @@ bool Server::start(std::string& err) {
     spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
     // Channels come back from the journal before any client can ask for them.
     if (!open_journal(err)) return false;
+    if (!open_redis(err)) return false;
 
     // Sockets a service manager opened for us (socket activation) take the place of
     // --listen and --control; a worker's are its parent's (become_worker).

@@ -19,6 +19,8 @@ bool Server::upgrade(Connection& c, std::string_view protocol, std::string_view 
             reply_http(c, plan.status, plan.reason);
             return false;
         }
+        // Under --redis the 101 waits until the node has read the channels from Redis.
+        if (redis_ && redis_park(c, plan, protocol, path, query, accept)) return true;
         // A client that cannot be told about a gap in-band is refused instead of being
         // handed a partial history silently.
         if (!envelope && !resumable_raw(plan)) {
@@ -82,21 +84,26 @@ bool Server::join_channels(Connection& c, const JoinPlan& plan) {
             out_of_memory(c);
             return false;
         }
-        push::Subscription& s = subscription(c, i);
-        s.owner = static_cast<uint32_t>(fd_of(c));
-        auto replay_one = [&](push::Publication& pub) { deliver_replay(c, pub); };
-        // Single-threaded: nothing is published between this replay and the join, so the
-        // client sees every message after `since` exactly once, in order.
-        if (w.resume && !hub_.replay(*ch, w.since, replay_one)) {
-            // Part of the catch-up, like the replay: not held to the cap.
-            if (!queue_owned(c, hub_.gap_notice(*ch, w.since.seq))) return false;
-            hub_.replay_all(*ch, replay_one);
-        }
-        if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
-        if (!hub_.join(*ch, s)) {
-            out_of_memory(c);
-            return false;
-        }
+        if (!join_one(c, i, *ch, w.since, w.resume)) return false;
+    }
+    return true;
+}
+
+bool Server::join_one(Connection& c, size_t i, push::Channel& ch, const push::Since& since, bool resume) {
+    push::Subscription& s = subscription(c, i);
+    s.owner = static_cast<uint32_t>(fd_of(c));
+    auto replay_one = [&](push::Publication& pub) { deliver_replay(c, pub); };
+    // Single-threaded: nothing is published between this replay and the join, so the
+    // client sees every message after `since` exactly once, in order.
+    if (resume && !hub_.replay(ch, since, replay_one)) {
+        // Part of the catch-up, like the replay: not held to the cap.
+        if (!queue_owned(c, hub_.gap_notice(ch, since.seq))) return false;
+        hub_.replay_all(ch, replay_one);
+    }
+    if (c.state != ConnState::kOpen) return false;  // the replay ran out of memory
+    if (!hub_.join(ch, s)) {
+        out_of_memory(c);
+        return false;
     }
     return true;
 }

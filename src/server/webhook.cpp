@@ -216,13 +216,27 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
         return fail(s.route, 503, robot::kUnavailable, ch ? "out of memory" : "too many channels");
     }
     WebhookReply w = published_reply(rt, p);
-    w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    if (w.errcode != robot::kRedis) w.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"delivered\":" + std::to_string(p.delivered);
+    w.redis_seq = true;
     if (p.request) pending_publication(p.request).webhook_seq = true;  // said once numbered
     return w;
 }
 
 WebhookReply Server::published_reply(RobotRuntime& rt, const Published& p) {
     WebhookReply w;
+    if (redis_) {  // answered when Redis has it (answer_held), or refused now
+        if (p.redis == 0) {
+            ++rt.refused;
+            w.status = 503;
+            w.errcode = robot::kRedis;
+            w.errmsg = "redis: " + redis_refusal_;
+            return w;
+        }
+        ++rt.accepted;
+        w.held = true;
+        w.redis_ticket = p.redis;
+        return w;
+    }
     if (p.journal < 0) {  // delivered and kept in memory, but not on disk
         ++rt.refused;
         journal_refusal(w, journal_reason());
@@ -407,10 +421,12 @@ bool Server::push_digest(size_t i) {
     const std::string payload = robot::digest_payload(r.name, base::realtime_ms(), title, text, facts);
     push::Channel* ch = hub_.channel(r.channel);
     Published p;  // no one waits for a digest: a failing journal is logged and in STATS
-    if (ch == nullptr || !publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, p)) {
+    const bool pushed = ch != nullptr && publish_to(*ch, ws::Opcode::kText, payload, &rt.mentions, p);
+    if (!pushed || (redis_ && p.redis == 0)) {  // --redis: refused at once (its queue is full)
         // Kept, not lost: tried again in a second.
         LOG_WARN("robot %s: digest of %llu message(s) not pushed (%s); retrying", r.name.c_str(),
-                 static_cast<unsigned long long>(rt.digest.count()), ch ? "out of memory" : "too many channels");
+                 static_cast<unsigned long long>(rt.digest.count()),
+                 pushed ? "redis unavailable" : ch ? "out of memory" : "too many channels");
         rt.digest_due = now_ms_ + 1000;
         return false;
     }

@@ -549,5 +549,22 @@ TEST(RedisEngineEntry, ParsesWhatTheScriptStores) {
     EXPECT_FALSE(parse_entry("12", e));
 }
 
+TEST(RedisEngineEntry, CarriesThePublishersOrigin) {
+    Entry e;
+    ASSERT_TRUE(parse_entry("3 9 t.node1.7.42 hello world", e));
+    EXPECT_EQ(e.origin, "node1.7.42");
+    EXPECT_FALSE(e.binary);
+    EXPECT_EQ(e.payload, "hello world");
+    ASSERT_TRUE(parse_entry("3 9 b.x ", e));
+    EXPECT_EQ(e.origin, "x");
+    EXPECT_EQ(e.payload, "");
+    ASSERT_TRUE(parse_entry("3 9 t .y z", e));  // no origin: ".y z" is the payload
+    EXPECT_EQ(e.origin, "");
+    EXPECT_EQ(e.payload, ".y z");
+    EXPECT_FALSE(parse_entry("3 9 t. y", e));    // an empty origin
+    EXPECT_FALSE(parse_entry("3 9 t.abc", e));   // no payload separator
+    EXPECT_FALSE(parse_entry("3 9 tx y", e));
+}
+
 }  // namespace
 }  // namespace wspush::redis
