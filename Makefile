@@ -228,6 +228,7 @@ bench: $(BUILD)/wspushd $(BUILD)/wspushd-static $(BUILD)/wsload $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_repetitions=3 --benchmark_min_time=0.1 --benchmark_report_aggregates_only=true || exit 1; done
 	@if [ -x tools/bench/macro.sh ]; then tools/bench/macro.sh $(BUILD); fi
 	@if [ -x tools/bench/journal.sh ]; then tools/bench/journal.sh $(BUILD); fi
+	@if [ -x tools/bench/scale.sh ]; then tools/bench/scale.sh $(BUILD); fi
 	@if [ -x tools/bench/peers.sh ]; then tools/bench/peers.sh $(BUILD); fi
 
 # Soak (tools/soak/soak.py): one relay-mode server under churn, publishers and hostile clients
