@@ -60,18 +60,11 @@ start_redis() {
     exit 1
 }
 stop_redis() { kill "$REDIS_PID"; wait "$REDIS_PID" || true; REDIS_PID=; }
-# The second node: like start_server, its own control socket and log; sets B_PID, B_PORT.
+# The second node: its own control socket and log; sets B_PID, B_PORT.
 start_node_b() {
-    : >"$TMP/b.log"
-    "$SERVER" --listen 127.0.0.1:0 --control "$TMP/b.sock" "$@" 2>"$TMP/b.log" &
-    B_PID=$!
-    for _ in $(seq 1 200); do
-        B_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/b.log" | cut -d: -f2 || true)
-        [ -n "$B_PORT" ] && return 0
-        sleep 0.05
-    done
-    echo "node B did not start: $(cat "$TMP/b.log")" >&2
-    exit 1
+    launch "$TMP/b.sock" "$TMP/b.log" "$@"
+    B_PID=$LAUNCHED_PID
+    B_PORT=$LAUNCHED_PORT
 }
 cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
