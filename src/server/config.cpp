@@ -523,10 +523,6 @@ ArgsResult build(const std::vector<std::string>& args, Config& cfg, std::string&
         err = "--redis and --journal exclude each other: with --redis, Redis holds the channels' history";
         return ArgsResult::kError;
     }
-    if (!cfg.redis.empty() && cfg.workers > 1) {
-        err = "--redis cannot be used with --workers above 1 yet (README, \"Scaling out\"): run one node per core instead";
-        return ArgsResult::kError;
-    }
     return load_robot_table(cfg, err) ? ArgsResult::kOk : ArgsResult::kError;
 }
 

@@ -314,6 +314,70 @@ TEST_F(RedisNodes, PasswordTakenFromTheConfigFile) {
 
 class RedisFlags : public ::testing::Test {};
 
+// Each worker's open connections (STATS' per-worker list); empty while one has not answered.
+std::vector<uint64_t> worker_connections(ControlConn& ctl) {
+    std::vector<uint64_t> v;
+    auto j = stats(ctl);
+    const Json* ws = j ? j->get("workers") : nullptr;
+    if (ws == nullptr) return v;
+    for (const Json& w : ws->items) {
+        if (w.get("missing") || !w.get("connections")) return {};
+        v.push_back(w.get("connections")->uint().value_or(0));
+    }
+    return v;
+}
+
+// --workers 2 with --redis: each worker is a node of its own. Clients on both workers of
+// node A and on node B get the pushes made on A and on B once, in order, under one numbering.
+TEST_F(RedisNodes, WorkersAreNodesOfTheirOwn) {
+    Node& a = node({"--workers", "2"});
+    Node& b = node();
+    std::vector<std::unique_ptr<RawClient>> subs;
+    std::vector<uint64_t> before;
+    ASSERT_TRUE(wait_until([&] { return (before = worker_connections(a.ctl)).size() == 2; }, 5000, 20));
+    size_t on[2] = {0, 0};
+    for (int i = 0; i < 64 && (on[0] == 0 || on[1] == 0); ++i) {
+        auto c = std::make_unique<RawClient>();
+        ASSERT_TRUE(subscribe(*c, a.srv.port(), "/ws/wk", true));
+        std::vector<uint64_t> after;
+        ASSERT_TRUE(wait_until([&] { return (after = worker_connections(a.ctl)).size() == 2; }, 5000, 20));
+        if (after[0] > before[0]) ++on[0];
+        if (after[1] > before[1]) ++on[1];
+        before = after;
+        subs.push_back(std::move(c));
+    }
+    ASSERT_TRUE(on[0] > 0 && on[1] > 0) << on[0] << " " << on[1] << "\n" << a.srv.log();
+    subs.push_back(std::make_unique<RawClient>());
+    ASSERT_TRUE(subscribe(*subs.back(), b.srv.port(), "/ws/wk", true));
+    constexpr int kEach = 10;
+    std::string batch_a, batch_b;
+    for (int k = 0; k < kEach; ++k) {
+        batch_a += "PUB wk a" + std::to_string(k) + "\n";
+        batch_b += "PUB wk b" + std::to_string(k) + "\n";
+    }
+    ASSERT_TRUE(a.ctl.send(batch_a));
+    ASSERT_TRUE(b.ctl.send(batch_b));
+    for (ControlConn* ctl : {&a.ctl, &b.ctl})
+        for (int k = 0; k < kEach; ++k) {
+            auto l = ctl->read_line(10000);
+            ASSERT_TRUE(l && l->rfind("OK seq=", 0) == 0) << (l ? *l : "no reply") << "\n" << a.srv.log();
+        }
+    std::vector<Got> first;
+    for (size_t i = 0; i < subs.size(); ++i) {
+        int next_a = 0, next_b = 0;
+        for (int k = 0; k < 2 * kEach; ++k) {
+            Got g = next_msg(*subs[i]);
+            ASSERT_EQ(g.type, "msg") << "client " << i << " message " << k;
+            ASSERT_EQ(g.seq, uint64_t(k) + 1) << "client " << i;  // no gap, no duplicate
+            if (g.data[0] == 'a') EXPECT_EQ(g.data, "a" + std::to_string(next_a++));
+            else EXPECT_EQ(g.data, "b" + std::to_string(next_b++));
+            if (i == 0) first.push_back(g);
+            else EXPECT_EQ(g.data, first[size_t(k)].data) << "client " << i << " seq " << g.seq;
+        }
+        EXPECT_FALSE(read_data(*subs[i], 200)) << "client " << i << ": more than was pushed";
+    }
+}
+
 TEST_F(RedisFlags, BadSettingsAreRefused) {
     struct Case {
         std::vector<std::string> args;
@@ -325,7 +389,6 @@ TEST_F(RedisFlags, BadSettingsAreRefused) {
         {{"--redis", "example.com:6379"}, "--redis: expected HOST:PORT"},
         {{"--redis", "127.0.0.1:6379", "--journal", "/tmp/wspush-never"}, "--redis and --journal"},
         {{"--redis-password", "secret"}, "only in a --config file"},
-        {{"--redis", "127.0.0.1:6379", "--workers", "2"}, "--redis cannot be used with --workers above 1"},
     };
     for (const Case& c : cases) {
         ServerProcess srv;
