@@ -248,6 +248,22 @@ void Server::journal_commit() {
     }
 }
 
+void Server::settle_held_webhook(size_t i, const WebhookReply* refused, std::string extra) {
+    // Out of the list first: answering serves the connection's next requests, which may
+    // hold answers again.
+    HeldWebhook h = std::move(held_webhooks_[i]);
+    held_webhooks_.erase(held_webhooks_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (refused) {
+        h.reply.status = refused->status;
+        h.reply.errcode = refused->errcode;
+        h.reply.errmsg = refused->errmsg;
+        h.reply.extra.clear();
+    } else if (!extra.empty()) {
+        h.reply.extra = std::move(extra);
+    }
+    answer_held(h, refused != nullptr);
+}
+
 void Server::answer_held(HeldWebhook& h, bool refused) {
     Connection& c = conns_[h.fd];
     if (c.state != ConnState::kHttp || c.http == nullptr || c.http->held != h.id) return;

@@ -163,19 +163,18 @@ void Server::redis_settle(uint64_t ticket, const redis::Published& p) {
     }
     for (size_t i = 0; i < held_webhooks_.size(); ++i) {
         if (held_webhooks_[i].id != w.ref) continue;
-        HeldWebhook h = std::move(held_webhooks_[i]);
-        held_webhooks_.erase(held_webhooks_.begin() + static_cast<std::ptrdiff_t>(i));
-        if (p.ok && w.want_seq)
-            h.reply.extra = ",\"seq\":" + std::to_string(p.seq) + ",\"epoch\":" + std::to_string(p.epoch) +
-                            ",\"delivered\":0";
         if (!why.empty()) {
-            h.reply.status = 503;
-            h.reply.errcode = robot::kRedis;
-            h.reply.errmsg = "redis: ";
-            h.reply.errmsg += why;
-            h.reply.extra.clear();
+            WebhookReply r;
+            r.status = 503;
+            r.errcode = robot::kRedis;
+            r.errmsg = "redis: ";
+            r.errmsg += why;
+            settle_held_webhook(i, &r, {});
+        } else {
+            settle_held_webhook(i, nullptr, w.want_seq ? ",\"seq\":" + std::to_string(p.seq) + ",\"epoch\":" +
+                                                             std::to_string(p.epoch) + ",\"delivered\":0"
+                                                       : std::string());
         }
-        answer_held(h, !why.empty());
         return;
     }
 }

@@ -392,6 +392,11 @@ private:
     // connection's next requests; `refused`: the publication did not stand after all (its
     // robot counts it refused, not accepted).
     void answer_held(HeldWebhook& h, bool refused);
+    // held_webhooks_[i], settled on its own (--workers, --redis): taken off the list and
+    // answered, refused with `refused`'s status, errcode and errmsg when given, else with
+    // `extra` as its extra members (when not empty).
+    void settle_held_webhook(size_t i, const WebhookReply* refused, std::string extra);
+
     [[nodiscard]] std::string journal_json() const;
 
     // Publishes on ch (not to be used after: the hub may forget it) to every member but

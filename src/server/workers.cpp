@@ -299,19 +299,17 @@ void Server::answer_publication(PendingPublication& p, uint64_t seq, uint64_t de
     }
     for (size_t i = 0; i < held_webhooks_.size(); ++i) {
         if (held_webhooks_[i].reply.request != p.request) continue;
-        // Out of the list first: answering serves the connection's next requests, which may
-        // hold answers again.
-        HeldWebhook h = std::move(held_webhooks_[i]);
-        held_webhooks_.erase(held_webhooks_.begin() + static_cast<long>(i));
         if (!refusal.empty()) {
-            h.reply.status = p.webhook_seq ? 503 : 200;  // /push, or a robot (200 to all)
-            h.reply.errcode = robot::kUnavailable;
-            h.reply.errmsg = refusal;
-            h.reply.extra.clear();
-        } else if (p.webhook_seq) {
-            h.reply.extra = ",\"seq\":" + std::to_string(seq) + ",\"delivered\":" + std::to_string(delivered);
+            WebhookReply r;
+            r.status = p.webhook_seq ? 503 : 200;  // /push, or a robot (200 to all)
+            r.errcode = robot::kUnavailable;
+            r.errmsg = refusal;
+            settle_held_webhook(i, &r, {});
+        } else {
+            settle_held_webhook(i, nullptr, p.webhook_seq ? ",\"seq\":" + std::to_string(seq) + ",\"delivered\":" +
+                                                                 std::to_string(delivered)
+                                                           : std::string());
         }
-        answer_held(h, !refusal.empty());
         return;
     }
 }
