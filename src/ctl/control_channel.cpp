@@ -294,12 +294,14 @@ void ControlChannel::resolve(uint64_t ticket, std::string_view text) noexcept {
             if (cc.held[i].ticket != ticket) continue;
             found = true;
             const ControlClient::Held h = cc.held[i];
-            if (text.empty()) text = std::string_view(cc.out).substr(cc.held_at(i) - cc.out_base, h.len);
-            else if (text.starts_with("ERR")) log_command_refused(cc, "PUB", text);
-            cc.out.replace(cc.held_at(i) - cc.out_base, h.len, std::string(text));
+            // Empty: the reply stays as it was made (nothing moves).
+            if (!text.empty()) {
+                if (text.starts_with("ERR")) log_command_refused(cc, "PUB", text);
+                cc.out.replace(cc.held_at(i) - cc.out_base, h.len, text);
+            }
             // The replies after it moved by the difference (all of them when it is the
             // first: the usual case, answers come in order).
-            const uint64_t diff = text.size() - uint64_t{h.len};
+            const uint64_t diff = text.empty() ? 0 : text.size() - uint64_t{h.len};
             if (i == 0) {
                 cc.held.pop_front();
                 cc.held_shift += diff;
