@@ -292,6 +292,8 @@ bool RespParser::on_line() noexcept {
         case '|': {
             if (!header_count(line, type_ == '*', true, v)) return false;
             if (v == -1) return null_value();  // RESP2 null array
+            // Bounded before a map's count is doubled: a count near INT64_MAX must not overflow.
+            if (v > static_cast<int64_t>(limits_.max_elements)) return refuse("aggregate with more elements than the limit");
             const bool pairs = type_ == '%' || type_ == '|';
             const Type t = type_ == '*' ? Type::kArray : type_ == '~' ? Type::kSet : type_ == '>' ? Type::kPush : Type::kMap;
             return open_aggregate(t, pairs ? 2 * v : v, type_ == '|');

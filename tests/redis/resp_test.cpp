@@ -241,6 +241,11 @@ TEST(RespParser, ElementsBound) {
     EXPECT_EQ(feed_whole("%3\r\n", l).error, "aggregate with more elements than the limit");
     EXPECT_EQ(feed_whole("|3\r\n", l).error, "aggregate with more elements than the limit");
     EXPECT_EQ(feed_whole("*4294967297\r\n").error, "aggregate with more elements than the limit");
+    // A map's or attribute's count is doubled into elements: the largest counts must not overflow into
+    // a negative (or empty) aggregate.
+    EXPECT_EQ(feed_whole("%9223372036854775807\r\n").error, "aggregate with more elements than the limit");
+    EXPECT_EQ(feed_whole("|9223372036854775807\r\n").error, "aggregate with more elements than the limit");
+    EXPECT_EQ(feed_whole("%4611686018427387904\r\n").error, "aggregate with more elements than the limit");
 }
 
 TEST(RespParser, DepthBound) {
