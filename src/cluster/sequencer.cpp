@@ -74,6 +74,14 @@ size_t Sequencer::worker_gone(uint32_t worker) noexcept {
     return n;
 }
 
+bool Sequencer::hold(uint32_t worker, std::string_view channel, uint64_t epoch) noexcept {
+    if (worker >= limits_.workers) return false;
+    Entry* e = index_.find(channel);
+    if (e == nullptr || e->epoch != epoch) return false;
+    e->holders |= uint64_t{1} << worker;
+    return true;
+}
+
 bool Sequencer::last(std::string_view channel, Number& out) const noexcept {
     const Entry* e = index_.find(channel);
     if (e == nullptr) return false;

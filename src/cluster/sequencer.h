@@ -67,6 +67,11 @@ public:
     // no other worker holds are forgotten; returns how many.
     size_t worker_gone(uint32_t worker) noexcept;
 
+    // `worker` now keeps `channel`'s publications of `epoch` (history handed to a worker that
+    // restarted), so the channel is not forgotten while it does. False, changing nothing,
+    // when the channel is unknown or in another epoch.
+    bool hold(uint32_t worker, std::string_view channel, uint64_t epoch) noexcept;
+
     // The channel's last publication, or false when unknown.
     [[nodiscard]] bool last(std::string_view channel, Number& out) const noexcept;
     [[nodiscard]] size_t channels() const noexcept { return index_.size(); }

@@ -46,19 +46,24 @@ bool take_name(const char* body, size_t n, size_t& pos, std::string_view& name) 
 }  // namespace
 
 bool encode(const Frame& f, std::string& out) {
-    const bool named = f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kIdle;
+    const bool named =
+        f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kKept || f.kind == Kind::kIdle;
     if (named && (f.channel.empty() || f.channel.size() > kMaxName)) return false;
-    const bool carries = f.kind == Kind::kPublish || f.kind == Kind::kPublished;
+    const bool carries = f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kKept;
     if (carries && (f.payload.size() > kMaxPayloadLimit || !type_valid(f.type))) return false;
     if (f.kind == Kind::kStatsReply && f.payload.size() > kMaxPayloadLimit) return false;
     size_t body = 1;
     switch (f.kind) {
         case Kind::kPublish: body += kPublishFixed + 1 + f.channel.size() + f.payload.size(); break;
-        case Kind::kPublished: body += kPublishedFixed + 1 + f.channel.size() + f.payload.size(); break;
+        case Kind::kPublished:
+        case Kind::kKept: body += kPublishedFixed + 1 + f.channel.size() + f.payload.size(); break;
         case Kind::kIdle: body += kIdleFixed + 1 + f.channel.size(); break;
         case Kind::kStatsQuery:
         case Kind::kRefused:
-        case Kind::kStatsAsk: body += kQueryFixed; break;
+        case Kind::kStatsAsk:
+        case Kind::kHistoryAsk:
+        case Kind::kKeptEnd:
+        case Kind::kReady: body += kQueryFixed; break;
         case Kind::kStatsReply: body += kQueryFixed + f.payload.size(); break;
         case Kind::kStats:
             if (f.counter_count > kMaxCounters) return false;
@@ -75,6 +80,7 @@ bool encode(const Frame& f, std::string& out) {
             put(out, static_cast<uint8_t>(f.type), 1);
             break;
         case Kind::kPublished:
+        case Kind::kKept:
             put(out, f.epoch, 8);
             put(out, f.seq, 8);
             put(out, f.request, 8);
@@ -87,7 +93,10 @@ bool encode(const Frame& f, std::string& out) {
             break;
         case Kind::kStatsQuery:
         case Kind::kRefused:
-        case Kind::kStatsAsk: put(out, f.request, 8); break;
+        case Kind::kStatsAsk:
+        case Kind::kHistoryAsk:
+        case Kind::kKeptEnd:
+        case Kind::kReady: put(out, f.request, 8); break;
         case Kind::kStatsReply:
             put(out, f.request, 8);
             out.append(f.payload);
@@ -181,6 +190,7 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             pos += kPublishFixed;
             break;
         case Kind::kPublished:
+        case Kind::kKept:
             if (!fixed(kPublishedFixed)) return fail("short published");
             f.epoch = get(body + pos, 8);
             f.seq = get(body + pos + 8, 8);
@@ -198,6 +208,9 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
         case Kind::kStatsQuery:
         case Kind::kRefused:
         case Kind::kStatsAsk:
+        case Kind::kHistoryAsk:
+        case Kind::kKeptEnd:
+        case Kind::kReady:
             if (n - pos != kQueryFixed) return fail("bad request length");
             f.request = get(body + pos, 8);
             frame_ = f;

@@ -23,6 +23,12 @@
 // |                 |        | channels known), nothing was sent to any worker             |
 // | 7 kStatsAsk     | worker | request u64: a control client asked STATS                   |
 // | 8 kStatsReply   | parent | request u64, payload: the STATS JSON of every worker, summed |
+// | 9 kHistoryAsk   | parent | request u64: send your kept publications (kKept ... kKeptEnd) |
+// | 10 kKept        | both   | as kPublished (request: the kHistoryAsk's, origin kNoOrigin): |
+// |                 |        | a publication kept for resume, from a worker that has it to   |
+// |                 |        | the parent, and on to a worker starting without it            |
+// | 11 kKeptEnd     | worker | request u64: that was all of the kHistoryAsk's               |
+// | 12 kReady       | parent | request u64 (0): history is in; take clients from now on      |
 //
 // Limits (a frame breaking one is an error, never skipped: the peer is our own process, so
 // garbage means a bug or a torn stream, and the connection is to be dropped):
@@ -56,6 +62,10 @@ enum class Kind : uint8_t {
     kRefused = 6,
     kStatsAsk = 7,
     kStatsReply = 8,
+    kHistoryAsk = 9,
+    kKept = 10,
+    kKeptEnd = 11,
+    kReady = 12,
 };
 
 // The payload's WebSocket opcode class, as push::Message keeps it.
@@ -66,12 +76,12 @@ enum class PayloadType : uint8_t { kText = 1, kBinary = 2 };
 struct Frame {
     Kind kind = Kind::kPublish;
     uint64_t request = 0;  // every kind but kIdle
-    uint64_t epoch = 0;    // kPublished, kIdle
-    uint64_t seq = 0;      // kPublished, kIdle
-    uint32_t origin = kNoOrigin;  // kPublished
-    PayloadType type = PayloadType::kText;  // kPublish, kPublished
-    std::string_view channel;  // kPublish, kPublished, kIdle
-    std::string_view payload;  // kPublish, kPublished, kStatsReply
+    uint64_t epoch = 0;    // kPublished, kKept, kIdle
+    uint64_t seq = 0;      // kPublished, kKept, kIdle
+    uint32_t origin = kNoOrigin;  // kPublished, kKept
+    PayloadType type = PayloadType::kText;  // kPublish, kPublished, kKept
+    std::string_view channel;  // kPublish, kPublished, kKept, kIdle
+    std::string_view payload;  // kPublish, kPublished, kKept, kStatsReply
     uint8_t counter_count = 0;  // kStats
     uint64_t counters[kMaxCounters] = {};  // kStats: the first counter_count are set
 };

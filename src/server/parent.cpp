@@ -13,6 +13,10 @@
 //                            per-worker list, a worker that did not answer "missing"
 //   a worker's exit          logged with its pid and status; the Sequencer drops its
 //                            holdings (Sequencer::worker_gone): it comes back empty
+//   a worker (re)started     kHistoryAsk to a running worker; its kKept frames are relayed
+//                            to the new one (which then holds their channels), publications
+//                            numbered meanwhile held back until kKeptEnd, then kReady; on
+//                            the first start (nothing numbered) kReady at once
 //
 // Each worker's outbox is bounded (kLinkOutCap + --max-message, workers.h): a worker that
 // falls that far behind is killed with SIGKILL (logged) and restarted. A frame from a
@@ -108,9 +112,17 @@ private:
         bool killed = false;   // SIGKILLed (fell behind, or sent garbage): no more frames to it
         bool want_out = false; // EPOLLOUT asked for
         bool dirty = false;    // frames appended this loop turn: flushed at its end
+        bool ready = false;    // kReady sent: it takes clients
+        // Its history is coming from worker `donor` (kHistoryAsk `fill`); publications
+        // numbered meanwhile wait in `deferred`, to follow the history in its stream.
+        bool filling = false;
+        uint32_t donor = 0;
+        uint64_t fill = 0;
+        uint64_t fill_deadline = 0;
         std::unique_ptr<cluster::WireDecoder> decoder;
         std::string out;
         size_t out_done = 0;
+        std::string deferred;
     };
     struct Round {
         uint64_t id = 0;
@@ -139,6 +151,13 @@ private:
     void settle_rounds(bool expire);
     void answer(Round& r);
     void watch(uint32_t i, bool out);
+    // A (re)started worker: the history for resume from a running worker, or kReady at once.
+    void start_fill(uint32_t i);
+    void end_fill(uint32_t i);
+    // The worker filling from `donor` with kHistoryAsk `request`; workers_.size() if none.
+    [[nodiscard]] uint32_t filling_from(uint32_t donor, uint64_t request) const;
+    void relay_kept(uint32_t donor, const cluster::Frame& f);
+    void ready(uint32_t i);
 
     Config cfg_;
     int listen_fd_;
@@ -149,6 +168,7 @@ private:
     std::vector<Worker> workers_;
     std::vector<Round> rounds_;
     uint64_t rounds_made_ = 0;
+    uint64_t fills_made_ = 0;
     uint64_t out_cap_ = 0;
     base::Notifier notify_;
     uint64_t start_ms_ = 0;
@@ -189,6 +209,64 @@ void Parent::up(void* ctx, uint32_t index, int fd, pid_t pid) {
     w.reading = epoll_ctl(p.epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
     if (!w.reading) LOG_ERROR("worker %u: epoll_ctl: %s", index, strerror(errno));
     LOG_INFO("worker %u started (pid %d)", index, static_cast<int>(pid));
+    p.start_fill(index);
+}
+
+void Parent::start_fill(uint32_t i) {
+    Worker& w = workers_[i];
+    uint32_t donor = 0;
+    while (donor < workers_.size()) {
+        const Worker& d = workers_[donor];
+        if (donor != i && d.fd >= 0 && !d.killed && d.ready && !d.filling) break;
+        ++donor;
+    }
+    // Nothing numbered yet (the first start, or everything forgotten), or no worker to ask.
+    if (sequencer_.channels() == 0 || donor == workers_.size()) {
+        ready(i);
+        return;
+    }
+    w.filling = true;
+    w.donor = donor;
+    w.fill = ++fills_made_;
+    w.fill_deadline = base::monotonic_ms() + kHistoryWaitMs;
+    cluster::Frame ask;
+    ask.kind = cluster::Kind::kHistoryAsk;
+    ask.request = w.fill;
+    send(donor, ask);
+    LOG_INFO("worker %u: taking over the history for resume from worker %u", i, donor);
+}
+
+uint32_t Parent::filling_from(uint32_t donor, uint64_t request) const {
+    for (uint32_t t = 0; t < workers_.size(); ++t) {
+        const Worker& w = workers_[t];
+        if (w.filling && w.donor == donor && w.fill == request && w.fd >= 0 && !w.killed) return t;
+    }
+    return static_cast<uint32_t>(workers_.size());
+}
+
+void Parent::relay_kept(uint32_t donor, const cluster::Frame& f) {
+    const uint32_t t = filling_from(donor, f.request);
+    if (t == workers_.size()) return;  // the worker it was for is gone
+    // It keeps the channel from now on: not forgotten when the others go idle.
+    (void)sequencer_.hold(t, f.channel, f.epoch);
+    send(t, f);
+}
+
+void Parent::end_fill(uint32_t i) {
+    Worker& w = workers_[i];
+    w.filling = false;
+    // Behind the history, whatever its size: the deferred part was bounded on its own.
+    w.out.append(w.deferred);
+    std::string().swap(w.deferred);
+    w.dirty = true;
+    ready(i);
+}
+
+void Parent::ready(uint32_t i) {
+    cluster::Frame r;
+    r.kind = cluster::Kind::kReady;
+    send(i, r);
+    workers_[i].ready = true;
 }
 
 void Parent::down(void* ctx, uint32_t index, int status) {
@@ -202,6 +280,11 @@ void Parent::down(void* ctx, uint32_t index, int status) {
     if (expected) LOG_INFO("worker %u (pid %d) %s", index, static_cast<int>(w.pid), how);
     else LOG_WARN("worker %u (pid %d) %s", index, static_cast<int>(w.pid), how);
     if (w.fd >= 0) (void)epoll_ctl(p.epoll_fd_, EPOLL_CTL_DEL, w.fd, nullptr);  // the supervisor closes it
+    // A worker whose history was coming from this one: what it has is cut short, so it goes
+    // too and starts again (from another worker, or empty if none is left).
+    for (uint32_t t = 0; t < p.workers_.size(); ++t)
+        if (t != index && p.workers_[t].filling && p.workers_[t].donor == index)
+            p.kill_worker(t, "lost the worker its history was coming from");
     const size_t forgotten = p.sequencer_.worker_gone(index);
     if (forgotten) LOG_INFO("worker %u: %zu channel(s) no running worker holds are forgotten", index, forgotten);
     // Its STATS figures will not come; a round it asked for has no one to answer.
@@ -226,10 +309,11 @@ void Parent::watch(uint32_t i, bool out) {
 void Parent::kill_worker(uint32_t i, const char* why) {
     Worker& w = workers_[i];
     if (w.killed || w.pid < 0) return;
-    LOG_ERROR("worker %u (pid %d) %s: killing it (it is restarted empty)", i, static_cast<int>(w.pid), why);
+    LOG_ERROR("worker %u (pid %d) %s: killing it (it is started again)", i, static_cast<int>(w.pid), why);
     kill(w.pid, SIGKILL);
     w.killed = true;
     std::string().swap(w.out);
+    std::string().swap(w.deferred);
     w.out_done = 0;
     // Its SIGCHLD brings down(): the Sequencer drops its holdings then.
 }
@@ -314,6 +398,10 @@ void Parent::frame(uint32_t i, const cluster::Frame& f) {
         case cluster::Kind::kPublish: publish(i, f); return;
         case cluster::Kind::kIdle: (void)sequencer_.idle(i, f.channel, f.epoch, f.seq); return;
         case cluster::Kind::kStatsAsk: ask_stats(i, f.request); return;
+        case cluster::Kind::kKept: relay_kept(i, f); return;
+        case cluster::Kind::kKeptEnd:
+            if (const uint32_t t = filling_from(i, f.request); t < workers_.size()) end_fill(t);
+            return;
         case cluster::Kind::kStats:
             for (Round& r : rounds_) {
                 const uint64_t bit = uint64_t{1} << i;
@@ -349,7 +437,20 @@ void Parent::publish(uint32_t i, const cluster::Frame& f) {
     std::string bytes;
     if (!cluster::encode(p, bytes)) return;  // fields as decoded: cannot fail
     // Written at the loop turn's end: one send per worker for all the turn's publications.
-    for (uint32_t w = 0; w < workers_.size(); ++w) append(w, bytes);
+    // A worker taking over history gets them after it.
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+        Worker& to = workers_[w];
+        if (!to.filling) {
+            append(w, bytes);
+        } else if (to.deferred.size() + bytes.size() > out_cap_) {
+            char why[96];
+            snprintf(why, sizeof why, "had %zu bytes of publications waiting behind its history (the bound is %llu)",
+                     to.deferred.size(), static_cast<unsigned long long>(out_cap_));
+            kill_worker(w, why);
+        } else if (to.fd >= 0 && !to.killed) {
+            to.deferred.append(bytes);
+        }
+    }
 }
 
 void Parent::ask_stats(uint32_t i, uint64_t request) {
@@ -468,6 +569,8 @@ int Parent::run(std::string& err) {
         uint64_t now = base::monotonic_ms();
         uint64_t due = std::min(supervisor_.deadline(), watchdog_at);
         for (const Round& r : rounds_) due = std::min(due, r.deadline);
+        for (const Worker& w : workers_)
+            if (w.filling && !w.killed) due = std::min(due, w.fill_deadline);
         const int wait = due == UINT64_MAX ? 1000 : static_cast<int>(std::min<uint64_t>(due > now ? due - now : 0, 1000));
         const int n = epoll_wait(epoll_fd_, evs, kMaxEvents, wait);
         now = base::monotonic_ms();
@@ -477,6 +580,9 @@ int Parent::run(std::string& err) {
         }
         supervisor_.tick(now);
         settle_rounds(true);
+        for (uint32_t i = 0; i < workers_.size(); ++i)
+            if (workers_[i].filling && !workers_[i].killed && now >= workers_[i].fill_deadline)
+                kill_worker(i, "had no history for resume within the wait");
         for (uint32_t i = 0; i < workers_.size(); ++i) {
             if (!workers_[i].dirty) continue;
             workers_[i].dirty = false;

@@ -385,7 +385,10 @@ void Server::flush_pending() {
     journal_commit();
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
-    if (worker_) parent_flush();
+    if (worker_) {
+        history_pump();
+        parent_flush();
+    }
     if (send_ring_.ready() && flush_list_.size() > 1) flush_batched();
     else flush_each(0);
     flush_list_.clear();

@@ -426,6 +426,14 @@ private:
     void parent_flush();
     // The parent is gone: this worker stops.
     void parent_lost(const char* why);
+    // kReady: history is in, the shared listener and control socket are watched from now.
+    void worker_ready();
+    // kHistoryAsk: the channels kept now, to be sent as kKept frames by history_pump().
+    void history_ask(uint64_t request);
+    // Queues kKept frames while the link's outbox is under kHistoryChunk.
+    void history_pump();
+    // kKept before kReady: a publication kept for resume, added to history (no member yet).
+    void apply_kept(const cluster::Frame& f);
     ctl::Reply worker_stats(std::string& out);
     void worker_counters(cluster::Frame& f) const;
     // --- Redis (redis_node.cpp) ---

@@ -189,8 +189,10 @@ bool Server::start(std::string& err) {
         ::close(inherited.control);
         inherited.control = -1;
     }
-    // Workers share one accept queue: one of them is woken per connection.
-    if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET | (worker_ ? EPOLLEXCLUSIVE : 0u), kTagListen) < 0 ||
+    // A worker watches the shared listener (one accept queue: one worker is woken per
+    // connection) and the control socket once its parent says so (worker_ready()): after the
+    // history for resume came, when it restarted.
+    if ((!worker_ && reactor_.add(listen_fd_, EPOLLIN | EPOLLET, kTagListen) < 0) ||
         reactor_.add(signal_fd_, EPOLLIN | EPOLLET, kTagSignal) < 0) {
         err = std::string("epoll_ctl: ") + strerror(errno);
         return false;
@@ -200,8 +202,8 @@ bool Server::start(std::string& err) {
         limits.max_clients = cfg_.max_control;
         limits.max_payload = cfg_.max_message;
         control_ = std::make_unique<ctl::ControlChannel>(reactor_, *this, limits, kTagControl);
-        if (inherited.control >= 0 ? !control_->adopt(inherited.control, kTagControlListen, err)
-                                   : !control_->open(cfg_.control_path, kTagControlListen, err))
+        if (!worker_ && (inherited.control >= 0 ? !control_->adopt(inherited.control, kTagControlListen, err)
+                                                : !control_->open(cfg_.control_path, kTagControlListen, err)))
             return false;
     }
     if (worker_ && !start_worker(err)) return false;
@@ -216,10 +218,7 @@ bool Server::start(std::string& err) {
         for (const robot::Robot& r : cfg_.robots) names += (names.empty() ? "" : ", ") + r.name + " -> " + r.channel;
         LOG_INFO("webhook: %zu robot(s): %s", cfg_.robots.size(), names.c_str());
     }
-    if (worker_)
-        LOG_INFO("serving %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(),
-                 mode_name(cfg_.mode), max_clients_);
-    else
+    if (!worker_)  // a worker's "serving" line comes with worker_ready()
         LOG_INFO("listening on %s (%s mode, up to %u connections%s)", net::local_address(listen_fd_).c_str(),
                  mode_name(cfg_.mode), max_clients_, inherited.tcp >= 0 ? ", socket activation" : "");
     notify_start();

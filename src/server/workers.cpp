@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "net/socket.h"
 #include "robot/errcode.h"
 #include "server/loop_tags.h"
 #include "server/server.h"
@@ -38,6 +39,10 @@ cluster::PayloadType payload_type(ws::Opcode op) noexcept {
 }
 
 }  // namespace
+
+HistoryOut::~HistoryOut() {
+    for (size_t i = sent; i < refs.size(); ++i) refs[i]->unref();
+}
 
 void Server::become_worker(uint32_t index, int parent_fd, int listen_fd, int control_fd) {
     worker_ = std::make_unique<WorkerLink>();
@@ -200,6 +205,15 @@ void Server::parent_frame(const cluster::Frame& f) {
             (void)parent_send(r);
             return;
         }
+        case cluster::Kind::kHistoryAsk: history_ask(f.request); return;
+        case cluster::Kind::kKept:
+            if (w.ready) break;  // history comes only before kReady
+            apply_kept(f);
+            return;
+        case cluster::Kind::kReady:
+            if (w.ready) break;
+            worker_ready();
+            return;
         case cluster::Kind::kStatsReply:
             if (!control_) return;
             if (f.payload.empty()) {
@@ -311,6 +325,111 @@ void Server::answer_publication(PendingPublication& p, uint64_t seq, uint64_t de
                                                            : std::string());
         }
         return;
+    }
+}
+
+void Server::worker_ready() {
+    WorkerLink& w = *worker_;
+    w.ready = true;
+    std::string err;
+    if (reactor_.add(listen_fd_, EPOLLIN | EPOLLET | EPOLLEXCLUSIVE, kTagListen) < 0) {
+        LOG_ERROR("cannot watch the listening socket (%s): stopping", strerror(errno));
+        if (!stopping_) begin_shutdown();
+        return;
+    }
+    if (control_ && !control_->adopt(worker_control_fd_, kTagControlListen, err)) {
+        LOG_ERROR("%s: stopping", err.c_str());
+        if (!stopping_) begin_shutdown();
+        return;
+    }
+    if (w.kept_in)
+        LOG_INFO("%llu kept publication(s) on %zu channel(s) taken over for resume",
+                 static_cast<unsigned long long>(w.kept_in), hub_.channel_count());
+    LOG_INFO("serving %s (%s mode, up to %u connections)", net::local_address(listen_fd_).c_str(), mode_name(cfg_.mode),
+             max_clients_);
+}
+
+void Server::apply_kept(const cluster::Frame& f) {
+    if (!push::valid_name(f.channel)) return;
+    push::Channel* ch = hub_.find(f.channel);
+    if (ch == nullptr) ch = hub_.restore(f.channel, f.epoch, f.seq);
+    else if (ch->epoch != f.epoch || ch->next_seq != f.seq) hub_.renumber(*ch, f.epoch, f.seq);
+    const ws::Opcode op = f.type == cluster::PayloadType::kBinary ? ws::Opcode::kBinary : ws::Opcode::kText;
+    if (ch == nullptr || !hub_.restore_message(*ch, op, f.payload.data(), f.payload.size())) {
+        // A resume here past what is missing gets the gap notice.
+        ++stats_.out_of_memory;
+        LOG_WARN("kept publication %llu on %.*s not taken over: %s", static_cast<unsigned long long>(f.seq),
+                 static_cast<int>(f.channel.size()), f.channel.data(),
+                 hub_.at_channel_limit() ? "too many channels" : "out of memory");
+        return;
+    }
+    ++worker_->kept_in;
+}
+
+void Server::history_ask(uint64_t request) {
+    WorkerLink& w = *worker_;
+    HistoryOut h;
+    h.request = request;
+    hub_.for_each_channel([&](const push::Channel& ch) {
+        if (ch.ring_count == 0) return;
+        KeptChannel k;
+        k.epoch = ch.epoch;
+        k.last = ch.next_seq - 1;
+        k.len = static_cast<uint8_t>(ch.name().size());
+        memcpy(k.name, ch.name().data(), k.len);
+        h.channels.push_back(k);
+    });
+    h.next = 0;
+    w.history_out.push_back(std::move(h));
+    history_pump();
+}
+
+void Server::history_pump() {
+    WorkerLink& w = *worker_;
+    while (!w.history_out.empty() && w.fd >= 0 && w.out.size() - w.out_done < kHistoryChunk) {
+        HistoryOut& h = w.history_out.front();
+        if (h.sent < h.refs.size()) {
+            push::Message* m = h.refs[h.sent];
+            const KeptChannel& k = h.channels[h.current];
+            cluster::Frame f;
+            f.kind = cluster::Kind::kKept;
+            f.request = h.request;
+            f.epoch = k.epoch;
+            f.seq = h.first + h.sent;
+            f.origin = cluster::kNoOrigin;
+            f.type = payload_type(m->opcode());
+            f.channel = std::string_view(k.name, k.len);
+            f.payload = std::string_view(reinterpret_cast<const char*>(m->payload()), m->payload_size());
+            (void)parent_send(f);
+            m->unref();
+            ++h.sent;
+            continue;
+        }
+        h.refs.clear();
+        h.sent = 0;
+        if (h.next == h.channels.size()) {
+            cluster::Frame end;
+            end.kind = cluster::Kind::kKeptEnd;
+            end.request = h.request;
+            (void)parent_send(end);
+            w.history_out.pop_front();
+            continue;
+        }
+        // The next channel: what it keeps of the seqs applied by the ask, all referenced now.
+        h.current = h.next++;
+        const KeptChannel& k = h.channels[h.current];
+        const push::Channel* ch = hub_.find(std::string_view(k.name, k.len));
+        if (ch == nullptr || ch->epoch != k.epoch || ch->ring_count == 0) continue;
+        const uint64_t first = ch->first_kept();
+        const uint64_t last = std::min(k.last, ch->next_seq - 1);
+        if (first > last) continue;
+        h.first = first;
+        h.refs.reserve(last - first + 1);
+        for (uint64_t seq = first; seq <= last; ++seq) {
+            push::Message* m = ch->kept(static_cast<uint32_t>(seq - first))->raw();
+            m->ref();
+            h.refs.push_back(m);
+        }
     }
 }
 

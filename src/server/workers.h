@@ -16,12 +16,24 @@
 // webhook answer) and leaves out the relaying client. One stream per worker, read in order:
 // every worker applies a channel's publications in the parent's order.
 //
+// A restarted worker takes over the history before it takes clients: the parent sends
+// kHistoryAsk to a running worker, which answers with its kept publications as kKept frames
+// (channel by channel, as the channels stood at the ask) and kKeptEnd; the parent relays
+// them to the new worker, holding back the publications it numbers meanwhile (they follow
+// the history in the new worker's stream), then sends kReady, and only then does the new
+// worker watch the listener and the control socket. The first start has nothing to take
+// over: kReady at once.
+//
 // | limit                      | value                         | when reached                  |
 // | -------------------------- | ----------------------------- | ----------------------------- |
 // | parent -> worker, unread   | kLinkOutCap + --max-message   | the worker is killed (SIGKILL,|
-// |                            |                               | logged) and restarted empty   |
+// |                            |                               | logged) and started again     |
 // | worker -> parent, unread   | kLinkOutCap + --max-message   | publications refused as out   |
 // |                            |                               | of memory until it drains     |
+// | history handed to a        | kHistoryWaitMs (60 s)         | the new worker is killed      |
+// | restarted worker           |                               | (logged) and started again    |
+// | kept publications queued   | kHistoryChunk (1 MiB) in the  | the rest waits until the      |
+// | by the worker handing them | outbox, one channel's refs    | outbox drains                 |
 // | STATS wait                 | kStatsWaitMs (1 s)            | missing workers are listed    |
 // |                            |                               | with "missing":true           |
 // | STATS rounds at once       | kMaxStatsRounds (64)          | "ERR stats: too many STATS at |
@@ -34,11 +46,14 @@
 #include <vector>
 
 #include "cluster/wire.h"
+#include "push/message.h"
 #include "server/config.h"
 
 namespace wspush::server {
 
 inline constexpr size_t kLinkOutCap = 64u << 20;
+inline constexpr uint64_t kHistoryWaitMs = 60'000;
+inline constexpr size_t kHistoryChunk = 1u << 20;
 inline constexpr uint64_t kStatsWaitMs = 1000;
 inline constexpr size_t kMaxStatsRounds = 64;
 
@@ -75,6 +90,34 @@ struct PendingPublication {
     std::vector<std::string> mentions;  // a robot's: ids told of it (webhook.cpp mention())
 };
 
+// A channel whose kept publications are being handed over (kHistoryAsk): as it was at the ask.
+struct KeptChannel {
+    uint64_t epoch = 0;
+    uint64_t last = 0;  // the last seq applied here when asked: later ones reach the new
+                        // worker as ordinary kPublished frames
+    uint8_t len = 0;
+    char name[cluster::kMaxName];
+};
+
+// One kHistoryAsk being answered: channel by channel, each channel's kept messages
+// referenced at once (so what is sent of it is consecutive, whatever is evicted meanwhile)
+// and sent as the outbox drains.
+struct HistoryOut {
+    HistoryOut() = default;
+    HistoryOut(HistoryOut&& o) noexcept = default;
+    HistoryOut& operator=(HistoryOut&&) = delete;
+    ~HistoryOut();
+    uint64_t request = 0;
+    std::vector<KeptChannel> channels;
+    size_t next = 0;  // channels[next] is the next to start
+    // The channel being sent: its messages from seq `first`, refs[sent..] not sent yet
+    // (each holds a reference until it is).
+    std::vector<push::Message*> refs;
+    size_t sent = 0;
+    uint64_t first = 0;
+    size_t current = 0;  // its index in channels
+};
+
 // A worker's end of its socketpair with the parent.
 struct WorkerLink {
     uint32_t index = 0;
@@ -86,6 +129,9 @@ struct WorkerLink {
     // In the order sent: the parent answers a worker's kPublish frames in that order.
     std::deque<PendingPublication> pending;
     uint64_t requests = 0;
+    bool ready = false;  // kReady came: clients are taken
+    uint64_t kept_in = 0;  // kKept applied before it
+    std::deque<HistoryOut> history_out;  // kHistoryAsks being answered, in order
 };
 
 // The parent's life (parent.cpp): returns the process's exit status. Start-up failures are

@@ -127,6 +127,19 @@ TEST(ClusterSequencer, AGoneWorkerHoldsNothing) {
     EXPECT_EQ(s.worker_gone(5), 0u);
 }
 
+TEST(ClusterSequencer, AWorkerGivenHistoryHoldsTheChannel) {
+    Sequencer s(limits(2));
+    const Number n = next(s, "news");
+    EXPECT_EQ(s.worker_gone(1), 0u);  // restarted: worker 0 still holds news
+    EXPECT_FALSE(s.hold(1, "news", n.epoch + 1));  // another epoch
+    EXPECT_FALSE(s.hold(1, "other", n.epoch));     // unknown
+    EXPECT_FALSE(s.hold(2, "news", n.epoch));      // no such worker
+    EXPECT_TRUE(s.hold(1, "news", n.epoch));       // the history it was handed
+    EXPECT_FALSE(s.idle(0, "news", n.epoch, n.seq));
+    EXPECT_EQ(s.channels(), 1u) << "worker 1 keeps it now";
+    EXPECT_TRUE(s.idle(1, "news", n.epoch, n.seq));
+}
+
 TEST(ClusterSequencer, SixtyFourWorkers) {
     Sequencer s(limits(kMaxWorkers));
     const Number n = next(s, "news");

@@ -123,7 +123,10 @@ std::string stream() {
     for (size_t i = 0; i < many.size(); ++i) many[i] = i * 0x0101'0101'0101'0101ull;
     s += bytes(stats(100, many));
     s += bytes(published(1, 1, 0, kNoOrigin, "a", "b", PayloadType::kText));
-    for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply}) {
+    Frame kept = published(0x1234'5678'0000'0002, 41, 5, kNoOrigin, "news", "kept one");
+    kept.kind = Kind::kKept;
+    s += bytes(kept);
+    for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply, Kind::kHistoryAsk, Kind::kKeptEnd, Kind::kReady}) {
         Frame r;
         r.kind = k;
         r.request = 0x0102'0304'0506'0708ull;
@@ -138,7 +141,7 @@ TEST(ClusterWire, EveryKindRoundTrips) {
     const Decoded whole = decode(in, {});
     EXPECT_EQ(whole.error, "");
     EXPECT_FALSE(whole.mid_frame);
-    ASSERT_EQ(whole.frames.size(), 11u);
+    ASSERT_EQ(whole.frames.size(), 15u);
     std::string again;
     for (const std::string& f : whole.frames) again += f;
     EXPECT_EQ(again, in);
