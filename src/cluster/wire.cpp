@@ -30,6 +30,11 @@ uint64_t get(const char* p, size_t bytes) noexcept {
     return v;
 }
 
+// Kinds of a request and a payload of any bytes.
+bool answers(Kind k) noexcept {
+    return k == Kind::kStatsReply || k == Kind::kAskAll || k == Kind::kRun || k == Kind::kRan || k == Kind::kAllRan;
+}
+
 bool type_valid(PayloadType t) noexcept { return t == PayloadType::kText || t == PayloadType::kBinary; }
 
 // Reads a name (length byte, bytes) at body[pos]; false when it does not fit or is empty
@@ -51,7 +56,7 @@ bool encode(const Frame& f, std::string& out) {
     if (named && (f.channel.empty() || f.channel.size() > kMaxName)) return false;
     const bool carries = f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kKept;
     if (carries && (f.payload.size() > kMaxPayloadLimit || !type_valid(f.type))) return false;
-    if (f.kind == Kind::kStatsReply && f.payload.size() > kMaxPayloadLimit) return false;
+    if (answers(f.kind) && f.payload.size() > kMaxPayloadLimit) return false;
     size_t body = 1;
     switch (f.kind) {
         case Kind::kPublish: body += kPublishFixed + 1 + f.channel.size() + f.payload.size(); break;
@@ -64,7 +69,11 @@ bool encode(const Frame& f, std::string& out) {
         case Kind::kHistoryAsk:
         case Kind::kKeptEnd:
         case Kind::kReady: body += kQueryFixed; break;
-        case Kind::kStatsReply: body += kQueryFixed + f.payload.size(); break;
+        case Kind::kStatsReply:
+        case Kind::kAskAll:
+        case Kind::kRun:
+        case Kind::kRan:
+        case Kind::kAllRan: body += kQueryFixed + f.payload.size(); break;
         case Kind::kStats:
             if (f.counter_count > kMaxCounters) return false;
             body += kStatsFixed + 8 * size_t{f.counter_count};
@@ -98,6 +107,10 @@ bool encode(const Frame& f, std::string& out) {
         case Kind::kKeptEnd:
         case Kind::kReady: put(out, f.request, 8); break;
         case Kind::kStatsReply:
+        case Kind::kAskAll:
+        case Kind::kRun:
+        case Kind::kRan:
+        case Kind::kAllRan:
             put(out, f.request, 8);
             out.append(f.payload);
             break;
@@ -216,6 +229,10 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             frame_ = f;
             return Result::kDone;
         case Kind::kStatsReply:
+        case Kind::kAskAll:
+        case Kind::kRun:
+        case Kind::kRan:
+        case Kind::kAllRan:
             if (!fixed(kQueryFixed)) return fail("short stats reply");
             f.request = get(body + pos, 8);
             pos += kQueryFixed;

@@ -29,6 +29,11 @@
 // |                 |        | the parent, and on to a worker starting without it            |
 // | 11 kKeptEnd     | worker | request u64: that was all of the kHistoryAsk's               |
 // | 12 kReady       | parent | request u64 (0): history is in; take clients from now on      |
+// | 13 kAskAll      | worker | request u64, payload: an operation for every other worker    |
+// |                 |        | (a control command, a direct message: workers.cpp)           |
+// | 14 kRun         | parent | request u64 (the parent's round), payload: that operation     |
+// | 15 kRan         | worker | request u64 (the round), payload: its result there            |
+// | 16 kAllRan      | parent | request u64 (the kAskAll's), payload: every result, packed    |
 //
 // Limits (a frame breaking one is an error, never skipped: the peer is our own process, so
 // garbage means a bug or a torn stream, and the connection is to be dropped):
@@ -66,6 +71,10 @@ enum class Kind : uint8_t {
     kKept = 10,
     kKeptEnd = 11,
     kReady = 12,
+    kAskAll = 13,
+    kRun = 14,
+    kRan = 15,
+    kAllRan = 16,
 };
 
 // The payload's WebSocket opcode class, as push::Message keeps it.
@@ -81,7 +90,7 @@ struct Frame {
     uint32_t origin = kNoOrigin;  // kPublished, kKept
     PayloadType type = PayloadType::kText;  // kPublish, kPublished, kKept
     std::string_view channel;  // kPublish, kPublished, kKept, kIdle
-    std::string_view payload;  // kPublish, kPublished, kKept, kStatsReply
+    std::string_view payload;  // kPublish, kPublished, kKept, kStatsReply, kAskAll ... kAllRan
     uint8_t counter_count = 0;  // kStats
     uint64_t counters[kMaxCounters] = {};  // kStats: the first counter_count are set
 };

@@ -24,23 +24,38 @@ ctl::Reply Server::execute(const ctl::Command& cmd, std::string_view payload, st
         case ctl::Verb::kPub:
         case ctl::Verb::kPubb: return publish(cmd, payload, out);
         case ctl::Verb::kSend:
-        case ctl::Verb::kBroadcast: send_direct(cmd, out); break;
-        case ctl::Verb::kKick: kick(cmd, out); break;
+        case ctl::Verb::kBroadcast:
+        case ctl::Verb::kKick:
+        case ctl::Verb::kMetrics:
+        case ctl::Verb::kClients:
+        case ctl::Verb::kChannels:
+            if (worker_) return everywhere(cmd, out);  // and on every other worker (workers.cpp)
+            command_here(cmd, out);
+            break;
         case ctl::Verb::kStats:
             if (worker_) return worker_stats(out);
             out += "OK ";
             out += stats_json();
             out += '\n';
             break;
+        default: out += "ERR unknown command (try HELP)\n"; break;  // handled by the channel
+    }
+    return ctl::Reply::kFinal;
+}
+
+void Server::command_here(const ctl::Command& cmd, std::string& out) {
+    switch (cmd.verb) {
+        case ctl::Verb::kSend:
+        case ctl::Verb::kBroadcast: send_direct(cmd, out); break;
+        case ctl::Verb::kKick: kick(cmd, out); break;
         case ctl::Verb::kMetrics:
             out += metrics_text();
             out += "OK\n";
             break;
         case ctl::Verb::kClients: list_clients(cmd, out); break;
-        case ctl::Verb::kChannels: list_channels(out); break;
-        default: out += "ERR unknown command (try HELP)\n"; break;  // handled by the channel
+        case ctl::Verb::kChannels: list_channels(out, nullptr); break;
+        default: out += "ERR unknown command (try HELP)\n"; break;
     }
-    return ctl::Reply::kFinal;
 }
 
 ctl::Reply Server::publish(const ctl::Command& cmd, std::string_view payload, std::string& out) {
@@ -181,18 +196,34 @@ void Server::list_clients(const ctl::Command& cmd, std::string& out) {
     out += "]\n";
 }
 
-void Server::list_channels(std::string& out) {
+void Server::list_channels(std::string& out, ChannelFigures* others) {
     out += "OK [";
     bool first = true;
+    auto entry = [&](std::string_view name, uint64_t members, std::string_view epoch, uint64_t last, uint64_t first_kept) {
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"name\":\"";
+        out += name;
+        out += "\",\"members\":" + std::to_string(members) + ",\"epoch\":\"";
+        out += epoch;
+        out += "\",\"last_seq\":" + std::to_string(last) + ",\"first_kept\":" + std::to_string(first_kept) + "}";
+    };
     hub_.for_each_channel([&](const push::Channel& ch) {
         char epoch[push::kEpochChars];
         push::format_epoch(ch.epoch, epoch);
-        out += first ? "" : ",";
-        first = false;
-        out += "{\"name\":\"" + std::string(ch.name()) + "\",\"members\":" + std::to_string(ch.member_count) +
-               ",\"epoch\":\"" + std::string(epoch, sizeof epoch) + "\",\"last_seq\":" +
-               std::to_string(ch.next_seq - 1) + ",\"first_kept\":" + std::to_string(ch.first_kept()) + "}";
+        uint64_t members = ch.member_count;
+        if (others) {
+            // Every worker holds every published channel: the others add their members.
+            if (auto it = others->find(std::string(ch.name())); it != others->end()) {
+                members += it->second.members;
+                it->second.shown = true;
+            }
+        }
+        entry(ch.name(), members, std::string_view(epoch, sizeof epoch), ch.next_seq - 1, ch.first_kept());
     });
+    if (others)  // channels only other workers have (joined there, nothing published yet)
+        for (const auto& [name, f] : *others)
+            if (!f.shown) entry(name, f.members, f.epoch, f.last_seq, f.first_kept);
     out += "]\n";
 }
 

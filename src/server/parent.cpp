@@ -124,6 +124,8 @@ private:
         size_t out_done = 0;
         std::string deferred;
     };
+    // A question to every worker for one of them: STATS (counters, pids) or a kAskAll
+    // (results), answered once all are in or kStatsWaitMs passed.
     struct Round {
         uint64_t id = 0;
         uint32_t asker = 0;
@@ -132,8 +134,9 @@ private:
         uint64_t deadline = 0;
         uint64_t asked = 0;  // bit w: worker w was sent the query and has not exited since
         uint64_t got = 0;    // bit w: its figures are in
-        std::vector<uint64_t> counters;  // kWorkerCounterCount per worker
+        std::vector<uint64_t> counters;  // STATS: kWorkerCounterCount per worker
         std::vector<pid_t> pids;
+        std::vector<std::string> results;  // kAskAll: by worker
     };
 
     static int body(void* ctx, uint32_t index, int fd);
@@ -147,9 +150,14 @@ private:
     void append(uint32_t i, std::string_view bytes);
     void flush(uint32_t i);
     void kill_worker(uint32_t i, const char* why);
+    [[nodiscard]] Round new_round(uint32_t asker, uint64_t request);
     void ask_stats(uint32_t i, uint64_t request);
-    void settle_rounds(bool expire);
-    void answer(Round& r);
+    void ask_all(uint32_t i, const cluster::Frame& f);
+    void answer_run(const Round& r);
+    void settle(std::vector<Round>& rounds, bool expire, void (Parent::*answer)(const Round&));
+    void settle_rounds(bool expire) { settle(rounds_, expire, &Parent::answer); }
+    void settle_runs(bool expire) { settle(runs_, expire, &Parent::answer_run); }
+    void answer(const Round& r);
     void watch(uint32_t i, bool out);
     // A (re)started worker: the history for resume from a running worker, or kReady at once.
     void start_fill(uint32_t i);
@@ -167,6 +175,7 @@ private:
     cluster::Supervisor supervisor_;
     std::vector<Worker> workers_;
     std::vector<Round> rounds_;
+    std::vector<Round> runs_;  // kAskAll: the operation to every other ready worker as kRun
     uint64_t rounds_made_ = 0;
     uint64_t fills_made_ = 0;
     uint64_t out_cap_ = 0;
@@ -293,8 +302,13 @@ void Parent::down(void* ctx, uint32_t index, int status) {
         r.asked &= ~bit;
         if (r.asker == index) r.asker_pid = -1;
     }
+    for (Round& r : p.runs_) {
+        r.asked &= ~bit;
+        if (r.asker == index) r.asker_pid = -1;
+    }
     w = Worker{};
     p.settle_rounds(false);
+    p.settle_runs(false);
 }
 
 void Parent::watch(uint32_t i, bool out) {
@@ -399,6 +413,16 @@ void Parent::frame(uint32_t i, const cluster::Frame& f) {
         case cluster::Kind::kIdle: (void)sequencer_.idle(i, f.channel, f.epoch, f.seq); return;
         case cluster::Kind::kStatsAsk: ask_stats(i, f.request); return;
         case cluster::Kind::kKept: relay_kept(i, f); return;
+        case cluster::Kind::kAskAll: ask_all(i, f); return;
+        case cluster::Kind::kRan:
+            for (Round& r : runs_) {
+                const uint64_t bit = uint64_t{1} << i;
+                if (r.id != f.request || !(r.asked & bit) || (r.got & bit)) continue;
+                r.results[i] = f.payload;
+                r.got |= bit;
+            }
+            settle_runs(false);
+            return;
         case cluster::Kind::kKeptEnd:
             if (const uint32_t t = filling_from(i, f.request); t < workers_.size()) end_fill(t);
             return;
@@ -453,6 +477,16 @@ void Parent::publish(uint32_t i, const cluster::Frame& f) {
     }
 }
 
+Parent::Round Parent::new_round(uint32_t asker, uint64_t request) {
+    Round r;
+    r.id = ++rounds_made_;
+    r.asker = asker;
+    r.asker_pid = workers_[asker].pid;
+    r.request = request;
+    r.deadline = base::monotonic_ms() + kStatsWaitMs;
+    return r;
+}
+
 void Parent::ask_stats(uint32_t i, uint64_t request) {
     if (rounds_.size() >= kMaxStatsRounds) {
         cluster::Frame r;
@@ -461,12 +495,7 @@ void Parent::ask_stats(uint32_t i, uint64_t request) {
         send(i, r);
         return;
     }
-    Round r;
-    r.id = ++rounds_made_;
-    r.asker = i;
-    r.asker_pid = workers_[i].pid;
-    r.request = request;
-    r.deadline = base::monotonic_ms() + kStatsWaitMs;
+    Round r = new_round(i, request);
     r.counters.assign(workers_.size() * kWorkerCounterCount, 0);
     r.pids.assign(workers_.size(), -1);
     cluster::Frame q;
@@ -481,21 +510,70 @@ void Parent::ask_stats(uint32_t i, uint64_t request) {
     rounds_.push_back(std::move(r));
 }
 
-void Parent::settle_rounds(bool expire) {
+void Parent::ask_all(uint32_t i, const cluster::Frame& f) {
+    if (runs_.size() >= kMaxStatsRounds) {
+        cluster::Frame busy;
+        busy.kind = cluster::Kind::kAllRan;
+        busy.request = f.request;
+        std::string payload;
+        payload.append(reinterpret_cast<const char*>(&kAllBusy), sizeof kAllBusy);
+        busy.payload = payload;
+        send(i, busy);
+        return;
+    }
+    Round r = new_round(i, f.request);
+    r.results.resize(workers_.size());
+    cluster::Frame q;
+    q.kind = cluster::Kind::kRun;
+    q.request = r.id;
+    q.payload = f.payload;
+    std::string bytes;
+    if (cluster::encode(q, bytes)) {
+        for (uint32_t w = 0; w < workers_.size(); ++w) {
+            if (w == i || !workers_[w].ready || workers_[w].fd < 0 || workers_[w].killed) continue;
+            r.asked |= uint64_t{1} << w;
+            append(w, bytes);
+        }
+    }
+    runs_.push_back(std::move(r));
+    settle_runs(false);
+}
+
+void Parent::answer_run(const Round& r) {
+    if (r.asker_pid < 0 || workers_[r.asker].pid != r.asker_pid) return;  // the asker is gone
+    uint32_t missing = 0;
+    std::string payload(sizeof missing, '\0');
+    for (uint32_t w = 0; w < workers_.size(); ++w) {
+        if (w == r.asker) continue;
+        if (r.got & (uint64_t{1} << w)) pack_answer(payload, r.results[w]);
+        else ++missing;  // did not answer in time, or was not running (restarting, taking over history)
+    }
+    if (payload.size() > cluster::kMaxPayloadLimit) {  // past what a frame carries: none of them
+        payload.resize(sizeof missing);
+        missing = static_cast<uint32_t>(workers_.size() - 1);
+    }
+    memcpy(payload.data(), &missing, sizeof missing);
+    cluster::Frame a;
+    a.kind = cluster::Kind::kAllRan;
+    a.request = r.request;
+    a.payload = payload;
+    send(r.asker, a);
+}
+
+void Parent::settle(std::vector<Round>& rounds, bool expire, void (Parent::*answer)(const Round&)) {
     const uint64_t now = base::monotonic_ms();
-    for (size_t k = 0; k < rounds_.size();) {
-        Round& r = rounds_[k];
-        const bool done = (r.got & r.asked) == r.asked || (expire && now >= r.deadline);
-        if (!done) {
+    for (size_t k = 0; k < rounds.size();) {
+        const Round& r = rounds[k];
+        if ((r.got & r.asked) != r.asked && !(expire && now >= r.deadline)) {
             ++k;
             continue;
         }
-        answer(r);
-        rounds_.erase(rounds_.begin() + static_cast<long>(k));
+        (this->*answer)(r);
+        rounds.erase(rounds.begin() + static_cast<long>(k));
     }
 }
 
-void Parent::answer(Round& r) {
+void Parent::answer(const Round& r) {
     if (r.asker_pid < 0 || workers_[r.asker].pid != r.asker_pid) return;  // the asker is gone
     std::vector<uint64_t> total(kWorkerCounterCount, 0);
     uint32_t answered = 0;
@@ -569,6 +647,7 @@ int Parent::run(std::string& err) {
         uint64_t now = base::monotonic_ms();
         uint64_t due = std::min(supervisor_.deadline(), watchdog_at);
         for (const Round& r : rounds_) due = std::min(due, r.deadline);
+        for (const Round& r : runs_) due = std::min(due, r.deadline);
         for (const Worker& w : workers_)
             if (w.filling && !w.killed) due = std::min(due, w.fill_deadline);
         const int wait = due == UINT64_MAX ? 1000 : static_cast<int>(std::min<uint64_t>(due > now ? due - now : 0, 1000));
@@ -580,6 +659,7 @@ int Parent::run(std::string& err) {
         }
         supervisor_.tick(now);
         settle_rounds(true);
+        settle_runs(true);
         for (uint32_t i = 0; i < workers_.size(); ++i)
             if (workers_[i].filling && !workers_[i].killed && now >= workers_[i].fill_deadline)
                 kill_worker(i, "had no history for resume within the wait");

@@ -273,7 +273,10 @@ private:
     // When rt's digest is to go out: when its throttle ends, else when its window lets a
     // message pass (at least a second from now).
     [[nodiscard]] uint64_t digest_due(const RobotRuntime& rt) const noexcept;
-    WebhookReply send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body);
+    WebhookReply send_to_id(size_t robot, RobotRuntime& rt, std::string_view id, std::string_view body);
+    // /send/<id> here: the frames queued to clients `id` in a channel r covers; SIZE_MAX when
+    // out of memory.
+    size_t send_to_id_here(const robot::Robot& r, std::string_view id, std::string_view body);
     WebhookReply too_large(HttpRoute route);
     // Publishes data on ch, and tells the mentioned clients that are not members. False when
     // out of memory.
@@ -428,6 +431,23 @@ private:
     void parent_lost(const char* why);
     // kReady: history is in, the shared listener and control socket are watched from now.
     void worker_ready();
+    // A command on every worker (--workers): run here now, on the others through the
+    // parent (kAskAll); the reply is held until their results are in and merged.
+    ctl::Reply everywhere(const ctl::Command& cmd, std::string& out);
+    // kAskAll with `op`; returns its request (p.request), 0 (nothing sent) when the link to
+    // the parent is gone or over its cap.
+    uint64_t ask_all(const std::string& op, PendingAll&& p);
+    // A robot's mentions (told here already) on every other worker; nothing waits for it.
+    void ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
+                         const std::vector<std::string>& ids);
+    // A webhook /send/<id> on every other worker (`here` delivered on this one); its request.
+    uint64_t ask_all_send_to(size_t robot, std::string_view id, std::string_view body, size_t here);
+    // kRun: the operation here; its result for kRan.
+    [[nodiscard]] std::string run_here(std::string_view op);
+    // kAllRan: the other workers' results, merged with this one's and answered.
+    void all_ran(const cluster::Frame& f);
+    [[nodiscard]] std::string merge_results(const PendingAll& p, uint32_t missing,
+                                            const std::vector<std::string_view>& others);
     // kHistoryAsk: the channels kept now, to be sent as kKept frames by history_pump().
     void history_ask(uint64_t request);
     // Queues kKept frames while the link's outbox is under kHistoryChunk.
@@ -469,7 +489,11 @@ private:
     void send_direct(const ctl::Command& cmd, std::string& out);
     void kick(const ctl::Command& cmd, std::string& out);
     void list_clients(const ctl::Command& cmd, std::string& out);
-    void list_channels(std::string& out);
+    // CHANNELS: this worker's channels, with `others`' members added and their channels
+    // this one lacks listed (--workers; null: one process).
+    void list_channels(std::string& out, ChannelFigures* others);
+    // SEND, BROADCAST, KICK, METRICS, CLIENTS, CHANNELS here only.
+    void command_here(const ctl::Command& cmd, std::string& out);
     // Calls f(Connection&) for each open connection whose id is `id`. f may close or
     // condemn the connection it is given.
     template <class F>

@@ -208,7 +208,7 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
         ++rt.refused;
         return too_fast(s.route, r, rt.limiter, now_ms_);
     }
-    if (s.route == HttpRoute::kSend) return send_to_id(r, rt, name, body);
+    if (s.route == HttpRoute::kSend) return send_to_id(i, rt, name, body);
     push::Channel* ch = hub_.channel(name);
     Published p;
     if (ch == nullptr || !publish_to(*ch, op, body, nullptr, p)) {
@@ -361,7 +361,23 @@ void Server::mention(std::string_view channel, uint64_t epoch, uint64_t seq, std
     env->unref();
 }
 
-WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::string_view id, std::string_view body) {
+WebhookReply Server::send_to_id(size_t robot, RobotRuntime& rt, std::string_view id, std::string_view body) {
+    const size_t n = send_to_id_here(cfg_.robots[robot], id, body);
+    if (n == SIZE_MAX) {
+        ++rt.refused;
+        return fail(HttpRoute::kSend, 503, robot::kUnavailable, "out of memory");
+    }
+    ++rt.accepted;
+    WebhookReply w;
+    w.extra = ",\"delivered\":" + std::to_string(n);
+    if (worker_) {  // and on every other worker: answered with the sum (workers.cpp all_ran)
+        w.request = ask_all_send_to(robot, id, body, n);
+        w.held = w.request != 0;
+    }
+    return w;
+}
+
+size_t Server::send_to_id_here(const robot::Robot& r, std::string_view id, std::string_view body) {
     // Only clients in a channel the token covers: a token for sensors.* cannot reach a client
     // that joined nothing of it.
     push::Message* raw = push::Message::make(ws::Opcode::kText, body.data(), body.size());
@@ -369,8 +385,7 @@ WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::st
     if (env == nullptr) {
         if (raw) raw->unref();
         ++stats_.out_of_memory;
-        ++rt.refused;
-        return fail(HttpRoute::kSend, 503, robot::kUnavailable, "out of memory");
+        return SIZE_MAX;
     }
     size_t n = 0;
     for_each_with_id(id, [&](Connection& c) {
@@ -382,10 +397,7 @@ WebhookReply Server::send_to_id(const robot::Robot& r, RobotRuntime& rt, std::st
     });
     raw->unref();
     env->unref();
-    ++rt.accepted;
-    WebhookReply w;
-    w.extra = ",\"delivered\":" + std::to_string(n);
-    return w;
+    return n;
 }
 
 void Server::flush_digests(bool force) {

@@ -43,9 +43,11 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/wire.h"
+#include "ctl/command.h"
 #include "push/message.h"
 #include "server/config.h"
 
@@ -118,6 +120,31 @@ struct HistoryOut {
     size_t current = 0;  // its index in channels
 };
 
+// A command run on every worker (kAskAll), waiting for the others' results (kAllRan).
+struct PendingAll {
+    uint64_t request = 0;
+    char op = 0;                  // workers.cpp kOp*: what was asked
+    ctl::Verb verb = ctl::Verb::kHelp;  // kOpCommand: which command
+    uint64_t control_ticket = 0;  // its held control reply (0: none)
+    std::string local;            // the result here
+};
+
+// A CHANNELS figure of other workers, by channel name.
+struct ChannelFigure {
+    uint64_t members = 0;
+    std::string epoch;
+    uint64_t last_seq = 0;
+    uint64_t first_kept = 0;
+    bool shown = false;  // listed with this worker's channel of that name
+};
+using ChannelFigures = std::unordered_map<std::string, ChannelFigure>;
+
+// kAllRan's payload: how many other workers did not answer (u32; kAllBusy: the parent had
+// too many rounds open), then each answer as a u32 length and its bytes.
+inline constexpr uint32_t kAllBusy = UINT32_MAX;
+void pack_answer(std::string& out, std::string_view answer);
+[[nodiscard]] bool unpack_answers(std::string_view payload, uint32_t& missing, std::vector<std::string_view>& out);
+
 // A worker's end of its socketpair with the parent.
 struct WorkerLink {
     uint32_t index = 0;
@@ -132,6 +159,7 @@ struct WorkerLink {
     bool ready = false;  // kReady came: clients are taken
     uint64_t kept_in = 0;  // kKept applied before it
     std::deque<HistoryOut> history_out;  // kHistoryAsks being answered, in order
+    std::deque<PendingAll> asked_all;     // kAskAlls waiting for kAllRan
 };
 
 // The parent's life (parent.cpp): returns the process's exit status. Start-up failures are

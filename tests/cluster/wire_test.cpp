@@ -126,11 +126,14 @@ std::string stream() {
     Frame kept = published(0x1234'5678'0000'0002, 41, 5, kNoOrigin, "news", "kept one");
     kept.kind = Kind::kKept;
     s += bytes(kept);
-    for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply, Kind::kHistoryAsk, Kind::kKeptEnd, Kind::kReady}) {
+    for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply, Kind::kHistoryAsk, Kind::kKeptEnd, Kind::kReady,
+                   Kind::kAskAll, Kind::kRun, Kind::kRan, Kind::kAllRan}) {
         Frame r;
         r.kind = k;
         r.request = 0x0102'0304'0506'0708ull;
         if (k == Kind::kStatsReply) r.payload = "{\"connections\":3}";
+        if (k == Kind::kAskAll || k == Kind::kRun) r.payload = "CSEND dev-1 hello";
+        if (k == Kind::kRan) r.payload = std::string("OK delivered=1\n\0\xff", 18);
         s += bytes(r);
     }
     return s;
@@ -141,7 +144,7 @@ TEST(ClusterWire, EveryKindRoundTrips) {
     const Decoded whole = decode(in, {});
     EXPECT_EQ(whole.error, "");
     EXPECT_FALSE(whole.mid_frame);
-    ASSERT_EQ(whole.frames.size(), 15u);
+    ASSERT_EQ(whole.frames.size(), 19u);
     std::string again;
     for (const std::string& f : whole.frames) again += f;
     EXPECT_EQ(again, in);
@@ -255,7 +258,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"EmptyFrame", raw(""), "empty frame"},
         BadCase{"LongerThanTheLimitAllows", le(1 + 29 + 1 + 64 + 17, 4), "frame too long"},
         BadCase{"HugeLength", le(0xffffffff, 4), "frame too long"},
-        BadCase{"UnknownKind", raw("\x09"), "unknown kind"},
+        BadCase{"UnknownKind", raw("\x11"), "unknown kind"},
         BadCase{"KindZero", raw(std::string(1, '\0')), "unknown kind"},
         BadCase{"ShortPublish", raw("\x01" + le(1, 8)), "short publish"},
         BadCase{"BadType", raw("\x01" + le(1, 8) + "\x03" + kName), "bad payload type"},
@@ -281,7 +284,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ClusterWire, ErrorsStick) {
     WireDecoder d;
-    const std::string bad = raw("\x09");
+    const std::string bad = raw("\x11");
     size_t used = 0;
     ASSERT_EQ(d.feed(bad.data(), bad.size(), used), WireDecoder::Result::kError);
     const std::string good = bytes(publish(1, "news", "x"));

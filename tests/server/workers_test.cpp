@@ -352,6 +352,116 @@ TEST_F(Workers, WebhookPushesAreNumberedOnceForEveryWorker) {
     }
 }
 
+TEST_F(Workers, CommandsAndDirectMessagesReachClientsOnEveryWorker) {
+    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room"}));
+    // One client on each worker, each with an id of its own ("dev-<worker>").
+    std::unique_ptr<RawClient> on[2];
+    std::vector<uint64_t> before = connections();
+    ASSERT_EQ(before.size(), 2u);
+    std::vector<std::unique_ptr<RawClient>> spare;  // landed on a worker that had one already
+    for (int k = 0; k < kMaxTries && (!on[0] || !on[1]); ++k) {
+        const size_t want = on[0] ? 1 : 0;
+        auto c = std::make_unique<RawClient>();
+        ASSERT_TRUE(subscribe(*c, srv_.port(), "/ws/room?id=dev-" + std::to_string(want),
+                              true));
+        std::vector<uint64_t> after = connections();
+        ASSERT_EQ(after.size(), 2u);
+        const size_t w = after[0] > before[0] ? 0 : 1;
+        before = after;
+        if (w == want) on[w] = std::move(c);
+        else spare.push_back(std::move(c));  // another id's: it must not get the messages below
+    }
+    ASSERT_TRUE(on[0] && on[1]) << "no client on each worker";
+    spare.clear();  // out of the way: only the two stay
+    ASSERT_TRUE(wait_until([&] {
+        std::vector<uint64_t> v = connections();
+        return v.size() == 2 && v[0] + v[1] == 2;
+    }, 5000, 20));
+    // The control connection is on one worker: the client on the other is reached all the same.
+    std::vector<WorkerFigure> ctl = per_worker(ctl_, "control_clients");
+    ASSERT_EQ(ctl.size(), 2u);
+    const size_t far = ctl[0].value == 0 ? 0 : 1;
+    const std::string far_id = "dev-" + std::to_string(far);
+    RawClient& far_client = *on[far];
+    RawClient& near_client = *on[1 - far];
+
+    EXPECT_EQ(ctl_.command("SEND " + far_id + " hi there"), "OK delivered=1");
+    EXPECT_TRUE(next_data_is(far_client, R"({"type":"direct","data":"hi there"})"));
+    EXPECT_TRUE(quiet(near_client));
+
+    EXPECT_EQ(ctl_.command("BROADCAST all of you"), "OK delivered=2");
+    EXPECT_TRUE(next_data_is(far_client, R"({"type":"broadcast","data":"all of you"})"));
+    EXPECT_TRUE(next_data_is(near_client, R"({"type":"broadcast","data":"all of you"})"));
+
+    auto clients = ctl_.command("CLIENTS room");
+    ASSERT_TRUE(clients);
+    auto list = parse_json(std::string_view(*clients).substr(3));
+    ASSERT_TRUE(list) << *clients;
+    std::set<std::string> ids;
+    for (const Json& c : list->items) ids.insert(c.get("id")->text);
+    EXPECT_EQ(ids, (std::set<std::string>{"dev-0", "dev-1"})) << *clients;
+
+    auto channels = ctl_.command("CHANNELS");
+    ASSERT_TRUE(channels);
+    auto chans = parse_json(std::string_view(*channels).substr(3));
+    ASSERT_TRUE(chans) << *channels;
+    ASSERT_EQ(chans->items.size(), 1u) << *channels;
+    EXPECT_EQ(chans->items[0].get("name")->text, "room");
+    EXPECT_EQ(chans->items[0].get("members")->uint(), 2u) << "the members of both workers";
+
+    ASSERT_TRUE(ctl_.send("METRICS\n"));
+    std::string metrics;
+    for (auto l = ctl_.read_line(); l && *l != "OK"; l = ctl_.read_line()) metrics += *l + "\n";
+    EXPECT_NE(metrics.find("\nwspush_connections 2\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("\nwspush_channels 1\n"), std::string::npos) << "held by both: not summed\n" << metrics;
+    EXPECT_NE(metrics.find("\nwspush_workers_answered 2\n"), std::string::npos) << metrics;
+
+    // The webhook's /send/<id> too, from whichever worker takes it.
+    for (int k = 0; k < 4; ++k) {
+        RawClient c;
+        ASSERT_TRUE(c.connect(srv_.port()));
+        HttpReply r = post(c, "/send/" + far_id, "ping " + std::to_string(k), "text/plain",
+                           "Authorization: Bearer room-token-0001\r\n");
+        ASSERT_EQ(r.status, 200) << r.body;
+        ASSERT_TRUE(r.json && r.json->get("delivered")) << r.body;
+        EXPECT_EQ(r.json->get("delivered")->uint(), 1u) << r.body;
+        EXPECT_TRUE(next_data_is(far_client, R"({"type":"direct","data":"ping )" + std::to_string(k) + R"("})"));
+    }
+    EXPECT_TRUE(quiet(near_client));
+
+    // A robot message mentioning a client of another channel on the far worker.
+    std::unique_ptr<RawClient> outsider_far;
+    std::string far_bob_id;
+    for (int k = 0; k < kMaxTries && !outsider_far; ++k) {
+        auto probe = std::make_unique<RawClient>();
+        before = connections();
+        const std::string id = "bob-" + std::to_string(k);
+        ASSERT_TRUE(subscribe(*probe, srv_.port(), "/ws/other?id=" + id, true));
+        std::vector<uint64_t> after = connections();
+        ASSERT_EQ(after.size(), 2u);
+        if (after[far] > before[far]) {
+            outsider_far = std::move(probe);
+            far_bob_id = id;
+        } else {
+            spare.push_back(std::move(probe));
+        }
+    }
+    ASSERT_TRUE(outsider_far) << "no client reached the far worker";
+    RawClient robot;
+    ASSERT_TRUE(robot.connect(srv_.port()));
+    HttpReply r = post(robot, "/robot/send?access_token=room-token-0001",
+                       R"({"msgtype":"text","text":{"content":"on call"},"at":{"atUserIds":[")" + far_bob_id + R"("]}})");
+    ASSERT_EQ(r.errcode(), 0) << r.body;
+    auto told = read_json(*outsider_far);
+    ASSERT_TRUE(told) << "bob, on another worker than the robot's message may have been taken by";
+    EXPECT_EQ(told->get("type")->text, "mention");
+
+    EXPECT_EQ(ctl_.command("KICK " + far_id + " 4001 bye"), "OK kicked=1");
+    auto close = far_client.read_close();
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close->close_code(), 4001);
+}
+
 TEST_F(Workers, StatsSumsAndSigtermStopsAll) {
     ASSERT_TRUE(start({"--workers", "2"}));
     std::vector<Placed> subs;
