@@ -148,7 +148,7 @@ void Server::begin_request(Connection& c, const http::Request& req, size_t head_
         char none = 0;
         if (framing.decode(&none, 0, &none).status != http::BodyStatus::kDone) s.keep_alive = false;
         if (!webhook) {
-            answer_page(c, req);
+            if (!answer_page(c, req)) return;  // held: the answer serves the next request
         } else {
             if (req.method == "OPTIONS")
                 reply(c, http::allow_head(204, "POST, OPTIONS"), {});
@@ -265,21 +265,24 @@ void Server::reply(Connection& c, http::ResponseHead head, std::string_view body
     respond(c, m);
 }
 
-void Server::answer_page(Connection& c, const http::Request& req) {
+bool Server::answer_page(Connection& c, const http::Request& req) {
     const std::string_view path = http::path_of(req.target);
     const bool head_only = req.method == "HEAD";  // RFC 9110 9.3.2: same head, no body
     if (route_of(path) != HttpRoute::kPage) {  // the webhook's paths, with no robot configured
         page_error(c, 404, "no robot is configured (--robot, --robots)", head_only);
-        return;
+        return true;
     }
     if (req.method == "OPTIONS") {
         reply(c, http::allow_head(204, "GET, HEAD, OPTIONS"), {});
-        return;
+        return true;
     }
     if (req.method != "GET" && !head_only) {
         page_error(c, 405, "only GET and HEAD are served here", false, "GET, HEAD, OPTIONS");
-        return;
+        return true;
     }
+    if (worker_ && cfg_.http_stats && (path == "/stats" || path == "/metrics") &&
+        page_everywhere(c, path == "/metrics", head_only))
+        return false;
     if (path == "/" || path == "/index.html") {
         reply(c, http::ok_head("text/html; charset=utf-8"), demo_page(), head_only);
     } else if (cfg_.http_stats && path == "/stats") {
@@ -295,6 +298,7 @@ void Server::answer_page(Connection& c, const http::Request& req) {
     } else {
         page_error(c, 404, "no such page", head_only);
     }
+    return true;
 }
 
 void Server::page_error(Connection& c, uint16_t status, std::string_view reason, bool head_only,

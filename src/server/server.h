@@ -64,6 +64,11 @@ struct WebhookReply {
     uint64_t request = 0;        // --workers: that publication (PendingPublication::request)
     uint64_t redis_ticket = 0;   // --redis: the publication whose outcome settles it
     bool redis_seq = false;      // ... and its answer names the seq
+    // Not a webhook answer but a page (GET /stats, /metrics with --workers: the sums of
+    // every worker, held until they are in): its Content-Type and body.
+    std::string page_type;
+    std::string page_body;
+    bool head_only = false;
 };
 
 // A webhook answer waiting for the journal's commit (durability.cpp), or for the --workers
@@ -250,7 +255,11 @@ private:
     // and arms the keep-alive or next-head deadline.
     void next_request(Connection& c, size_t used);
     void end_http_session(Connection& c);
-    void answer_page(Connection& c, const http::Request& req);
+    // False when the answer is held (--workers: page_everywhere).
+    bool answer_page(Connection& c, const http::Request& req);
+    // GET /stats or /metrics in a worker: held until every worker's figures are in. False
+    // (nothing held) when the parent cannot be asked.
+    bool page_everywhere(Connection& c, bool metrics, bool head_only);
     // A text/plain error on a plain HTTP connection that stays open if the request allows.
     void page_error(Connection& c, uint16_t status, std::string_view reason, bool head_only,
                     std::string_view allow = {});
@@ -448,6 +457,8 @@ private:
     void all_ran(const cluster::Frame& f);
     [[nodiscard]] std::string merge_results(const PendingAll& p, uint32_t missing,
                                             const std::vector<std::string_view>& others);
+    // The held page of `request` (page_everywhere) answered with `body`.
+    void settle_page(uint64_t request, std::string body);
     // kHistoryAsk: the channels kept now, to be sent as kKept frames by history_pump().
     void history_ask(uint64_t request);
     // Queues kKept frames while the link's outbox is under kHistoryChunk.

@@ -455,6 +455,10 @@ bool Server::push_digest(size_t i) {
 }
 
 void Server::reply_webhook(Connection& c, const WebhookReply& w) {
+    if (!w.page_type.empty()) {  // a held page (page_everywhere)
+        reply(c, http::ok_head(w.page_type.c_str()), w.page_body, w.head_only);
+        return;
+    }
     std::string body = "{\"errcode\":" + std::to_string(w.errcode) + ",\"errmsg\":\"";
     push::json_escape(body, w.errmsg);
     body += '"';

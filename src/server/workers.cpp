@@ -364,6 +364,10 @@ void Server::parent_frame(const cluster::Frame& f) {
             worker_ready();
             return;
         case cluster::Kind::kStatsReply:
+            if (f.request & kPageRequest) {
+                settle_page(f.request, f.payload.empty() ? stats_json() : std::string(f.payload));
+                return;
+            }
             if (!control_) return;
             if (f.payload.empty()) {
                 control_->resolve(f.request, "ERR stats: too many STATS at once, try again\n");
@@ -710,6 +714,12 @@ void Server::all_ran(const cluster::Frame& f) {
     }
     switch (p.op) {
         case kOpCommand:
+            if (p.control_ticket == 0) {  // a page: the metrics less their "OK" line
+                std::string text = missing == kAllBusy ? p.local : merge_results(p, missing, others);
+                if (text.ends_with("OK\n")) text.resize(text.size() - 3);
+                settle_page(p.request, std::move(text));
+                return;
+            }
             if (!control_) return;
             control_->resolve(p.control_ticket,
                               missing == kAllBusy
@@ -782,6 +792,45 @@ std::string Server::merge_results(const PendingAll& p, uint32_t missing, const s
         case ctl::Verb::kMetrics:
             return merge_metrics(p.local, others, static_cast<uint32_t>(others.size() + 1), cfg_.workers);
         default: return p.local;
+    }
+}
+
+bool Server::page_everywhere(Connection& c, bool metrics, bool head_only) {
+    WorkerLink& w = *worker_;
+    WebhookReply page;
+    page.held = true;
+    page.head_only = head_only;
+    if (metrics) {
+        PendingAll p;
+        p.op = kOpCommand;
+        p.verb = ctl::Verb::kMetrics;
+        p.local = metrics_text();
+        std::string op(1, kOpCommand);
+        put_int<uint8_t>(op, static_cast<uint8_t>(ctl::Verb::kMetrics));
+        put_int<uint16_t>(op, 0);
+        put_short(op, {});
+        page.request = ask_all(op, std::move(p));
+        if (page.request == 0) return false;
+        page.page_type = "text/plain; version=0.0.4";
+    } else {
+        if (w.fd < 0 || w.out.size() - w.out_done > w.out_cap) return false;
+        cluster::Frame f;
+        f.kind = cluster::Kind::kStatsAsk;
+        f.request = kPageRequest | ++w.requests;
+        if (!parent_send(f)) return false;
+        page.request = f.request;
+        page.page_type = "application/json";
+    }
+    hold_webhook(c, std::move(page), c.http->head_len);
+    return true;
+}
+
+void Server::settle_page(uint64_t request, std::string body) {
+    for (size_t i = 0; i < held_webhooks_.size(); ++i) {
+        if (held_webhooks_[i].reply.request != request || held_webhooks_[i].reply.page_type.empty()) continue;
+        held_webhooks_[i].reply.page_body = std::move(body);
+        settle_held_webhook(i, nullptr, {});
+        return;
     }
 }
 

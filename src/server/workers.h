@@ -125,7 +125,7 @@ struct PendingAll {
     uint64_t request = 0;
     char op = 0;                  // workers.cpp kOp*: what was asked
     ctl::Verb verb = ctl::Verb::kHelp;  // kOpCommand: which command
-    uint64_t control_ticket = 0;  // its held control reply (0: none)
+    uint64_t control_ticket = 0;  // its held control reply (0: none, or a held page)
     std::string local;            // the result here
 };
 
@@ -142,6 +142,8 @@ using ChannelFigures = std::unordered_map<std::string, ChannelFigure>;
 // kAllRan's payload: how many other workers did not answer (u32; kAllBusy: the parent had
 // too many rounds open), then each answer as a u32 length and its bytes.
 inline constexpr uint32_t kAllBusy = UINT32_MAX;
+// A kStatsAsk for a page (GET /stats), told apart from a control client's by this bit.
+inline constexpr uint64_t kPageRequest = uint64_t{1} << 63;
 void pack_answer(std::string& out, std::string_view answer);
 [[nodiscard]] bool unpack_answers(std::string_view payload, uint32_t& missing, std::vector<std::string_view>& out);
 

@@ -353,7 +353,7 @@ TEST_F(Workers, WebhookPushesAreNumberedOnceForEveryWorker) {
 }
 
 TEST_F(Workers, CommandsAndDirectMessagesReachClientsOnEveryWorker) {
-    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room"}));
+    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room", "--http-stats"}));
     // One client on each worker, each with an id of its own ("dev-<worker>").
     std::unique_ptr<RawClient> on[2];
     std::vector<uint64_t> before = connections();
@@ -415,6 +415,27 @@ TEST_F(Workers, CommandsAndDirectMessagesReachClientsOnEveryWorker) {
     EXPECT_NE(metrics.find("\nwspush_connections 2\n"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("\nwspush_channels 1\n"), std::string::npos) << "held by both: not summed\n" << metrics;
     EXPECT_NE(metrics.find("\nwspush_workers_answered 2\n"), std::string::npos) << metrics;
+
+    // GET /metrics and /stats give every worker's sums, whichever worker takes them (several
+    // connections: both workers answer some).
+    for (int k = 0; k < 6; ++k) {
+        RawClient c;
+        ASSERT_TRUE(c.connect(srv_.port()));
+        const bool json = k % 2;
+        ASSERT_TRUE(c.send_all(std::string("GET ") + (json ? "/stats" : "/metrics") +
+                               " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        HttpReply r = parse_reply(c.read_http());
+        ASSERT_EQ(r.status, 200) << r.body;
+        if (json) {
+            ASSERT_TRUE(r.json) << r.body;
+            EXPECT_EQ(r.json->get("connections")->uint(), 2u) << r.body;
+            ASSERT_TRUE(r.json->get("workers")) << r.body;
+            EXPECT_EQ(r.json->get("workers")->items.size(), 2u);
+        } else {
+            EXPECT_NE(r.body.find("\nwspush_connections 2\n"), std::string::npos) << r.body;
+            EXPECT_EQ(r.body.find("OK\n"), std::string::npos) << "a page, not the control reply";
+        }
+    }
 
     // The webhook's /send/<id> too, from whichever worker takes it.
     for (int k = 0; k < 4; ++k) {
