@@ -65,7 +65,7 @@ Client::~Client() { stop(); }
 
 bool Client::start(uint64_t now_ms, std::string& err) {
     if (state_ != State::kIdle) return true;
-    if (!parse_endpoint(options_.address, endpoint_, err)) return false;
+    if (!parse_endpoint(options_.address, endpoint_, err) || !resolve_endpoint(endpoint_, err)) return false;
     reconnect_.start(now_ms);
     connect(now_ms);
     return true;

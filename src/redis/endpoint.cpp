@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -62,8 +63,36 @@ bool parse_endpoint(std::string_view spec, Endpoint& out, std::string& err) {
         out.len = sizeof *v6;
         return true;
     }
-    err = "'" + out.text + "': the host must be an IPv4 address, [IPv6 address] or localhost (names are not looked up)";
+    const bool name_like = !bracketed && !h.empty() && h.size() <= 253 && h.front() != '-' && h.front() != '.' &&
+                           h.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
+                               std::string::npos;
+    if (name_like && h.find_first_not_of("0123456789.") != std::string::npos) {  // not a broken IPv4 address
+        out.name = h;
+        out.port = static_cast<uint16_t>(port);
+        return true;
+    }
+    err = "'" + out.text + "': the host must be an IPv4 address, [IPv6 address], localhost or a host name";
     return false;
+}
+
+bool resolve_endpoint(Endpoint& ep, std::string& err) {
+    if (ep.name.empty()) return true;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(ep.port);
+    const int rc = getaddrinfo(ep.name.c_str(), port.c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr || found->ai_addrlen > sizeof ep.addr) {
+        err = "cannot look up " + ep.name + ": " + (rc != 0 ? gai_strerror(rc) : "no address");
+        if (found) freeaddrinfo(found);
+        return false;
+    }
+    memcpy(&ep.addr, found->ai_addr, found->ai_addrlen);
+    ep.len = found->ai_addrlen;
+    freeaddrinfo(found);
+    return true;
 }
 
 int connect_endpoint(const Endpoint& ep, bool& done) noexcept {

@@ -191,8 +191,8 @@ constexpr Flag kFlags[] = {
     {.syntax = "--redis HOST:PORT|unix:PATH",
      .help = "number, keep and fan out channels through this Redis or Valkey, so several "
              "wspushd share them and a client may resume on any (README, \"Many boxes\"); "
-             "not with --journal; a host is an IP address",
-     .def = "none", .expect = "HOST:PORT (an IP address) or unix:PATH",
+             "not with --journal; a host name is looked up once, at start",
+     .def = "none", .expect = "HOST:PORT or unix:PATH",
      .set = [](std::string_view v, Config& c) {
          redis::Endpoint ep;
          std::string why;

@@ -386,7 +386,7 @@ TEST_F(RedisFlags, BadSettingsAreRefused) {
     TempFile conf("redis-password = x\n");
     const Case cases[] = {
         {{"--redis", "not-an-address"}, "--redis: expected HOST:PORT"},
-        {{"--redis", "example.com:6379"}, "--redis: expected HOST:PORT"},
+        {{"--redis", "bad_host:6379"}, "--redis: expected HOST:PORT"},
         {{"--redis", "127.0.0.1:6379", "--journal", "/tmp/wspush-never"}, "--redis and --journal"},
         {{"--redis-password", "secret"}, "only in a --config file"},
     };
@@ -396,6 +396,12 @@ TEST_F(RedisFlags, BadSettingsAreRefused) {
         EXPECT_EQ(srv.early_exit(), 2) << c.args[0];
         EXPECT_NE(srv.log().find(c.says), std::string::npos) << srv.log();
     }
+    // A host name is looked up at start: one that does not resolve (RFC 6761 .invalid) is a
+    // start-up failure.
+    ServerProcess srv;
+    EXPECT_FALSE(srv.start({"--redis", "no-such-host.invalid:6379"}));
+    EXPECT_EQ(srv.early_exit(), 1);
+    EXPECT_NE(srv.log().find("redis: cannot look up no-such-host.invalid: "), std::string::npos) << srv.log();
 }
 
 }  // namespace
