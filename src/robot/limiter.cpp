@@ -67,13 +67,30 @@ Limiter::Limiter(uint32_t rate, uint32_t window_ms, uint32_t throttle_ms)
       window_ms_(window_ms),
       throttle_ms_(throttle_ms) {}
 
-bool Limiter::admit(uint64_t now_ms) noexcept {
-    if (throttled(now_ms)) return false;
+void Limiter::expire(uint64_t now_ms) noexcept {
     // Forget admissions that have left the window: one at t counts until t + window_ms.
     while (count_ > 0 && now_ms >= log_[head_] && now_ms - log_[head_] >= window_ms_) {
         head_ = (head_ + 1) % rate_;
         --count_;
     }
+}
+
+void Limiter::note(uint64_t now_ms) noexcept {
+    if (admit(now_ms) || throttled(now_ms) || throttle_ms_ > 0) return;
+    // No throttle configured: the log stays full, the newest admission in the oldest's place.
+    log_[head_] = now_ms;
+    head_ = (head_ + 1) % rate_;
+}
+
+void Limiter::throttle_until(uint64_t until_ms) noexcept {
+    if (until_ms <= until_) return;
+    until_ = until_ms;
+    head_ = count_ = 0;
+}
+
+bool Limiter::admit(uint64_t now_ms) noexcept {
+    if (throttled(now_ms)) return false;
+    expire(now_ms);
     if (count_ < rate_) {
         log_[(head_ + count_) % rate_] = now_ms;
         ++count_;

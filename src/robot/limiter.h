@@ -20,6 +20,13 @@ public:
     // Whether a message arriving at now_ms may pass; a passing message is recorded. A
     // refused one (over the rate, or throttled) is not.
     [[nodiscard]] bool admit(uint64_t now_ms) noexcept;
+    // An admission made elsewhere (another worker's, --workers) counted here too: recorded
+    // as admit() would, except that a full log means the rate was exceeded together, so the
+    // throttle starts (as if this one had been refused). Ignored while throttled.
+    void note(uint64_t now_ms) noexcept;
+    // A throttle started elsewhere, ending at until_ms: taken when it ends later than this
+    // one's (the log starts empty, as with a throttle of its own).
+    void throttle_until(uint64_t until_ms) noexcept;
     [[nodiscard]] bool throttled(uint64_t now_ms) const noexcept { return now_ms < until_; }
     // When the current throttle ends (0: never throttled).
     [[nodiscard]] uint64_t throttled_until() const noexcept { return until_; }
@@ -31,6 +38,8 @@ public:
     [[nodiscard]] uint32_t retry_after_s(uint64_t now_ms) const noexcept;
 
 private:
+    void expire(uint64_t now_ms) noexcept;
+
     std::unique_ptr<uint64_t[]> log_;  // admission times, a ring of rate_ entries
     uint32_t rate_, window_ms_, throttle_ms_;
     uint32_t head_ = 0, count_ = 0;

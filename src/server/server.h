@@ -282,6 +282,9 @@ private:
     // When rt's digest is to go out: when its throttle ends, else when its window lets a
     // message pass (at least a second from now).
     [[nodiscard]] uint64_t digest_due(const RobotRuntime& rt) const noexcept;
+    // Robot i's rate: whether a message may pass now (robot::Limiter::admit), told to the
+    // other workers (an admission, or a throttle that began).
+    bool robot_admit(size_t i);
     WebhookReply send_to_id(size_t robot, RobotRuntime& rt, std::string_view id, std::string_view body);
     // /send/<id> here: the frames queued to clients `id` in a channel r covers; SIZE_MAX when
     // out of memory.
@@ -449,6 +452,9 @@ private:
     // A robot's mentions (told here already) on every other worker; nothing waits for it.
     void ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
                          const std::vector<std::string>& ids);
+    // Robot i admitted a message (until 0) or began a throttle ending at `until`: the other
+    // workers count it in their limiter too; nothing waits for it.
+    void ask_all_rate(size_t i, uint64_t until);
     // A webhook /send/<id> on every other worker (`here` delivered on this one); its request.
     uint64_t ask_all_send_to(size_t robot, std::string_view id, std::string_view body, size_t here);
     // kRun: the operation here; its result for kRan.

@@ -203,7 +203,7 @@ WebhookReply Server::webhook(Connection& c, const http::Request& req, std::strin
         ++rt.refused;
         return fail(s.route, 503, robot::kUnavailable, "too many channels");
     }
-    if (!rt.limiter.admit(now_ms_)) {
+    if (!robot_admit(i)) {
         ++rt.throttled;
         ++rt.refused;
         return too_fast(s.route, r, rt.limiter, now_ms_);
@@ -272,7 +272,7 @@ WebhookReply Server::robot_send(size_t i, std::string_view body) {
     }
     // What was folded while throttled goes out before anything newer.
     if (!rt.digest.empty() && now_ms_ >= rt.digest_due) (void)push_digest(i);
-    if (!rt.limiter.admit(now_ms_)) {
+    if (!robot_admit(i)) {
         ++rt.throttled;
         if (r.overflow == robot::Overflow::kRefuse) {
             ++rt.refused;
@@ -359,6 +359,15 @@ void Server::mention(std::string_view channel, uint64_t epoch, uint64_t seq, std
     }
     raw->unref();
     env->unref();
+}
+
+bool Server::robot_admit(size_t i) {
+    robot::Limiter& l = robots_[i].limiter;
+    const uint64_t throttle = l.throttled_until();
+    const bool ok = l.admit(now_ms_);
+    // --workers: one rate for the robot whichever worker takes its requests (workers.cpp).
+    if (worker_ && (ok || l.throttled_until() != throttle)) ask_all_rate(i, ok ? 0 : l.throttled_until());
+    return ok;
 }
 
 WebhookReply Server::send_to_id(size_t robot, RobotRuntime& rt, std::string_view id, std::string_view body) {

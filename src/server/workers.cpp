@@ -49,6 +49,8 @@ cluster::PayloadType payload_type(ws::Opcode op) noexcept {
 constexpr char kOpCommand = 'C';
 constexpr char kOpSendTo = 'S';
 constexpr char kOpMention = 'M';
+constexpr char kOpRate = 'R';  // throttle end u64 (0: an admission), robot index u32, name
+                               // length u8, name (the index is taken only where the name matches)
 
 template <class T>
 void put_int(std::string& out, T v) {
@@ -665,8 +667,28 @@ std::string Server::run_here(std::string_view op) {
             if (r.ok() && push::valid_name(channel)) mention(channel, epoch, seq, r.rest(), ids);
             return {};
         }
+        case kOpRate: {
+            const uint64_t until = r.get_int<uint64_t>();
+            const uint32_t i = r.get_int<uint32_t>();
+            const std::string_view name = r.get_short();
+            // A reload may have changed the robots here meanwhile: only the same robot counts.
+            if (!r.ok() || i >= cfg_.robots.size() || i >= robots_.size() || cfg_.robots[i].name != name) return {};
+            if (until == 0) robots_[i].limiter.note(now_ms_);
+            else robots_[i].limiter.throttle_until(until);  // CLOCK_MONOTONIC: one clock for every worker
+            return {};
+        }
         default: return {};
     }
+}
+
+void Server::ask_all_rate(size_t i, uint64_t until) {
+    std::string op(1, kOpRate);
+    put_int<uint64_t>(op, until);
+    put_int<uint32_t>(op, static_cast<uint32_t>(i));
+    put_short(op, cfg_.robots[i].name);
+    PendingAll p;
+    p.op = kOpRate;  // nothing waits for it
+    (void)ask_all(op, std::move(p));
 }
 
 void Server::ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,

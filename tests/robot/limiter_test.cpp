@@ -26,6 +26,44 @@ TEST(Limiter, TwentyPassTheTwentyFirstThrottles) {
     EXPECT_EQ(l.retry_after_s(kT0 + 20'000), 600u);
 }
 
+TEST(Limiter, AdmissionsNotedFromElsewhereCount) {
+    Limiter l(3, 60'000, 600'000);
+    l.note(kT0);
+    l.note(kT0 + 1);
+    EXPECT_TRUE(l.admit(kT0 + 2));
+    EXPECT_FALSE(l.admit(kT0 + 3)) << "two noted and one admitted here fill the rate";
+    EXPECT_EQ(l.throttled_until(), kT0 + 3 + 600'000);
+    l.note(kT0 + 4);  // ignored while throttled: the throttle stays as it was
+    EXPECT_EQ(l.throttled_until(), kT0 + 3 + 600'000);
+}
+
+TEST(Limiter, ANotedAdmissionOverTheRateThrottles) {
+    Limiter l(2, 60'000, 1000);
+    EXPECT_TRUE(l.admit(kT0));
+    EXPECT_TRUE(l.admit(kT0 + 1));
+    l.note(kT0 + 2);  // admitted elsewhere at the same time: the rate was exceeded together
+    EXPECT_TRUE(l.throttled(kT0 + 2));
+    EXPECT_EQ(l.throttled_until(), kT0 + 2 + 1000);
+    // Without a throttle the log stays full with the newest times.
+    Limiter free(2, 1000, 0);
+    EXPECT_TRUE(free.admit(kT0));
+    EXPECT_TRUE(free.admit(kT0 + 10));
+    free.note(kT0 + 500);
+    EXPECT_FALSE(free.admit(kT0 + 1005)) << "the admission at +10 and the noted one at +500 are in the window";
+    EXPECT_TRUE(free.admit(kT0 + 1010));
+}
+
+TEST(Limiter, AThrottleFromElsewhereIsTakenWhenLonger) {
+    Limiter l(5, 60'000, 600'000);
+    EXPECT_TRUE(l.admit(kT0));
+    l.throttle_until(kT0 + 5000);
+    EXPECT_TRUE(l.throttled(kT0 + 4999));
+    EXPECT_FALSE(l.admit(kT0 + 100));
+    l.throttle_until(kT0 + 1000);  // an earlier end changes nothing
+    EXPECT_EQ(l.throttled_until(), kT0 + 5000);
+    for (int i = 0; i < 5; ++i) EXPECT_TRUE(l.admit(kT0 + 5000 + i)) << "the log started empty";
+}
+
 TEST(Limiter, ThrottleLastsExactlyThrottleMs) {
     Limiter l(2, 1000, 5000);
     EXPECT_TRUE(l.admit(kT0));

@@ -302,7 +302,7 @@ TEST_F(Workers, ARestartedWorkerTakesOverTheHistoryWhilePushesGoOn) {
 }
 
 TEST_F(Workers, WebhookPushesAreNumberedOnceForEveryWorker) {
-    // Each worker keeps its own rate count: room for every try on one worker.
+    // Room for every try.
     ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room rate=1000/60s"}));
     std::vector<Placed> subs;
     ASSERT_TRUE(spread(subs, "/ws/room", 1));
@@ -481,6 +481,35 @@ TEST_F(Workers, CommandsAndDirectMessagesReachClientsOnEveryWorker) {
     auto close = far_client.read_close();
     ASSERT_TRUE(close);
     EXPECT_EQ(close->close_code(), 4001);
+}
+
+TEST_F(Workers, ARobotHasOneRateWhicheverWorkerTakesItsRequests) {
+    ASSERT_TRUE(start({"--workers", "2", "--robot", "room-token-0001 room rate=4/60s"}));
+    const std::string bearer = "Authorization: Bearer room-token-0001\r\n";
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < kMaxTries; ++i) {
+        std::vector<WorkerFigure> w = per_worker(ctl_, "webhook.requests");
+        ASSERT_EQ(w.size(), 2u);
+        if (w[0].value >= 3 && w[1].value >= 3) break;  // both workers took several
+        RawClient c;  // a fresh connection each time: they go to either worker
+        ASSERT_TRUE(c.connect(srv_.port()));
+        HttpReply r = post(c, "/push/room", "m" + std::to_string(i), "text/plain", bearer);
+        if (r.status == 200) {
+            ++accepted;
+        } else {
+            ASSERT_EQ(r.status, 429) << r.body;
+            EXPECT_EQ(r.errcode(), 130101) << r.body;
+            ++refused;
+        }
+        // Two rounds through every worker: the admission told to the other worker (kRun,
+        // queued before the second round's query) is counted there before the next request.
+        ASSERT_TRUE(stats(ctl_));
+        ASSERT_TRUE(stats(ctl_));
+    }
+    std::vector<WorkerFigure> w = per_worker(ctl_, "webhook.requests");
+    ASSERT_TRUE(w.size() == 2 && w[0].value >= 3 && w[1].value >= 3) << "requests did not reach both workers";
+    EXPECT_EQ(accepted, 4) << "rate=4/60s for the robot, not for each worker";
+    EXPECT_GE(refused, 2);
 }
 
 TEST_F(Workers, StatsSumsAndSigtermStopsAll) {
