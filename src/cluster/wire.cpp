@@ -32,7 +32,8 @@ uint64_t get(const char* p, size_t bytes) noexcept {
 
 // Kinds of a request and a payload of any bytes.
 bool answers(Kind k) noexcept {
-    return k == Kind::kStatsReply || k == Kind::kAskAll || k == Kind::kRun || k == Kind::kRan || k == Kind::kAllRan;
+    return k == Kind::kStatsReply || k == Kind::kAskAll || k == Kind::kRun || k == Kind::kRan || k == Kind::kAllRan ||
+           k == Kind::kTailLine;
 }
 
 bool type_valid(PayloadType t) noexcept { return t == PayloadType::kText || t == PayloadType::kBinary; }
@@ -68,12 +69,15 @@ bool encode(const Frame& f, std::string& out) {
         case Kind::kStatsAsk:
         case Kind::kHistoryAsk:
         case Kind::kKeptEnd:
-        case Kind::kReady: body += kQueryFixed; break;
+        case Kind::kReady:
+        case Kind::kTailWanted:
+        case Kind::kTailOthers: body += kQueryFixed; break;
         case Kind::kStatsReply:
         case Kind::kAskAll:
         case Kind::kRun:
         case Kind::kRan:
-        case Kind::kAllRan: body += kQueryFixed + f.payload.size(); break;
+        case Kind::kAllRan:
+        case Kind::kTailLine: body += kQueryFixed + f.payload.size(); break;
         case Kind::kStats:
             if (f.counter_count > kMaxCounters) return false;
             body += kStatsFixed + 8 * size_t{f.counter_count};
@@ -105,12 +109,15 @@ bool encode(const Frame& f, std::string& out) {
         case Kind::kStatsAsk:
         case Kind::kHistoryAsk:
         case Kind::kKeptEnd:
-        case Kind::kReady: put(out, f.request, 8); break;
+        case Kind::kReady:
+        case Kind::kTailWanted:
+        case Kind::kTailOthers: put(out, f.request, 8); break;
         case Kind::kStatsReply:
         case Kind::kAskAll:
         case Kind::kRun:
         case Kind::kRan:
         case Kind::kAllRan:
+        case Kind::kTailLine:
             put(out, f.request, 8);
             out.append(f.payload);
             break;
@@ -224,6 +231,8 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
         case Kind::kHistoryAsk:
         case Kind::kKeptEnd:
         case Kind::kReady:
+        case Kind::kTailWanted:
+        case Kind::kTailOthers:
             if (n - pos != kQueryFixed) return fail("bad request length");
             f.request = get(body + pos, 8);
             frame_ = f;
@@ -233,6 +242,7 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
         case Kind::kRun:
         case Kind::kRan:
         case Kind::kAllRan:
+        case Kind::kTailLine:
             if (!fixed(kQueryFixed)) return fail("short stats reply");
             f.request = get(body + pos, 8);
             pos += kQueryFixed;

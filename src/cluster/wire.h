@@ -34,6 +34,12 @@
 // | 14 kRun         | parent | request u64 (the parent's round), payload: that operation     |
 // | 15 kRan         | worker | request u64 (the round), payload: its result there            |
 // | 16 kAllRan      | parent | request u64 (the kAskAll's), payload: every result, packed    |
+// |                 |        | (a kAskAll of request 0 wants none: kRun of request 0, no     |
+// |                 |        | kRan, no kAllRan)                                             |
+// | 17 kTailWanted  | worker | request u64: 1 while it has TAIL readers, 0 when no more      |
+// | 18 kTailOthers  | parent | request u64: 1 while another worker has TAIL readers, else 0  |
+// | 19 kTailLine    | both   | request u64: the opcode (1 text, 2 binary), payload: client   |
+// |                 |        | id length u8, id, data: a client's message for TAIL readers   |
 //
 // Limits (a frame breaking one is an error, never skipped: the peer is our own process, so
 // garbage means a bug or a torn stream, and the connection is to be dropped):
@@ -75,6 +81,9 @@ enum class Kind : uint8_t {
     kRun = 14,
     kRan = 15,
     kAllRan = 16,
+    kTailWanted = 17,
+    kTailOthers = 18,
+    kTailLine = 19,
 };
 
 // The payload's WebSocket opcode class, as push::Message keeps it.

@@ -109,6 +109,8 @@ public:
     // A new --max-message (a reload): for the lines read from now on.
     void set_max_payload(uint64_t n) noexcept { limits_.max_payload = n; }
     [[nodiscard]] uint64_t tail_dropped_total() const noexcept { return tail_dropped_total_; }
+    // A client message dropped before it reached a TAIL reader (another worker's, --workers).
+    void count_tail_dropped() noexcept { ++tail_dropped_total_; }
     [[nodiscard]] uint64_t refused_total() const noexcept { return refused_total_; }
 
 private:

@@ -113,6 +113,8 @@ private:
         bool want_out = false; // EPOLLOUT asked for
         bool dirty = false;    // frames appended this loop turn: flushed at its end
         bool ready = false;    // kReady sent: it takes clients
+        bool tailing = false;      // it has TAIL readers (kTailWanted)
+        bool others_told = false;  // the last kTailOthers sent to it
         // Its history is coming from worker `donor` (kHistoryAsk `fill`); publications
         // numbered meanwhile wait in `deferred`, to follow the history in its stream.
         bool filling = false;
@@ -166,6 +168,8 @@ private:
     [[nodiscard]] uint32_t filling_from(uint32_t donor, uint64_t request) const;
     void relay_kept(uint32_t donor, const cluster::Frame& f);
     void ready(uint32_t i);
+    // Tells every worker whether another one has TAIL readers, when that changed for it.
+    void tell_tailing();
 
     Config cfg_;
     int listen_fd_;
@@ -276,6 +280,23 @@ void Parent::ready(uint32_t i) {
     r.kind = cluster::Kind::kReady;
     send(i, r);
     workers_[i].ready = true;
+    tell_tailing();
+}
+
+void Parent::tell_tailing() {
+    uint32_t tailing = 0;
+    for (const Worker& w : workers_) tailing += w.tailing && w.ready;
+    for (uint32_t i = 0; i < workers_.size(); ++i) {
+        Worker& w = workers_[i];
+        if (!w.ready || w.fd < 0 || w.killed) continue;
+        const bool others = tailing > (w.tailing ? 1u : 0u);
+        if (others == w.others_told) continue;
+        w.others_told = others;
+        cluster::Frame t;
+        t.kind = cluster::Kind::kTailOthers;
+        t.request = others;
+        send(i, t);
+    }
 }
 
 void Parent::down(void* ctx, uint32_t index, int status) {
@@ -309,6 +330,7 @@ void Parent::down(void* ctx, uint32_t index, int status) {
     w = Worker{};
     p.settle_rounds(false);
     p.settle_runs(false);
+    p.tell_tailing();
 }
 
 void Parent::watch(uint32_t i, bool out) {
@@ -414,6 +436,17 @@ void Parent::frame(uint32_t i, const cluster::Frame& f) {
         case cluster::Kind::kStatsAsk: ask_stats(i, f.request); return;
         case cluster::Kind::kKept: relay_kept(i, f); return;
         case cluster::Kind::kAskAll: ask_all(i, f); return;
+        case cluster::Kind::kTailWanted:
+            workers_[i].tailing = f.request != 0;
+            tell_tailing();
+            return;
+        case cluster::Kind::kTailLine: {
+            std::string bytes;
+            if (!cluster::encode(f, bytes)) return;
+            for (uint32_t w = 0; w < workers_.size(); ++w)
+                if (w != i && workers_[w].tailing && workers_[w].ready) append(w, bytes);
+            return;
+        }
         case cluster::Kind::kRan:
             for (Round& r : runs_) {
                 const uint64_t bit = uint64_t{1} << i;
@@ -511,6 +544,16 @@ void Parent::ask_stats(uint32_t i, uint64_t request) {
 }
 
 void Parent::ask_all(uint32_t i, const cluster::Frame& f) {
+    if (f.request == 0) {  // no result wanted: relayed, no round
+        cluster::Frame q;
+        q.kind = cluster::Kind::kRun;
+        q.payload = f.payload;
+        std::string bytes;
+        if (!cluster::encode(q, bytes)) return;
+        for (uint32_t w = 0; w < workers_.size(); ++w)
+            if (w != i && workers_[w].ready && workers_[w].fd >= 0 && !workers_[w].killed) append(w, bytes);
+        return;
+    }
     if (runs_.size() >= kMaxStatsRounds) {
         cluster::Frame busy;
         busy.kind = cluster::Kind::kAllRan;

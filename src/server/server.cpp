@@ -386,6 +386,7 @@ void Server::flush_pending() {
     // Control clients first (TAIL output, replies): what they run may queue more frames.
     if (control_) control_->flush_pending();
     if (worker_) {
+        tail_turn();
         history_pump();
         parent_flush();
     }

@@ -452,6 +452,12 @@ private:
     // A robot's mentions (told here already) on every other worker; nothing waits for it.
     void ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
                          const std::vector<std::string>& ids);
+    // `op` on every other worker, no result wanted (kAskAll of request 0).
+    void tell_all(const std::string& op);
+    // Once a turn: the parent is told when this worker's TAIL readers come or go.
+    void tail_turn();
+    // A client's message for the TAIL readers of other workers (kTailOthers said some have).
+    void tail_to_others(std::string_view id, ws::Opcode op, std::string_view data);
     // Robot i admitted a message (until 0) or began a throttle ending at `until`: the other
     // workers count it in their limiter too; nothing waits for it.
     void ask_all_rate(size_t i, uint64_t until);

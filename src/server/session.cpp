@@ -204,6 +204,8 @@ void Server::on_message(Connection& c, ws::Opcode op, const uint8_t* p, size_t n
         case Mode::kPush:
             if (control_ && control_->has_tail_readers())
                 control_->tail(client_id(c), op, std::string_view(reinterpret_cast<const char*>(p), n));
+            if (worker_ && worker_->others_tail) [[unlikely]]
+                tail_to_others(client_id(c), op, std::string_view(reinterpret_cast<const char*>(p), n));
             break;
     }
 }

@@ -348,15 +348,24 @@ void Server::parent_frame(const cluster::Frame& f) {
         }
         case cluster::Kind::kHistoryAsk: history_ask(f.request); return;
         case cluster::Kind::kRun: {
+            const std::string result = run_here(f.payload);
+            if (f.request == 0) return;  // no result wanted
             cluster::Frame r;
             r.kind = cluster::Kind::kRan;
             r.request = f.request;
-            const std::string result = run_here(f.payload);
             r.payload = result;
             (void)parent_send(r);
             return;
         }
         case cluster::Kind::kAllRan: all_ran(f); return;
+        case cluster::Kind::kTailOthers: w.others_tail = f.request != 0; return;
+        case cluster::Kind::kTailLine: {
+            OpReader r(f.payload);
+            const std::string_view id = r.get_short();
+            if (r.ok() && control_)
+                control_->tail(id, f.request == 2 ? ws::Opcode::kBinary : ws::Opcode::kText, r.rest());
+            return;
+        }
         case cluster::Kind::kKept:
             if (w.ready) break;  // history comes only before kReady
             apply_kept(f);
@@ -686,9 +695,44 @@ void Server::ask_all_rate(size_t i, uint64_t until) {
     put_int<uint64_t>(op, until);
     put_int<uint32_t>(op, static_cast<uint32_t>(i));
     put_short(op, cfg_.robots[i].name);
-    PendingAll p;
-    p.op = kOpRate;  // nothing waits for it
-    (void)ask_all(op, std::move(p));
+    tell_all(op);
+}
+
+void Server::tell_all(const std::string& op) {
+    WorkerLink& w = *worker_;
+    if (w.fd < 0 || w.out.size() - w.out_done > w.out_cap) return;
+    cluster::Frame f;
+    f.kind = cluster::Kind::kAskAll;
+    f.request = 0;  // no result wanted
+    f.payload = op;
+    (void)parent_send(f);
+}
+
+void Server::tail_turn() {
+    WorkerLink& w = *worker_;
+    const bool tailing = control_ && control_->has_tail_readers();
+    if (tailing == w.tail_told) return;
+    cluster::Frame f;
+    f.kind = cluster::Kind::kTailWanted;
+    f.request = tailing;
+    if (parent_send(f)) w.tail_told = tailing;
+}
+
+void Server::tail_to_others(std::string_view id, ws::Opcode op, std::string_view data) {
+    WorkerLink& w = *worker_;
+    if (w.fd < 0) return;
+    if (w.out.size() - w.out_done > kTailLinkCap) {  // the parent is behind: a TAIL line is not worth waiting for
+        if (control_) control_->count_tail_dropped();
+        return;
+    }
+    std::string payload;
+    put_short(payload, id);
+    payload += data;
+    cluster::Frame f;
+    f.kind = cluster::Kind::kTailLine;
+    f.request = op == ws::Opcode::kBinary ? 2 : 1;
+    f.payload = payload;
+    (void)parent_send(f);
 }
 
 void Server::ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t seq, std::string_view data,
@@ -701,9 +745,7 @@ void Server::ask_all_mention(std::string_view channel, uint64_t epoch, uint64_t 
     put_int<uint8_t>(op, static_cast<uint8_t>(n));
     for (size_t i = 0; i < n; ++i) put_short(op, ids[i]);
     op += data;
-    PendingAll p;
-    p.op = kOpMention;  // nothing waits for it
-    (void)ask_all(op, std::move(p));
+    tell_all(op);
 }
 
 uint64_t Server::ask_all_send_to(size_t robot, std::string_view id, std::string_view body, size_t here) {

@@ -162,7 +162,13 @@ struct WorkerLink {
     uint64_t kept_in = 0;  // kKept applied before it
     std::deque<HistoryOut> history_out;  // kHistoryAsks being answered, in order
     std::deque<PendingAll> asked_all;     // kAskAlls waiting for kAllRan
+    bool tail_told = false;    // the last kTailWanted sent: this worker has TAIL readers
+    bool others_tail = false;  // kTailOthers: another worker has: client messages go there too
 };
+
+// A client's message for other workers' TAIL readers is dropped (and counted in
+// tail_dropped) while the link to the parent holds more than this unsent.
+inline constexpr size_t kTailLinkCap = 1u << 20;
 
 // The parent's life (parent.cpp): returns the process's exit status. Start-up failures are
 // printed as "wspushd: <message>" and give 1.

@@ -127,13 +127,17 @@ std::string stream() {
     kept.kind = Kind::kKept;
     s += bytes(kept);
     for (Kind k : {Kind::kRefused, Kind::kStatsAsk, Kind::kStatsReply, Kind::kHistoryAsk, Kind::kKeptEnd, Kind::kReady,
-                   Kind::kAskAll, Kind::kRun, Kind::kRan, Kind::kAllRan}) {
+                   Kind::kAskAll, Kind::kRun, Kind::kRan, Kind::kAllRan, Kind::kTailWanted, Kind::kTailOthers,
+                   Kind::kTailLine}) {
         Frame r;
         r.kind = k;
         r.request = 0x0102'0304'0506'0708ull;
         if (k == Kind::kStatsReply) r.payload = "{\"connections\":3}";
         if (k == Kind::kAskAll || k == Kind::kRun) r.payload = "CSEND dev-1 hello";
-        if (k == Kind::kRan) r.payload = std::string("OK delivered=1\n\0\xff", 18);
+        static const std::string ran("OK delivered=1\n\0\xff", 17);
+        if (k == Kind::kRan) r.payload = ran;
+        static const std::string tail_line = std::string("\x05") + "dev-1hello";
+        if (k == Kind::kTailLine) r.payload = tail_line;
         s += bytes(r);
     }
     return s;
@@ -144,7 +148,7 @@ TEST(ClusterWire, EveryKindRoundTrips) {
     const Decoded whole = decode(in, {});
     EXPECT_EQ(whole.error, "");
     EXPECT_FALSE(whole.mid_frame);
-    ASSERT_EQ(whole.frames.size(), 19u);
+    ASSERT_EQ(whole.frames.size(), 22u);
     std::string again;
     for (const std::string& f : whole.frames) again += f;
     EXPECT_EQ(again, in);
@@ -258,7 +262,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"EmptyFrame", raw(""), "empty frame"},
         BadCase{"LongerThanTheLimitAllows", le(1 + 29 + 1 + 64 + 17, 4), "frame too long"},
         BadCase{"HugeLength", le(0xffffffff, 4), "frame too long"},
-        BadCase{"UnknownKind", raw("\x11"), "unknown kind"},
+        BadCase{"UnknownKind", raw("\x14"), "unknown kind"},
         BadCase{"KindZero", raw(std::string(1, '\0')), "unknown kind"},
         BadCase{"ShortPublish", raw("\x01" + le(1, 8)), "short publish"},
         BadCase{"BadType", raw("\x01" + le(1, 8) + "\x03" + kName), "bad payload type"},
@@ -284,7 +288,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ClusterWire, ErrorsStick) {
     WireDecoder d;
-    const std::string bad = raw("\x11");
+    const std::string bad = raw("\x14");
     size_t used = 0;
     ASSERT_EQ(d.feed(bad.data(), bad.size(), used), WireDecoder::Result::kError);
     const std::string good = bytes(publish(1, "news", "x"));

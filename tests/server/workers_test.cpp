@@ -477,6 +477,26 @@ TEST_F(Workers, CommandsAndDirectMessagesReachClientsOnEveryWorker) {
     ASSERT_TRUE(told) << "bob, on another worker than the robot's message may have been taken by";
     EXPECT_EQ(told->get("type")->text, "mention");
 
+    // TAIL on any worker shows the messages of clients on every worker.
+    ControlConn tail;
+    ASSERT_TRUE(control(tail, srv_));
+    EXPECT_EQ(tail.command("TAIL"), "OK");
+    // Two rounds through every worker: the TAIL reader's worker told the parent, and the
+    // parent told the other worker, before the clients send.
+    ASSERT_TRUE(stats(ctl_));
+    ASSERT_TRUE(stats(ctl_));
+    ASSERT_TRUE(far_client.send_frame(0x1, "from far"));
+    ASSERT_TRUE(near_client.send_frame(0x1, "from near"));
+    std::set<std::string> lines;
+    for (int k = 0; k < 2; ++k) {
+        auto l = tail.read_line();
+        ASSERT_TRUE(l) << "a client's message did not reach TAIL";
+        lines.insert(*l);
+    }
+    EXPECT_EQ(lines, (std::set<std::string>{"MSG " + far_id + " from far", "MSG dev-" + std::to_string(1 - far) +
+                                                                                " from near"}));
+    tail.close();
+
     EXPECT_EQ(ctl_.command("KICK " + far_id + " 4001 bye"), "OK kicked=1");
     auto close = far_client.read_close();
     ASSERT_TRUE(close);
