@@ -61,35 +61,30 @@ int connect_to(const std::string& address, int timeout_ms) {
     return fd;
 }
 
-// Reads from fd into in until it holds a CRLF at or after at; false on EOF, error or timeout.
-bool read_line(int fd, std::string& in, size_t at, Clock::time_point deadline) {
-    while (in.find("\r\n", at) == std::string::npos) {
-        if (Clock::now() >= deadline) return false;
-        char buf[4096];
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0) return false;
-        in.append(buf, static_cast<size_t>(n));
-    }
+// Appends what fd has to in (one read); false on EOF, an error or past the deadline.
+bool read_more(int fd, std::string& in, Clock::time_point deadline) {
+    if (Clock::now() >= deadline) return false;
+    char buf[4096];
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    in.append(buf, static_cast<size_t>(n));
     return true;
 }
 
 // One reply from in at `at` (reading more as needed): its text as redis_query() gives it, with
 // `at` moved past it (an aggregate's elements too). False when it could not be read whole.
 bool read_reply(int fd, std::string& in, size_t& at, Clock::time_point deadline, std::string& text, int depth = 0) {
-    if (depth > 8 || !read_line(fd, in, at, deadline)) return false;
-    const size_t end = in.find("\r\n", at);
+    if (depth > 8) return false;
+    size_t end;
+    while ((end = in.find("\r\n", at)) == std::string::npos)
+        if (!read_more(fd, in, deadline)) return false;
     const std::string line = in.substr(at, end - at);
     at = end + 2;
     if (line.empty()) return false;
     const long long n = atoll(line.c_str() + 1);
     if (line[0] == '$' && n >= 0) {
-        while (in.size() < at + size_t(n) + 2) {
-            if (Clock::now() >= deadline) return false;
-            char buf[4096];
-            const ssize_t got = read(fd, buf, sizeof buf);
-            if (got <= 0) return false;
-            in.append(buf, static_cast<size_t>(got));
-        }
+        while (in.size() < at + size_t(n) + 2)
+            if (!read_more(fd, in, deadline)) return false;
         text = "$" + in.substr(at, size_t(n));
         at += size_t(n) + 2;
         return true;
