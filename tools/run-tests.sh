@@ -10,6 +10,11 @@
 # whole machine (thousands of sockets, the kernel's TCP memory) and would disturb tests that
 # run beside them. Each run's whole output is kept in <BINARY's directory>/test-logs/.
 # TEST_WRAPPER (words) runs the binary through a command: `qemu-aarch64` for a cross build's.
+# When the tests selected include Redis ones (Redis*) and redis-server is installed, one
+# redis-server is started for the whole run (tools/test-redis.sh: a free loopback port, no
+# persistence, its own temporary directory) and given to every shard as WSPUSH_TEST_REDIS and
+# WSPUSH_TEST_REDIS_UNIX; it is stopped when the run ends, however it ends. A WSPUSH_TEST_REDIS
+# already set is used as it is (set empty: every test starts its own).
 set -uo pipefail
 bin=$1
 shift
@@ -33,11 +38,13 @@ for a in "$@"; do
 done
 serial=()
 suite=
+wants_redis=
 while IFS= read -r line; do
     case $line in
         " "*) name="$suite${line#  }" name=${name%%  #*} ;;
         *) suite=${line%%  #*} && continue ;;
     esac
+    [[ $name == Redis* ]] && wants_redis=1
     IFS=: read -r -a pats <<<"$serial_patterns"
     for p in "${pats[@]}"; do
         # shellcheck disable=SC2053  # the pattern is a glob on purpose
@@ -51,6 +58,12 @@ sharded=$positive${negative:+-$negative}
 if [ "${#serial[@]}" -gt 0 ]; then
     joined=$(IFS=:; echo "${serial[*]}")
     sharded="$positive-${negative:+$negative:}$joined"
+fi
+
+if [ -n "$wants_redis" ] && [ -z "${WSPUSH_TEST_REDIS+set}" ] && command -v redis-server >/dev/null; then
+    # shellcheck source=tools/test-redis.sh
+    . "$(dirname "$0")/test-redis.sh"
+    test_redis_start || exit 1
 fi
 
 # run NAME FILTER [env...]: one run of the binary, its output in $logs/NAME.log, its suite

@@ -1,9 +1,10 @@
 // The Redis client on a real epoll reactor. RedisClient: against a scripted peer on loopback
-// (protocol errors, replies over the bounds, stop). RedisLive: against a private redis-server
-// (tests/redis/redis_server.h): PING, a 1000-deep pipeline, the RESP2 fall back, AUTH with a
-// password and with an ACL user, SELECT, pub/sub under RESP3 and RESP2, the server killed
-// mid-pipeline and restarted, a Unix socket, the output bound. Every wait is a loop turn on
-// epoll with a deadline.
+// (protocol errors, replies over the bounds, stop). RedisLive: against a redis-server
+// (tests/redis/redis_server.h: the run's shared one, keys and channels under a prefix of the
+// test's own, or a private one for the tests that kill it or configure it): PING, a 1000-deep
+// pipeline, the RESP2 fall back, AUTH with a password and with an ACL user, SELECT, pub/sub
+// under RESP3 and RESP2, the server killed mid-pipeline and restarted, a Unix socket, the
+// output bound. Every wait is a loop turn on epoll with a deadline.
 #include "redis/client.h"
 
 #include <gtest/gtest.h>
@@ -308,9 +309,13 @@ protected:
     void SetUp() override {
         if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed (tools/install-deps.sh)";
     }
+    // A private redis-server, for a test that kills it, restarts it or configures it.
     void start_server(const std::vector<std::string>& extra = {}) {
         ASSERT_TRUE(server_.start(extra)) << server_.log();
     }
+    // The run's shared redis-server, or a private one without it (redis_server.h): the test
+    // keeps its keys and channels under k_.
+    void start_shared() { ASSERT_TRUE(server_.start_shared()) << server_.log(); }
     // Options for the server with AUTH [user] password.
     ClientOptions auth(const std::string& user, const std::string& password) const {
         ClientOptions o = options(server_.address());
@@ -320,11 +325,12 @@ protected:
     }
 
     RedisServer server_;
+    const std::string k_ = testing::key_prefix();
     Loop loop_;
 };
 
 TEST_F(RedisLive, PingSpeaksResp3) {
-    start_server();
+    ASSERT_NO_FATAL_FAILURE(start_shared());
     Seen& seen = loop_.seen();
     Client& c = loop_.add(options(server_.address()), seen);
     ASSERT_TRUE(loop_.start_up(c));
@@ -334,15 +340,15 @@ TEST_F(RedisLive, PingSpeaksResp3) {
     EXPECT_EQ(loop_.call(c, seen, {"ECHO", std::string_view("a\r\n\0b", 5)}), "\"a\\x0d\\x0a\\x00b\"");
     EXPECT_EQ(loop_.call(c, seen, {"NOSUCHCOMMAND"}).substr(0, 20), "-ERR unknown command");
     // RESP3 types come through: a map, a double, a null.
-    EXPECT_EQ(loop_.call(c, seen, {"HSET", "h", "f", "v"}), ":1");
-    EXPECT_EQ(loop_.call(c, seen, {"HGETALL", "h"}), "{\"f\": \"v\"}");
-    EXPECT_EQ(loop_.call(c, seen, {"ZADD", "z", "1.5", "m"}), ":1");
-    EXPECT_EQ(loop_.call(c, seen, {"ZSCORE", "z", "m"}), ",1.5");
-    EXPECT_EQ(loop_.call(c, seen, {"GET", "missing"}), "null");
+    EXPECT_EQ(loop_.call(c, seen, {"HSET", k_ + "h", "f", "v"}), ":1");
+    EXPECT_EQ(loop_.call(c, seen, {"HGETALL", k_ + "h"}), "{\"f\": \"v\"}");
+    EXPECT_EQ(loop_.call(c, seen, {"ZADD", k_ + "z", "1.5", "m"}), ":1");
+    EXPECT_EQ(loop_.call(c, seen, {"ZSCORE", k_ + "z", "m"}), ",1.5");
+    EXPECT_EQ(loop_.call(c, seen, {"GET", k_ + "missing"}), "null");
 }
 
 TEST_F(RedisLive, PipelinesSetGetThousandDeep) {
-    start_server();
+    ASSERT_NO_FATAL_FAILURE(start_shared());
     Seen& seen = loop_.seen();
     Client& c = loop_.add(options(server_.address()), seen);
     std::string err;
@@ -351,7 +357,7 @@ TEST_F(RedisLive, PipelinesSetGetThousandDeep) {
     constexpr int kDepth = 1000;
     std::vector<std::string> keys, values;
     for (int i = 0; i < kDepth; ++i) {
-        keys.push_back("key:" + std::to_string(i));
+        keys.push_back(k_ + "key:" + std::to_string(i));
         values.push_back("value " + std::to_string(i * 7919));
     }
     for (int i = 0; i < kDepth; ++i) ASSERT_EQ(c.command({"SET", keys[i], values[i]}, on_reply, &seen, i), 0);
@@ -366,7 +372,8 @@ TEST_F(RedisLive, PipelinesSetGetThousandDeep) {
     }
     // Once up, the same depth again in a single turn.
     seen.replies.clear();
-    for (int i = 0; i < kDepth; ++i) ASSERT_EQ(c.command({"INCR", "counter"}, on_reply, &seen, i), 0);
+    const std::string counter = k_ + "counter";
+    for (int i = 0; i < kDepth; ++i) ASSERT_EQ(c.command({"INCR", counter}, on_reply, &seen, i), 0);
     EXPECT_GT(c.output_bytes(), 0u);
     ASSERT_TRUE(loop_.until([&] { return seen.replies.size() == kDepth; }));
     for (int i = 0; i < kDepth; ++i) ASSERT_EQ(seen.replies[i], ":" + std::to_string(i + 1));
@@ -427,7 +434,7 @@ TEST_F(RedisLive, AuthWithAclUser) {
 }
 
 TEST_F(RedisLive, SelectsTheDatabase) {
-    start_server();
+    ASSERT_NO_FATAL_FAILURE(start_shared());
     Seen& s3 = loop_.seen();
     Seen& s0 = loop_.seen();
     Seen& s3b = loop_.seen();
@@ -439,10 +446,11 @@ TEST_F(RedisLive, SelectsTheDatabase) {
     ASSERT_TRUE(loop_.start_up(db3));
     ASSERT_TRUE(loop_.start_up(db0));
     ASSERT_TRUE(loop_.start_up(db3b));
-    EXPECT_EQ(loop_.call(db3, s3, {"SET", "k", "three"}), "+OK");
-    EXPECT_EQ(loop_.call(db0, s0, {"GET", "k"}), "null");
-    EXPECT_EQ(loop_.call(db0, s0, {"SET", "k", "zero"}), "+OK");
-    EXPECT_EQ(loop_.call(db3b, s3b, {"GET", "k"}), "\"three\"");
+    const std::string k = k_ + "k";
+    EXPECT_EQ(loop_.call(db3, s3, {"SET", k, "three"}), "+OK");
+    EXPECT_EQ(loop_.call(db0, s0, {"GET", k}), "null");
+    EXPECT_EQ(loop_.call(db0, s0, {"SET", k, "zero"}), "+OK");
+    EXPECT_EQ(loop_.call(db3b, s3b, {"GET", k}), "\"three\"");
     EXPECT_EQ(loop_.call(db3b, s3b, {"CLIENT", "INFO"}).find(" db=3 ") != std::string::npos, true);
 
     // A database the server does not have: never up.
@@ -454,7 +462,9 @@ TEST_F(RedisLive, SelectsTheDatabase) {
     EXPECT_EQ(got.substr(0, 25), "FAIL: SELECT 99 refused: ") << got;
 }
 
-void subscribe_and_publish(Loop& loop, const std::string& address, uint8_t protocol) {
+// Channels under k (the test's key prefix).
+void subscribe_and_publish(Loop& loop, const std::string& address, uint8_t protocol, const std::string& k) {
+    const std::string news = k + "news", sport = k + "sport", weather = k + "weather";
     Seen& sub_seen = loop.seen();
     Seen& pub_seen = loop.seen();
     ClientOptions so = options(address);
@@ -466,35 +476,35 @@ void subscribe_and_publish(Loop& loop, const std::string& address, uint8_t proto
     ASSERT_TRUE(loop.start_up(pub));
     EXPECT_EQ(sub.protocol(), protocol);
     // Subscription commands take no completion: their confirmations are pushes.
-    EXPECT_EQ(sub.command({"SUBSCRIBE", "news"}, on_reply, &sub_seen, 0), -EINVAL);
-    EXPECT_EQ(pub.command({"SUBSCRIBE", "news"}, nullptr, nullptr, 0), -EINVAL);  // not a subscriber
-    ASSERT_EQ(sub.command({"SUBSCRIBE", "news", "sport"}, nullptr, nullptr, 0), 0);
+    EXPECT_EQ(sub.command({"SUBSCRIBE", news}, on_reply, &sub_seen, 0), -EINVAL);
+    EXPECT_EQ(pub.command({"SUBSCRIBE", news}, nullptr, nullptr, 0), -EINVAL);  // not a subscriber
+    ASSERT_EQ(sub.command({"SUBSCRIBE", news, sport}, nullptr, nullptr, 0), 0);
     ASSERT_TRUE(loop.until([&] { return sub_seen.pushes.size() == 2; }));
     const std::string open = protocol == 3 ? ">[" : "[";
-    EXPECT_EQ(sub_seen.pushes[0], open + "\"subscribe\", \"news\", :1]");
-    EXPECT_EQ(sub_seen.pushes[1], open + "\"subscribe\", \"sport\", :2]");
-    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", "news", "hello"}), ":1");
-    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", "weather", "rain"}), ":0");
-    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", "sport", std::string(100000, 'x')}), ":1");
+    EXPECT_EQ(sub_seen.pushes[0], open + "\"subscribe\", \"" + news + "\", :1]");
+    EXPECT_EQ(sub_seen.pushes[1], open + "\"subscribe\", \"" + sport + "\", :2]");
+    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", news, "hello"}), ":1");
+    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", weather, "rain"}), ":0");
+    EXPECT_EQ(loop.call(pub, pub_seen, {"PUBLISH", sport, std::string(100000, 'x')}), ":1");
     ASSERT_TRUE(loop.until([&] { return sub_seen.pushes.size() == 4; }));
-    EXPECT_EQ(sub_seen.pushes[2], open + "\"message\", \"news\", \"hello\"]");
-    EXPECT_EQ(sub_seen.pushes[3], open + "\"message\", \"sport\", \"" + std::string(100000, 'x') + "\"]");
+    EXPECT_EQ(sub_seen.pushes[2], open + "\"message\", \"" + news + "\", \"hello\"]");
+    EXPECT_EQ(sub_seen.pushes[3], open + "\"message\", \"" + sport + "\", \"" + std::string(100000, 'x') + "\"]");
     // A command with a reply still completes in order between the pushes.
     EXPECT_EQ(loop.call(sub, sub_seen, {"PING"}), protocol == 3 ? "+PONG" : "[\"pong\", \"\"]");
-    ASSERT_EQ(sub.command({"UNSUBSCRIBE", "news"}, nullptr, nullptr, 0), 0);
+    ASSERT_EQ(sub.command({"UNSUBSCRIBE", news}, nullptr, nullptr, 0), 0);
     ASSERT_TRUE(loop.until([&] { return sub_seen.pushes.size() == 5; }));
-    EXPECT_EQ(sub_seen.pushes[4], open + "\"unsubscribe\", \"news\", :1]");
+    EXPECT_EQ(sub_seen.pushes[4], open + "\"unsubscribe\", \"" + news + "\", :1]");
     EXPECT_TRUE(sub_seen.replies.size() == 1) << "no push may complete a request";
 }
 
 TEST_F(RedisLive, SubscribeAndPublishResp3) {
-    start_server();
-    subscribe_and_publish(loop_, server_.address(), 3);
+    ASSERT_NO_FATAL_FAILURE(start_shared());
+    subscribe_and_publish(loop_, server_.address(), 3, k_);
 }
 
 TEST_F(RedisLive, SubscribeAndPublishResp2) {
-    start_server();
-    subscribe_and_publish(loop_, server_.address(), 2);
+    ASSERT_NO_FATAL_FAILURE(start_shared());
+    subscribe_and_publish(loop_, server_.address(), 2, k_);
 }
 
 TEST_F(RedisLive, KilledMidPipelineFailsEveryRequestThenReconnects) {
@@ -542,7 +552,8 @@ TEST_F(RedisLive, ConnectsOnceTheServerAppears) {
 }
 
 TEST_F(RedisLive, UnixSocket) {
-    start_server();
+    ASSERT_NO_FATAL_FAILURE(start_shared());
+    ASSERT_FALSE(server_.unix_path().empty()) << "WSPUSH_TEST_REDIS_UNIX is not set";
     Seen& seen = loop_.seen();
     Client& c = loop_.add(options("unix:" + server_.unix_path()), seen);
     ASSERT_TRUE(loop_.start_up(c));
@@ -552,29 +563,30 @@ TEST_F(RedisLive, UnixSocket) {
 }
 
 TEST_F(RedisLive, OutputAndPendingBoundsRefuseWithoutQueueing) {
-    start_server();
+    ASSERT_NO_FATAL_FAILURE(start_shared());
     Seen& seen = loop_.seen();
     ClientOptions o = options(server_.address());
     o.max_output = 200;
     o.max_pending = 3;
     Client& c = loop_.add(o, seen);
     ASSERT_TRUE(loop_.start_up(c));
+    const std::string k = k_ + "k";
     const std::string big(300, 'b');
-    EXPECT_EQ(c.command({"SET", "k", big}, on_reply, &seen, 0), -ENOBUFS);
+    EXPECT_EQ(c.command({"SET", k, big}, on_reply, &seen, 0), -ENOBUFS);
     EXPECT_EQ(c.output_bytes(), 0u);
     EXPECT_EQ(c.pending(), 0u);
-    const std::string fits(120, 'f');  // 148 bytes encoded
-    ASSERT_EQ(c.command({"SET", "k", fits}, on_reply, &seen, 1), 0);
+    const std::string fits(120, 'f');  // 148 bytes encoded, and the key's prefix (under 40): one fits, not two
+    ASSERT_EQ(c.command({"SET", k, fits}, on_reply, &seen, 1), 0);
     const size_t queued = c.output_bytes();
     // A second one would pass the bound while the first is unsent.
-    EXPECT_EQ(c.command({"SET", "k", fits}, on_reply, &seen, 2), -ENOBUFS);
+    EXPECT_EQ(c.command({"SET", k, fits}, on_reply, &seen, 2), -ENOBUFS);
     EXPECT_EQ(c.output_bytes(), queued);
     ASSERT_EQ(c.command({"PING"}, on_reply, &seen, 3), 0);
     ASSERT_EQ(c.command({"PING"}, on_reply, &seen, 4), 0);
     EXPECT_EQ(c.command({"PING"}, on_reply, &seen, 5), -ENOBUFS);  // 3 awaiting replies
     ASSERT_TRUE(loop_.until([&] { return seen.replies.size() == 3; }));
     EXPECT_EQ(seen.tags, (std::vector<uint64_t>{1, 3, 4}));
-    EXPECT_EQ(loop_.call(c, seen, {"STRLEN", "k"}), ":120");
+    EXPECT_EQ(loop_.call(c, seen, {"STRLEN", k}), ":120");
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
-// The Redis engine against a private redis-server (tests/redis/redis_server.h): two engines
-// ("two nodes") on one epoll reactor. A publish reaches every subscriber once, in order; one
-// numbering per channel whichever node publishes; resume from history covers or reports a
-// gap (after trimming too); a channel made again gets a higher epoch; a subscriber connection
-// killed reads back what it missed; redis killed and restarted (an append-only file keeps the
-// data) with publishes queued meanwhile; the queue bound; a joining node neither misses nor
-// repeats a message; prefixes keep deployments apart; AUTH and SELECT. Every wait is a loop
-// turn on epoll with a deadline.
+// The Redis engine against a redis-server (tests/redis/redis_server.h: the run's shared one,
+// under a key prefix of the test's own, or a private one for the tests that kill it, restart
+// it, configure it or kill its clients): two engines ("two nodes") on one epoll reactor. A
+// publish reaches every subscriber once, in order; one numbering per channel whichever node
+// publishes; resume from history covers or reports a gap (after trimming too); a channel made
+// again gets a higher epoch; a subscriber connection killed reads back what it missed; redis
+// killed and restarted (an append-only file keeps the data) with publishes queued meanwhile;
+// the queue bound; a joining node neither misses nor repeats a message; prefixes keep
+// deployments apart; AUTH and SELECT. Every wait is a loop turn on epoll with a deadline.
 #include "redis/engine.h"
 
 #include <gtest/gtest.h>
@@ -77,7 +78,7 @@ void on_raw(void* ctx, const Reply& r) noexcept {
     else *out = std::string(r.value->str());
 }
 
-EngineOptions options(const std::string& address, std::string prefix = "t:") {
+EngineOptions options(const std::string& address, std::string prefix) {
     EngineOptions o;
     o.client.address = address;
     o.client.backoff.initial_ms = 20;
@@ -202,20 +203,29 @@ protected:
     void SetUp() override {
         if (!RedisServer::available()) GTEST_SKIP() << "redis-server not found";
     }
+    // A private redis-server, for a test that kills it, restarts it, configures it or kills
+    // its clients.
     bool start_server(const std::vector<std::string>& extra = {}) {
         const bool ok = server_.start(extra);
         EXPECT_TRUE(ok) << server_.log();
         return ok;
     }
+    // The run's shared redis-server, or a private one without it (redis_server.h).
+    bool start_shared() {
+        const bool ok = server_.start_shared();
+        EXPECT_TRUE(ok) << server_.log();
+        return ok;
+    }
     RedisServer server_;
+    const std::string prefix_ = testing::key_prefix();  // the test's keys and channels
 };
 
 TEST_F(RedisEngine, PublishReachesEveryNodeInOrderOnce) {
-    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(start_shared());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(options(server_.address()), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(options(server_.address(), prefix_), nb);
     ASSERT_TRUE(a.subscribe("news", Cursor{}, true));
     ASSERT_TRUE(b.subscribe("news", Cursor{}, true));
     ASSERT_FALSE(b.subscribe("news", Cursor{}, true));
@@ -233,11 +243,11 @@ TEST_F(RedisEngine, PublishReachesEveryNodeInOrderOnce) {
 }
 
 TEST_F(RedisEngine, OneNumberingWhicheverNodePublishes) {
-    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(start_shared());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(options(server_.address()), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(options(server_.address(), prefix_), nb);
     ASSERT_TRUE(a.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("c") && b.writer_up(); }));
     publish_range("c", 1, 20, a, na, &b, &nb);
@@ -252,10 +262,10 @@ TEST_F(RedisEngine, OneNumberingWhicheverNodePublishes) {
 }
 
 TEST_F(RedisEngine, ResumeCoversOrReportsAGap) {
-    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(start_shared());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    EngineOptions o = options(server_.address());
+    EngineOptions o = options(server_.address(), prefix_);
     o.history = 5;
     Engine& a = loop.add(o, na);
     Read none = loop.read(a, "r", Cursor{});
@@ -294,18 +304,18 @@ TEST_F(RedisEngine, ResumeCoversOrReportsAGap) {
 }
 
 TEST_F(RedisEngine, ChannelMadeAgainGetsAHigherEpoch) {
-    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(start_shared());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(options(server_.address()), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(options(server_.address(), prefix_), nb);
     loop.raw(server_.address());
     ASSERT_TRUE(b.subscribe("x", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return b.live("x") && a.writer_up(); }));
     a.publish("x", false, "m1", on_published, &na);
     a.publish("x", false, "m2", on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 2 && nb.got.size() == 2; }));
-    ASSERT_EQ(loop.call({"DEL", "t:ch:{x}:meta", "t:ch:{x}:hist"}), "2");
+    ASSERT_EQ(loop.call({"DEL", prefix_ + "ch:{x}:meta", prefix_ + "ch:{x}:hist"}), "2");
     a.publish("x", false, "m1", on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 3 && nb.got.size() >= 4; }));
     EXPECT_EQ(na.results[2], "1");
@@ -314,7 +324,7 @@ TEST_F(RedisEngine, ChannelMadeAgainGetsAHigherEpoch) {
     EXPECT_EQ(nb.got, (std::vector<std::string>{"x 1 m1", "x 2 m2", "GAP x 1 2", "x 1 m1"}));
     EXPECT_EQ(nb.epochs.back(), na.result_epochs[2]);
     // Even with the floor gone and the clock unchanged, time keeps it higher.
-    ASSERT_EQ(loop.call({"DEL", "t:ch:{x}:meta", "t:ch:{x}:hist", "t:epoch"}), "3");
+    ASSERT_EQ(loop.call({"DEL", prefix_ + "ch:{x}:meta", prefix_ + "ch:{x}:hist", prefix_ + "epoch"}), "3");
     a.publish("x", false, "m1", on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 4; }));
     EXPECT_GT(na.result_epochs[3], na.result_epochs[2]);
@@ -324,8 +334,8 @@ TEST_F(RedisEngine, MessagesOfAnEndedEpochAreDropped) {
     ASSERT_TRUE(start_server());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(slow_reconnect(options(server_.address(), prefix_)), nb);
     loop.raw(server_.address());
     ASSERT_TRUE(loop.ready_to_kill_writers(a, b));
     // b joins while its write connection is down: it buffers m1 of the first epoch and m1 of
@@ -335,7 +345,7 @@ TEST_F(RedisEngine, MessagesOfAnEndedEpochAreDropped) {
     ASSERT_TRUE(loop.until([&] { return a.writer_up(); }));
     a.publish("x", false, "old", on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 1; }));
-    ASSERT_EQ(loop.call({"DEL", "t:ch:{x}:meta", "t:ch:{x}:hist"}), "2");
+    ASSERT_EQ(loop.call({"DEL", prefix_ + "ch:{x}:meta", prefix_ + "ch:{x}:hist"}), "2");
     a.publish("x", false, "new", on_published, &na);
     ASSERT_TRUE(loop.until([&] { return na.results.size() == 2; }));
     ASSERT_TRUE(loop.until([&] { return b.live("x"); }));
@@ -351,8 +361,8 @@ TEST_F(RedisEngine, SubscriberReconnectReadsBackWhatItMissed) {
     ASSERT_TRUE(start_server());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(slow_reconnect(options(server_.address(), prefix_)), nb);
     loop.raw(server_.address());
     ASSERT_TRUE(b.subscribe("o", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return b.live("o") && a.writer_up(); }));
@@ -375,8 +385,8 @@ TEST_F(RedisEngine, ManyChannelsComeBackPastTheOutputBound) {
     ASSERT_TRUE(start_server());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    EngineOptions ob = slow_reconnect(options(server_.address()));
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    EngineOptions ob = slow_reconnect(options(server_.address(), prefix_));
     ob.client.max_output = 2048;  // ~50 SUBSCRIBEs at once
     Engine& b = loop.add(ob, nb);
     loop.raw(server_.address());
@@ -402,8 +412,8 @@ TEST_F(RedisEngine, RedisRestartQueuesPublishesAndLosesNothing) {
     ASSERT_TRUE(start_server({"--appendonly", "yes", "--appendfsync", "always"}));
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(options(server_.address()), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(options(server_.address(), prefix_), nb);
     ASSERT_TRUE(a.subscribe("k", Cursor{}, true));
     ASSERT_TRUE(b.subscribe("k", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("k") && b.live("k") && a.writer_up() && b.writer_up(); }));
@@ -437,7 +447,7 @@ TEST_F(RedisEngine, RedisRestartQueuesPublishesAndLosesNothing) {
 TEST_F(RedisEngine, QueueBoundRefusesAtOnce) {
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    EngineOptions o = options("127.0.0.1:" + std::to_string(testing::free_port()));
+    EngineOptions o = options("127.0.0.1:" + std::to_string(testing::free_port()), prefix_);
     o.max_queued = 3;
     o.max_queued_bytes = 10;
     Engine& a = loop.add(o, na);
@@ -463,8 +473,8 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
     ASSERT_TRUE(start_server());
     Node na, nb, nc;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address()), na);
-    Engine& b = loop.add(slow_reconnect(options(server_.address())), nb);  // its writer: down 1 s at least
+    Engine& a = loop.add(options(server_.address(), prefix_), na);
+    Engine& b = loop.add(slow_reconnect(options(server_.address(), prefix_)), nb);  // its writer: down 1 s at least
     loop.raw(server_.address());
     ASSERT_TRUE(loop.ready_to_kill_writers(a, b));
     publish_range("j", 1, 5, a, na);
@@ -485,7 +495,7 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
     loop.turn(20);
     EXPECT_EQ(nb.got, expected("j", 1, 12));
     // A late joiner from a cursor gets what followed it.
-    Engine& c = loop.add(options(server_.address()), nc);
+    Engine& c = loop.add(options(server_.address(), prefix_), nc);
     ASSERT_TRUE(c.subscribe("j", Cursor{na.result_epochs[0], 7, true}, false));
     ASSERT_TRUE(loop.until([&] { return c.live("j"); }));
     EXPECT_EQ(nc.got, expected("j", 8, 12));
@@ -493,11 +503,11 @@ TEST_F(RedisEngine, JoiningNodeMissesAndRepeatsNothing) {
 }
 
 TEST_F(RedisEngine, PrefixKeepsDeploymentsApart) {
-    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(start_shared());
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    Engine& a = loop.add(options(server_.address(), "one:"), na);
-    Engine& b = loop.add(options(server_.address(), "two:"), nb);
+    Engine& a = loop.add(options(server_.address(), prefix_ + "one:"), na);
+    Engine& b = loop.add(options(server_.address(), prefix_ + "two:"), nb);
     ASSERT_TRUE(a.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(b.subscribe("c", Cursor{}, true));
     ASSERT_TRUE(loop.until([&] { return a.live("c") && b.live("c") && a.writer_up() && b.writer_up(); }));
@@ -515,7 +525,7 @@ TEST_F(RedisEngine, AuthAndDatabaseFromTheClientOptions) {
     ASSERT_TRUE(start_server({"--requirepass", "s3cret"}));
     Node na, nb;  // outlive the engines, which report to them until destroyed
     Loop loop;
-    EngineOptions o = options(server_.address());
+    EngineOptions o = options(server_.address(), prefix_);
     o.client.password = "s3cret";
     o.client.db = 3;
     Engine& a = loop.add(o, na);
@@ -527,11 +537,11 @@ TEST_F(RedisEngine, AuthAndDatabaseFromTheClientOptions) {
     EXPECT_EQ(na.binary, 1);
     Client& raw = loop.raw(server_.address());
     (void)raw;
-    EXPECT_EQ(loop.call({"HGET", "t:ch:{d}:meta", "seq"}), "ERR NOAUTH Authentication required.");
+    EXPECT_EQ(loop.call({"HGET", prefix_ + "ch:{d}:meta", "seq"}), "ERR NOAUTH Authentication required.");
     EXPECT_EQ(loop.call({"AUTH", "s3cret"}), "OK");
-    EXPECT_EQ(loop.call({"EXISTS", "t:ch:{d}:meta"}), "0");  // not in db 0
+    EXPECT_EQ(loop.call({"EXISTS", prefix_ + "ch:{d}:meta"}), "0");  // not in db 0
     EXPECT_EQ(loop.call({"SELECT", "3"}), "OK");
-    EXPECT_EQ(loop.call({"HGET", "t:ch:{d}:meta", "seq"}), "1");
+    EXPECT_EQ(loop.call({"HGET", prefix_ + "ch:{d}:meta", "seq"}), "1");
 }
 
 TEST(RedisEngineEntry, ParsesWhatTheScriptStores) {

@@ -1,9 +1,11 @@
-// --redis end to end: several wspushd processes on one private redis-server (tests/redis/
-// redis_server.h, a free port). A PUB on any node reaches every subscriber on every node
-// once, in order, under the same (epoch, seq); a client moved to another node resumes with
-// since= without a gap or a duplicate; Redis killed and started again: pushes made meanwhile
-// are answered and delivered once it is back, past --redis-max-queued they are refused at
-// once; a relayed message skips its sender on its own node; bad settings are refused.
+// --redis end to end: several wspushd processes on one redis-server (tests/redis/
+// redis_server.h: the run's shared one, under a key prefix of the test's own, or a private
+// one, on a free port, for the tests that kill it or configure it). A PUB on any node reaches
+// every subscriber on every node once, in order, under the same (epoch, seq); a client moved
+// to another node resumes with since= without a gap or a duplicate; Redis killed and started
+// again: pushes made meanwhile are answered and delivered once it is back, past
+// --redis-max-queued they are refused at once; a relayed message skips its sender on its own
+// node; a Unix socket, an ACL user and a database other than 0; bad settings are refused.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -24,8 +26,15 @@ class RedisNodes : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!RedisServer::available()) GTEST_SKIP() << "redis-server not found";
-        ASSERT_TRUE(redis_.start()) << redis_.log();
-        prefix_ = "t" + std::to_string(getpid()) + ":";
+        prefix_ = key_prefix();
+    }
+    // A private redis-server with `extra` arguments, for a test that kills it, restarts it or
+    // configures it; the others get the shared one (redis_server.h) with their first node.
+    bool start_private(const std::vector<std::string>& extra = {}) {
+        redis_started_ = true;
+        const bool ok = redis_.start(extra);
+        EXPECT_TRUE(ok) << redis_.log();
+        return ok;
     }
     void TearDown() override {
         for (auto& n : nodes_) {
@@ -37,10 +46,15 @@ protected:
         ServerProcess srv;
         ControlConn ctl;
     };
-    // A node on redis_ with `more` arguments.
-    Node& node(std::vector<std::string> more = {}) {
+    // A node on redis_ (its TCP address, or `address`) with `more` arguments.
+    Node& node(std::vector<std::string> more = {}, const std::string& address = "") {
+        if (!redis_started_) {
+            redis_started_ = true;
+            EXPECT_TRUE(redis_.start_shared()) << redis_.log();
+        }
         auto n = std::make_unique<Node>();
-        std::vector<std::string> args = {"--redis", redis_.address(), "--redis-prefix", prefix_};
+        std::vector<std::string> args = {"--redis", address.empty() ? redis_.address() : address, "--redis-prefix",
+                                         prefix_};
         args.insert(args.end(), more.begin(), more.end());
         EXPECT_TRUE(n->srv.start(args)) << n->srv.log();
         EXPECT_TRUE(control(n->ctl, n->srv));
@@ -57,9 +71,22 @@ protected:
     static uint64_t redis_stat(ControlConn& ctl, std::string_view key) {
         return stat(ctl, "redis." + std::string(key)).value_or(UINT64_MAX);
     }
+    // n's AUTH was refused: logged, and shown in STATS (down, with the server's WRONGPASS);
+    // its password never logged.
+    static void expect_auth_refused(Node& n, const std::string& password) {
+        EXPECT_TRUE(n.srv.wait_log("AUTH refused")) << n.srv.log();
+        auto j = stats(n.ctl);
+        ASSERT_TRUE(j);
+        const Json* r = j->get("redis");
+        ASSERT_TRUE(r && r->get("state") && r->get("error"));
+        EXPECT_EQ(r->get("state")->text, "down");
+        EXPECT_NE(r->get("error")->text.find("AUTH refused: WRONGPASS"), std::string::npos) << r->get("error")->text;
+        EXPECT_EQ(n.srv.log().find(password), std::string::npos) << "the password is never logged";
+    }
 
     RedisServer redis_;
-    std::string prefix_;
+    bool redis_started_ = false;
+    std::string prefix_;  // unique to the test: the shared redis-server holds other tests' keys
     std::vector<std::unique_ptr<Node>> nodes_;
 };
 
@@ -164,6 +191,7 @@ TEST_F(RedisNodes, ClientMovedToAnotherNodeResumesWithoutGapOrDuplicate) {
 }
 
 TEST_F(RedisNodes, OutageHoldsPushesAndDeliversThemWhenRedisIsBack) {
+    ASSERT_TRUE(start_private());  // killed and started again
     Node& a = node({"--redis-max-queued", "5"});
     RawClient c;
     ASSERT_TRUE(subscribe(c, a.srv.port(), "/ws/alerts", true));
@@ -229,6 +257,7 @@ TEST_F(RedisNodes, RelayedMessageSkipsItsSenderOnly) {
 }
 
 TEST_F(RedisNodes, WebhookPushIsAnsweredWhenRedisHasIt) {
+    ASSERT_TRUE(start_private());  // killed and started again
     const std::string robot = "push-token-0001 feed.*";
     const std::string auth = "Authorization: Bearer push-token-0001\r\n";
     Node& a = node({"--robot", robot, "--redis-max-queued", "1"});
@@ -269,6 +298,7 @@ TEST_F(RedisNodes, WebhookPushIsAnsweredWhenRedisHasIt) {
 }
 
 TEST_F(RedisNodes, UpgradeWaitsForItsChannelWithinTheHandshakeTimeout) {
+    ASSERT_TRUE(start_private());  // killed and started again
     Node& a = node({"--handshake-timeout", "1s"});
     RawClient known;
     ASSERT_TRUE(subscribe(known, a.srv.port(), "/ws/known", true));
@@ -289,27 +319,99 @@ TEST_F(RedisNodes, UpgradeWaitsForItsChannelWithinTheHandshakeTimeout) {
 }
 
 TEST_F(RedisNodes, WrongPasswordIsLoggedAndShown) {
-    redis_.stop();
-    ASSERT_TRUE(redis_.start({"--requirepass", "right"})) << redis_.log();
+    ASSERT_TRUE(start_private({"--requirepass", "right"}));
     TempFile conf("redis-password = wrong\n");
     Node& a = node({"--config", conf.path()});
-    EXPECT_TRUE(a.srv.wait_log("AUTH refused")) << a.srv.log();
-    auto j = stats(a.ctl);
-    ASSERT_TRUE(j);
-    const Json* r = j->get("redis");
-    ASSERT_TRUE(r && r->get("state") && r->get("error"));
-    EXPECT_EQ(r->get("state")->text, "down");
-    EXPECT_NE(r->get("error")->text.find("AUTH refused"), std::string::npos) << r->get("error")->text;
-    EXPECT_EQ(a.srv.log().find("wrong"), std::string::npos) << "the password is never logged";
+    ASSERT_NO_FATAL_FAILURE(expect_auth_refused(a, "wrong"));
 }
 
 TEST_F(RedisNodes, PasswordTakenFromTheConfigFile) {
-    redis_.stop();
-    ASSERT_TRUE(redis_.start({"--requirepass", "right"})) << redis_.log();
+    ASSERT_TRUE(start_private({"--requirepass", "right"}));
     TempFile conf("redis-password = right\n");
     Node& a = node({"--config", conf.path()});
     ASSERT_TRUE(wait_until([&] { return redis_state(a.ctl) == "up"; }, 10000, 20)) << a.srv.log();
     EXPECT_EQ(a.ctl.command("PUB p x").value_or("").rfind("OK seq=1 ", 0), 0u);
+}
+
+// How many times needle is in text.
+size_t occurrences(const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
+    return n;
+}
+
+// The test's node keeps its channel on the redis-server the fixture gave it: the shared one
+// when the run has one (tools/run-tests.sh sets WSPUSH_TEST_REDIS), under the test's own
+// prefix, else a private one.
+TEST_F(RedisNodes, TheRunsSharedRedisHoldsTheTestsChannel) {
+    Node& a = node();
+    ASSERT_EQ(a.ctl.command("PUB mine x").value_or("").rfind("OK seq=1 ", 0), 0u);
+    const char* shared = getenv("WSPUSH_TEST_REDIS");
+    const bool expect_shared = shared != nullptr && *shared != '\0';
+    EXPECT_EQ(redis_.shared(), expect_shared);
+    const std::string at = expect_shared ? std::string(shared) : redis_.address();
+    EXPECT_EQ(redis_query(at, {{"HGET", prefix_ + "ch:{mine}:meta", "seq"}}), std::vector<std::string>{"$1"});
+    // Nothing of it outside its prefix.
+    EXPECT_EQ(redis_query(at, {{"EXISTS", "wspush:ch:{mine}:meta"}}), std::vector<std::string>{":0"});
+}
+
+// --redis unix:PATH: two nodes on the Unix socket only; a push on one reaches a subscriber on
+// the other, and Redis sees exactly their four connections (two each) on that socket.
+TEST_F(RedisNodes, UnixSocketCarriesEverything) {
+    ASSERT_TRUE(start_private());  // its clients are counted
+    Node& a = node({}, "unix:" + redis_.unix_path());
+    Node& b = node({}, "unix:" + redis_.unix_path());
+    for (Node* n : {&a, &b})
+        ASSERT_TRUE(wait_until([&] { return redis_state(n->ctl) == "up"; }, 10000, 20)) << n->srv.log();
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, b.srv.port(), "/ws/sock", true));
+    ASSERT_NO_FATAL_FAILURE(publish_numbered(a.ctl, "sock", 1, 3));
+    for (uint64_t k = 1; k <= 3; ++k) {
+        const Got g = next_msg(sub);
+        EXPECT_EQ(g.seq, k);
+        EXPECT_EQ(g.data, "m" + std::to_string(k));
+    }
+    const auto list = redis_query(redis_.address(), {{"CLIENT", "LIST"}});
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(occurrences(list[0], " laddr=" + redis_.unix_path() + ":"), 4u) << list[0];
+}
+
+// An ACL user from the config file (the default user off): pushes go through as that user; a
+// wrong password for it is refused, logged and shown, and never logged itself.
+TEST_F(RedisNodes, AclUserFromTheConfigFile) {
+    ASSERT_TRUE(start_private({"--user", "default", "off", "--user", "alice", "on", ">alice-pw", "~*", "&*", "+@all"}));
+    TempFile conf("redis-user = alice\nredis-password = alice-pw\n");
+    Node& a = node({"--config", conf.path()});
+    Node& b = node({"--config", conf.path()});
+    for (Node* n : {&a, &b})
+        ASSERT_TRUE(wait_until([&] { return redis_state(n->ctl) == "up"; }, 10000, 20)) << n->srv.log();
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, b.srv.port(), "/ws/acl", true));
+    ASSERT_NO_FATAL_FAILURE(publish_numbered(a.ctl, "acl", 1, 2));
+    ASSERT_NO_FATAL_FAILURE(expect_numbered(sub, "acl", 1, 2));
+    const auto list = redis_query(redis_.address(), {{"AUTH", "alice", "alice-pw"}, {"CLIENT", "LIST"}});
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0], "+OK");
+    EXPECT_EQ(occurrences(list[1], " user=alice "), 5u) << list[1];  // two nodes' two connections, and this query's
+
+    TempFile wrong("redis-user = alice\nredis-password = not-alices\n");
+    Node& c = node({"--config", wrong.path()});
+    ASSERT_NO_FATAL_FAILURE(expect_auth_refused(c, "not-alices"));
+}
+
+// --redis-db N: a channel's keys are in database N, none in database 0; pushes still reach
+// every node (pub/sub is not per database).
+TEST_F(RedisNodes, ChannelKeptInTheChosenDatabase) {
+    Node& a = node({"--redis-db", "5"});
+    Node& b = node({"--redis-db", "5"});
+    RawClient sub;
+    ASSERT_TRUE(subscribe(sub, b.srv.port(), "/ws/indb", true));
+    ASSERT_NO_FATAL_FAILURE(publish_numbered(a.ctl, "indb", 1, 2));
+    ASSERT_NO_FATAL_FAILURE(expect_numbered(sub, "indb", 1, 2));
+    const std::string meta = prefix_ + "ch:{indb}:meta", hist = prefix_ + "ch:{indb}:hist", epoch = prefix_ + "epoch";
+    EXPECT_EQ(redis_query(redis_.address(), {{"SELECT", "5"}, {"HGET", meta, "seq"}, {"LLEN", hist}, {"EXISTS", epoch}}),
+              (std::vector<std::string>{"+OK", "$2", ":2", ":1"}));
+    EXPECT_EQ(redis_query(redis_.address(), {{"EXISTS", meta, hist, epoch}}), std::vector<std::string>{":0"});
 }
 
 class RedisFlags : public ::testing::Test {};
