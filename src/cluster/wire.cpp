@@ -30,10 +30,41 @@ uint64_t get(const char* p, size_t bytes) noexcept {
     return v;
 }
 
-// Kinds of a request and a payload of any bytes.
-bool answers(Kind k) noexcept {
-    return k == Kind::kStatsReply || k == Kind::kAskAll || k == Kind::kRun || k == Kind::kRan || k == Kind::kAllRan ||
-           k == Kind::kTailLine;
+// The kinds by the fields they carry (wire.h's table): every switch on a frame's fields
+// goes by this, so a new kind is added here once.
+enum class Layout : uint8_t {
+    kPublish,    // request, type, name, payload
+    kPublished,  // epoch, seq, request, origin, type, name, payload
+    kIdle,       // epoch, seq, name
+    kRequest,    // request
+    kAnswer,     // request, a payload of any bytes
+    kStats,      // request, counters
+    kUnknown,
+};
+
+Layout layout_of(Kind k) noexcept {
+    switch (k) {
+        case Kind::kPublish: return Layout::kPublish;
+        case Kind::kPublished:
+        case Kind::kKept: return Layout::kPublished;
+        case Kind::kIdle: return Layout::kIdle;
+        case Kind::kStatsQuery:
+        case Kind::kRefused:
+        case Kind::kStatsAsk:
+        case Kind::kHistoryAsk:
+        case Kind::kKeptEnd:
+        case Kind::kReady:
+        case Kind::kTailWanted:
+        case Kind::kTailOthers: return Layout::kRequest;
+        case Kind::kStatsReply:
+        case Kind::kAskAll:
+        case Kind::kRun:
+        case Kind::kRan:
+        case Kind::kAllRan:
+        case Kind::kTailLine: return Layout::kAnswer;
+        case Kind::kStats: return Layout::kStats;
+    }
+    return Layout::kUnknown;
 }
 
 bool type_valid(PayloadType t) noexcept { return t == PayloadType::kText || t == PayloadType::kBinary; }
@@ -52,80 +83,55 @@ bool take_name(const char* body, size_t n, size_t& pos, std::string_view& name) 
 }  // namespace
 
 bool encode(const Frame& f, std::string& out) {
-    const bool named =
-        f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kKept || f.kind == Kind::kIdle;
+    const Layout layout = layout_of(f.kind);
+    const bool named = layout == Layout::kPublish || layout == Layout::kPublished || layout == Layout::kIdle;
     if (named && (f.channel.empty() || f.channel.size() > kMaxName)) return false;
-    const bool carries = f.kind == Kind::kPublish || f.kind == Kind::kPublished || f.kind == Kind::kKept;
+    const bool carries = layout == Layout::kPublish || layout == Layout::kPublished;
     if (carries && (f.payload.size() > kMaxPayloadLimit || !type_valid(f.type))) return false;
-    if (answers(f.kind) && f.payload.size() > kMaxPayloadLimit) return false;
+    if (layout == Layout::kAnswer && f.payload.size() > kMaxPayloadLimit) return false;
     size_t body = 1;
-    switch (f.kind) {
-        case Kind::kPublish: body += kPublishFixed + 1 + f.channel.size() + f.payload.size(); break;
-        case Kind::kPublished:
-        case Kind::kKept: body += kPublishedFixed + 1 + f.channel.size() + f.payload.size(); break;
-        case Kind::kIdle: body += kIdleFixed + 1 + f.channel.size(); break;
-        case Kind::kStatsQuery:
-        case Kind::kRefused:
-        case Kind::kStatsAsk:
-        case Kind::kHistoryAsk:
-        case Kind::kKeptEnd:
-        case Kind::kReady:
-        case Kind::kTailWanted:
-        case Kind::kTailOthers: body += kQueryFixed; break;
-        case Kind::kStatsReply:
-        case Kind::kAskAll:
-        case Kind::kRun:
-        case Kind::kRan:
-        case Kind::kAllRan:
-        case Kind::kTailLine: body += kQueryFixed + f.payload.size(); break;
-        case Kind::kStats:
+    switch (layout) {
+        case Layout::kPublish: body += kPublishFixed + 1 + f.channel.size() + f.payload.size(); break;
+        case Layout::kPublished: body += kPublishedFixed + 1 + f.channel.size() + f.payload.size(); break;
+        case Layout::kIdle: body += kIdleFixed + 1 + f.channel.size(); break;
+        case Layout::kRequest: body += kQueryFixed; break;
+        case Layout::kAnswer: body += kQueryFixed + f.payload.size(); break;
+        case Layout::kStats:
             if (f.counter_count > kMaxCounters) return false;
             body += kStatsFixed + 8 * size_t{f.counter_count};
             break;
-        default: return false;
+        case Layout::kUnknown: return false;
     }
     out.reserve(out.size() + kLengthSize + body);
     put(out, body, kLengthSize);
     put(out, static_cast<uint8_t>(f.kind), 1);
-    switch (f.kind) {
-        case Kind::kPublish:
+    switch (layout) {
+        case Layout::kPublish:
             put(out, f.request, 8);
             put(out, static_cast<uint8_t>(f.type), 1);
             break;
-        case Kind::kPublished:
-        case Kind::kKept:
+        case Layout::kPublished:
             put(out, f.epoch, 8);
             put(out, f.seq, 8);
             put(out, f.request, 8);
             put(out, f.origin, 4);
             put(out, static_cast<uint8_t>(f.type), 1);
             break;
-        case Kind::kIdle:
+        case Layout::kIdle:
             put(out, f.epoch, 8);
             put(out, f.seq, 8);
             break;
-        case Kind::kStatsQuery:
-        case Kind::kRefused:
-        case Kind::kStatsAsk:
-        case Kind::kHistoryAsk:
-        case Kind::kKeptEnd:
-        case Kind::kReady:
-        case Kind::kTailWanted:
-        case Kind::kTailOthers: put(out, f.request, 8); break;
-        case Kind::kStatsReply:
-        case Kind::kAskAll:
-        case Kind::kRun:
-        case Kind::kRan:
-        case Kind::kAllRan:
-        case Kind::kTailLine:
+        case Layout::kRequest: put(out, f.request, 8); break;
+        case Layout::kAnswer:
             put(out, f.request, 8);
             out.append(f.payload);
             break;
-        case Kind::kStats:
+        case Layout::kStats:
             put(out, f.request, 8);
             put(out, f.counter_count, 1);
             for (size_t i = 0; i < f.counter_count; ++i) put(out, f.counters[i], 8);
             break;
+        case Layout::kUnknown: return false;
     }
     if (named) {
         put(out, f.channel.size(), 1);
@@ -202,15 +208,14 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
     f.kind = static_cast<Kind>(static_cast<uint8_t>(body[0]));
     size_t pos = 1;
     auto fixed = [&](size_t need) { return n - pos >= need; };
-    switch (f.kind) {
-        case Kind::kPublish:
+    switch (layout_of(f.kind)) {
+        case Layout::kPublish:
             if (!fixed(kPublishFixed)) return fail("short publish");
             f.request = get(body + pos, 8);
             f.type = static_cast<PayloadType>(static_cast<uint8_t>(body[pos + 8]));
             pos += kPublishFixed;
             break;
-        case Kind::kPublished:
-        case Kind::kKept:
+        case Layout::kPublished:
             if (!fixed(kPublishedFixed)) return fail("short published");
             f.epoch = get(body + pos, 8);
             f.seq = get(body + pos + 8, 8);
@@ -219,30 +224,18 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             f.type = static_cast<PayloadType>(static_cast<uint8_t>(body[pos + 28]));
             pos += kPublishedFixed;
             break;
-        case Kind::kIdle:
+        case Layout::kIdle:
             if (!fixed(kIdleFixed)) return fail("short idle");
             f.epoch = get(body + pos, 8);
             f.seq = get(body + pos + 8, 8);
             pos += kIdleFixed;
             break;
-        case Kind::kStatsQuery:
-        case Kind::kRefused:
-        case Kind::kStatsAsk:
-        case Kind::kHistoryAsk:
-        case Kind::kKeptEnd:
-        case Kind::kReady:
-        case Kind::kTailWanted:
-        case Kind::kTailOthers:
+        case Layout::kRequest:
             if (n - pos != kQueryFixed) return fail("bad request length");
             f.request = get(body + pos, 8);
             frame_ = f;
             return Result::kDone;
-        case Kind::kStatsReply:
-        case Kind::kAskAll:
-        case Kind::kRun:
-        case Kind::kRan:
-        case Kind::kAllRan:
-        case Kind::kTailLine:
+        case Layout::kAnswer:
             if (!fixed(kQueryFixed)) return fail("short stats reply");
             f.request = get(body + pos, 8);
             pos += kQueryFixed;
@@ -250,7 +243,7 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             f.payload = std::string_view(body + pos, n - pos);
             frame_ = f;
             return Result::kDone;
-        case Kind::kStats: {
+        case Layout::kStats: {
             if (!fixed(kStatsFixed)) return fail("short stats");
             f.request = get(body + pos, 8);
             f.counter_count = static_cast<uint8_t>(body[pos + 8]);
@@ -261,7 +254,7 @@ WireDecoder::Result WireDecoder::parse(const char* body, size_t n) noexcept {
             frame_ = f;
             return Result::kDone;
         }
-        default: return fail("unknown kind");
+        case Layout::kUnknown: return fail("unknown kind");
     }
     if (f.kind != Kind::kIdle && !type_valid(f.type)) return fail("bad payload type");
     if (!take_name(body, n, pos, f.channel)) return fail("bad channel name");
