@@ -116,7 +116,8 @@ all: $(BUILD)/wspushd $(BUILD)/wsload
 # out queue, the hub, channels, messages, envelopes and history, the reactor, the send ring,
 # the timer wheel, and the server's event loop, sessions and delivery; on a webhook's
 # per-request path, the token's SHA-256 and the request parser (no size cost, measured); with
-# --workers, a worker's link to the parent and the frames on it.
+# --workers, a worker's link to the parent and the frames on it (workers.cpp; the rest of its
+# side, worker_rounds.cpp, is rare: history hand-over, rounds on every worker, TAIL).
 # Everything else runs once per process, connection, handshake or HTTP request
 # (configuration, set-up in setup.cpp, the upgrade and joins in upgrade.cpp, socket setup,
 # HTTP bodies and responses, the handshake's SHA-1/base64, robots and cards, JSON, control

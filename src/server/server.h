@@ -7,6 +7,7 @@
 // commands.cpp  control commands against channels and connections, STATS and METRICS
 // reload.cpp    SIGHUP: the configuration read again and applied where it can change live
 // workers.cpp   --workers: a worker's publications numbered by the parent (workers.h)
+// worker_rounds.cpp --workers, what is rare: history hand-over, commands on every worker, TAIL
 // redis_node.cpp --redis: publications through Redis, its deliveries into the hub, joins
 #pragma once
 #include <cstddef>
@@ -458,6 +459,7 @@ private:
     void tail_turn();
     // A client's message for the TAIL readers of other workers (kTailOthers said some have).
     void tail_to_others(std::string_view id, ws::Opcode op, std::string_view data);
+    void tail_line(const cluster::Frame& f);  // a kTailLine: to this worker's TAIL readers
     // Robot i admitted a message (until 0) or began a throttle ending at `until`: the other
     // workers count it in their limiter too; nothing waits for it.
     void ask_all_rate(size_t i, uint64_t until);

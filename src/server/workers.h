@@ -5,7 +5,10 @@
 //              (cluster::Supervisor), numbers publications (cluster::Sequencer) and sends
 //              each to every worker, answers STATS with every worker's figures summed
 // workers.cpp  the worker's side in the Server: publications go to the parent and are
-//              applied when it sends them back numbered; STATS asks the parent
+//              applied when it sends them back numbered (built for speed)
+// worker_rounds.cpp  the rest of the worker's side, built for size: the history taken over
+//              or given at a restart, commands and pages run on every worker and their
+//              merged answers, TAIL across workers, STATS through the parent
 //
 // A publication, whichever worker takes it (control PUB/PUBB, webhook, a relayed client
 // message): the worker sends kPublish and holds the publisher's answer; the parent gives it
@@ -144,6 +147,9 @@ using ChannelFigures = std::unordered_map<std::string, ChannelFigure>;
 inline constexpr uint32_t kAllBusy = UINT32_MAX;
 // A kStatsAsk for a page (GET /stats), told apart from a control client's by this bit.
 inline constexpr uint64_t kPageRequest = uint64_t{1} << 63;
+inline cluster::PayloadType payload_type(ws::Opcode op) noexcept {
+    return op == ws::Opcode::kBinary ? cluster::PayloadType::kBinary : cluster::PayloadType::kText;
+}
 void pack_answer(std::string& out, std::string_view answer);
 [[nodiscard]] bool unpack_answers(std::string_view payload, uint32_t& missing, std::vector<std::string_view>& out);
 

@@ -80,8 +80,8 @@ source "$(dirname "$0")/figures.sh"
 
 # The loads: name | server mode | wsload arguments (PORT and CTL stand for the server's).
 LOADS=(
-    "fan-out 10k x 64 B, 16 in flight, control socket|push|fanout --url ws://127.0.0.1:PORT/ws/fan --control CTL -n 10000 -k 16 -s 64 -m 300"
-    "fan-out 10k x 64 B, 16 in flight, relay client|relay|fanout --url ws://127.0.0.1:PORT/ws/fan --via relay -n 10000 -k 16 -s 64 -m 300"
+    "fan-out 10k x 64 B, 16 in flight, control socket|push|fanout --url ws://127.0.0.1:PORT/ws/fan --control CTL -n 10000 -k 16 -s 64 -m 1000"
+    "fan-out 10k x 64 B, 16 in flight, relay client|relay|fanout --url ws://127.0.0.1:PORT/ws/fan --via relay -n 10000 -k 16 -s 64 -m 1000"
     "fan-out 10k x 64 B at 10 pushes/s|push|fanout --url ws://127.0.0.1:PORT/ws/fan --control CTL -n 10000 -s 64 --rate 10 -m 50"
     "echo 32 B, 100 conns, 16 in flight|echo|echo --url ws://127.0.0.1:PORT/ -c 100 -k 16 -s 32 -d 3s"
 )
