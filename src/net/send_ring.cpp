@@ -125,6 +125,22 @@ void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
     ++pending_;
 }
 
+void SendRing::add_recv(int fd, void* buf, uint32_t len, uint32_t tag) noexcept {
+    const uint32_t tail = *sq_tail_;
+    const uint32_t idx = tail & *sq_mask_;
+    io_uring_sqe* sqe = static_cast<io_uring_sqe*>(sqes_) + idx;
+    memset(sqe, 0, sizeof *sqe);
+    sqe->opcode = IORING_OP_RECV;
+    sqe->fd = fd;
+    sqe->msg_flags = MSG_DONTWAIT;
+    sqe->addr = reinterpret_cast<uintptr_t>(buf);
+    sqe->len = len;
+    sqe->user_data = tag;
+    sq_array_[idx] = idx;
+    store_release(sq_tail_, tail + 1);
+    ++pending_;
+}
+
 uint32_t SendRing::enter(int* error) noexcept {
     const uint32_t queued = pending_;
     pending_ = 0;

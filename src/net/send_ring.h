@@ -36,6 +36,10 @@ public:
     // msg and what it points to must stay valid until submit() returns. At most kBatch
     // between submits.
     void add(int fd, const msghdr* msg, uint32_t tag) noexcept;
+    // Queues recv(fd, buf, len, MSG_DONTWAIT) tagged `tag` (the load generator's batched
+    // reads): an empty socket completes with -EAGAIN at once, so nothing is left in flight
+    // when submit() returns either. Same rules as add().
+    void add_recv(int fd, void* buf, uint32_t len, uint32_t tag) noexcept;
     // Submits what add() queued and waits for what the kernel took; calls done(tag, result)
     // for each of those, result being bytes sent or -errno. The kernel takes entries in the
     // order they were added and may take fewer than all (no memory for a request, or an

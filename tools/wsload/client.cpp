@@ -14,6 +14,7 @@ namespace wspush::wsload {
 namespace {
 
 constexpr size_t kReadBuffer = 256 * 1024;
+constexpr uint32_t kRingSlot = 64 * 1024;  // one batched read; a full one reads on as before
 constexpr int kMaxEvents = 512;
 constexpr uint64_t kRawTag = uint64_t{1} << 63;
 constexpr uint64_t kExpireEveryNs = 100'000'000;
@@ -87,6 +88,7 @@ ClientLoop::ClientLoop(const Options& opt, std::string protocol, Handler& handle
     if (epfd_ < 0) std::abort();
     now_ = mono_ns();
     last_expire_ = now_;
+    if (ring_.open() == 0) ring_buf_.reset(new uint8_t[size_t{kRingSlot} * net::SendRing::kBatch]);
 }
 
 ClientLoop::~ClientLoop() {
@@ -230,6 +232,7 @@ void ClientLoop::run_once(int timeout_ms) {
     const int n = epoll_wait(epfd_, evs, kMaxEvents, timeout_ms);
     if (n < 0 && errno != EINTR) std::abort();  // EBADF/EFAULT/EINVAL: a bug, not load
     now_ = mono_ns();
+    uint32_t batched = 0;
     for (int i = 0; i < n; ++i) {
         const uint64_t tag = evs[i].data.u64;
         if (tag & kRawTag) {
@@ -239,30 +242,71 @@ void ClientLoop::run_once(int timeout_ms) {
         Conn& c = *conns_[tag & 0xFFFFFFFFu];
         // Stale: the slot was ended (and maybe reused) after epoll_wait reported it.
         if (c.state == ConnState::kFree || c.doomed || tag != tag_of(c)) continue;
-        dispatch(c, evs[i].events);
+        const uint32_t events = evs[i].events;
+        // A plain readable socket of an established connection: its read joins the batch.
+        // A peer's close, an error and a connect in progress go the one-by-one way.
+        if (ring_.ready() && c.state != ConnState::kConnecting && (events & EPOLLIN) &&
+            !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+            if (!before_read(c, events)) continue;
+            ring_.add_recv(c.fd, ring_buf_.get() + size_t{batched} * kRingSlot, kRingSlot, batched);
+            ring_reads_[batched++] = RingRead{&c, tag, events, 0};
+            if (batched == net::SendRing::kBatch) {
+                read_batch(batched);
+                batched = 0;
+            }
+            continue;
+        }
+        dispatch(c, events);
     }
+    if (batched > 0) read_batch(batched);
     if (now_ - last_expire_ >= kExpireEveryNs) expire();
     reap();
 }
 
 void ClientLoop::dispatch(Conn& c, uint32_t events) {
+    if (before_read(c, events) && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) read_ready(c, events);
+}
+
+// What an event asks before any read: a connect that completed, a socket writable again.
+// False when the connection has nothing to read now (still connecting, or failed).
+bool ClientLoop::before_read(Conn& c, uint32_t events) {
     if (c.state == ConnState::kConnecting) {
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return false;
         int err = 0;
         socklen_t len = sizeof err;
         if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
         if (err != 0) {
             fail(c, errno_text(err));
-            return;
+            return false;
         }
         on_connected(c);
-        if (c.doomed) return;
     } else if (events & EPOLLOUT) {
         c.writable = true;
         flush(c);
-        if (c.doomed) return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_ready(c, events);
+    return !c.doomed;
+}
+
+void ClientLoop::read_batch(uint32_t n) {
+    int error = 0;
+    const uint32_t taken = ring_.submit([&](uint32_t i, int32_t res) { ring_reads_[i].res = res; }, &error);
+    for (uint32_t i = 0; i < n; ++i) {
+        const RingRead& r = ring_reads_[i];
+        Conn& c = *r.c;
+        // Ended by what an earlier read of this batch led to.
+        if (c.state == ConnState::kFree || c.doomed || r.tag != tag_of(c)) continue;
+        if (i >= taken || r.res == -EINTR) {  // not read: read as without the ring
+            read_ready(c, r.events);
+        } else if (r.res > 0) {
+            got(c, ring_buf_.get() + size_t{i} * kRingSlot, static_cast<size_t>(r.res));
+            // A full slot: more may wait, and no new edge will say so.
+            if (!c.doomed && static_cast<uint32_t>(r.res) == kRingSlot) read_ready(c, r.events);
+        } else if (r.res == 0) {
+            got_eof(c);
+        } else if (r.res != -EAGAIN && r.res != -EWOULDBLOCK) {
+            fail(c, errno_text(-r.res));
+        }
+    }
 }
 
 void ClientLoop::on_connected(Conn& c) {
@@ -279,27 +323,35 @@ void ClientLoop::read_ready(Conn& c, uint32_t events) {
     for (;;) {
         const ssize_t n = ::read(c.fd, rbuf_.get(), kReadBuffer);
         if (n > 0) {
-            if (c.state == ConnState::kHandshake) {
-                handshake_bytes(c, rbuf_.get(), static_cast<size_t>(n));
-            } else {
-                frame_bytes(c, rbuf_.get(), static_cast<size_t>(n));
-            }
+            got(c, rbuf_.get(), static_cast<size_t>(n));
             if (c.doomed || (static_cast<size_t>(n) < kReadBuffer && !eof_pending)) return;
             continue;
         }
         if (n == 0) {
-            // The server closes TCP after the Close exchange (RFC 6455 7.1.1); before
-            // that, EOF means the connection was dropped.
-            if (c.state == ConnState::kDraining) {
-                finish(c);
-            } else {
-                fail(c, c.state == ConnState::kHandshake ? "closed during handshake" : "closed without a Close frame");
-            }
+            got_eof(c);
             return;
         }
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, errno_text(errno));
         return;
+    }
+}
+
+void ClientLoop::got(Conn& c, const uint8_t* p, size_t n) {
+    if (c.state == ConnState::kHandshake) {
+        handshake_bytes(c, p, n);
+    } else {
+        frame_bytes(c, p, n);
+    }
+}
+
+void ClientLoop::got_eof(Conn& c) {
+    // The server closes TCP after the Close exchange (RFC 6455 7.1.1); before that, EOF
+    // means the connection was dropped.
+    if (c.state == ConnState::kDraining) {
+        finish(c);
+    } else {
+        fail(c, c.state == ConnState::kHandshake ? "closed during handshake" : "closed without a Close frame");
     }
 }
 

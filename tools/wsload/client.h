@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/send_ring.h"
 #include "wsload/frame_reader.h"
 #include "wsload/handshake.h"
 #include "wsload/options.h"
@@ -118,8 +119,20 @@ public:
 
 private:
     void dispatch(Conn& c, uint32_t events);
+    [[nodiscard]] bool before_read(Conn& c, uint32_t events);
     void on_connected(Conn& c);
     void read_ready(Conn& c, uint32_t events);
+    // A read's outcome: bytes (handed to the handshake or the frame reader), or EOF.
+    void got(Conn& c, const uint8_t* p, size_t n);
+    void got_eof(Conn& c);
+    // Batched reads (ring_): one recv per readable connection, submitted together.
+    struct RingRead {
+        Conn* c;
+        uint64_t tag;
+        uint32_t events;
+        int32_t res;
+    };
+    void read_batch(uint32_t n);
     void handshake_bytes(Conn& c, const uint8_t* p, size_t n);
     void frame_bytes(Conn& c, const uint8_t* p, size_t n);
     void queue_flush(Conn& c);
@@ -147,6 +160,11 @@ private:
     std::vector<Conn*> doomed_;
     std::vector<RawHandler*> raw_;
     std::unique_ptr<uint8_t[]> rbuf_;
+    // Where io_uring is allowed: the reads of one epoll_wait's readable connections go to
+    // the kernel net::SendRing::kBatch at a time, each into its own slot of ring_buf_.
+    net::SendRing ring_;
+    std::unique_ptr<uint8_t[]> ring_buf_;
+    RingRead ring_reads_[net::SendRing::kBatch];
 };
 
 // Opens `total` connections with at most `parallel` handshakes in progress at a time
