@@ -99,12 +99,25 @@ int SendRing::open() noexcept {
     return 0;
 }
 
-void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
-    const uint32_t tail = *sq_tail_;  // only we write it
-    const uint32_t idx = tail & *sq_mask_;
+io_uring_sqe* SendRing::claim(int fd, uint32_t tag) noexcept {
+    const uint32_t idx = *sq_tail_ & *sq_mask_;  // only we write the tail
     io_uring_sqe* sqe = static_cast<io_uring_sqe*>(sqes_) + idx;
     memset(sqe, 0, sizeof *sqe);
     sqe->fd = fd;
+    sqe->user_data = tag;
+    return sqe;
+}
+
+void SendRing::push() noexcept {
+    const uint32_t tail = *sq_tail_;
+    const uint32_t idx = tail & *sq_mask_;
+    sq_array_[idx] = idx;
+    store_release(sq_tail_, tail + 1);
+    ++pending_;
+}
+
+void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
+    io_uring_sqe* sqe = claim(fd, tag);
     // MSG_DONTWAIT: a full socket completes with -EAGAIN at once instead of being polled by
     // the ring (the caller's buffers are gone after submit()). MSG_NOSIGNAL: EPIPE, no signal.
     sqe->msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
@@ -119,26 +132,16 @@ void SendRing::add(int fd, const msghdr* msg, uint32_t tag) noexcept {
         sqe->addr = reinterpret_cast<uintptr_t>(msg);
         sqe->len = 1;
     }
-    sqe->user_data = tag;
-    sq_array_[idx] = idx;
-    store_release(sq_tail_, tail + 1);
-    ++pending_;
+    push();
 }
 
 void SendRing::add_recv(int fd, void* buf, uint32_t len, uint32_t tag) noexcept {
-    const uint32_t tail = *sq_tail_;
-    const uint32_t idx = tail & *sq_mask_;
-    io_uring_sqe* sqe = static_cast<io_uring_sqe*>(sqes_) + idx;
-    memset(sqe, 0, sizeof *sqe);
+    io_uring_sqe* sqe = claim(fd, tag);
     sqe->opcode = IORING_OP_RECV;
-    sqe->fd = fd;
     sqe->msg_flags = MSG_DONTWAIT;
     sqe->addr = reinterpret_cast<uintptr_t>(buf);
     sqe->len = len;
-    sqe->user_data = tag;
-    sq_array_[idx] = idx;
-    store_release(sq_tail_, tail + 1);
-    ++pending_;
+    push();
 }
 
 uint32_t SendRing::enter(int* error) noexcept {

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <sys/socket.h>
 
+struct io_uring_sqe;  // <linux/io_uring.h>, included by send_ring.cpp only
+
 namespace wspush::net {
 
 class SendRing {
@@ -63,6 +65,10 @@ public:
     }
 
 private:
+    // The next submission entry, zeroed, for fd and tag; push() hands it to the kernel's
+    // queue once it is filled in.
+    [[nodiscard]] io_uring_sqe* claim(int fd, uint32_t tag) noexcept;
+    void push() noexcept;
     [[nodiscard]] uint32_t enter(int* error) noexcept;
     void wait_completion() noexcept;
     [[nodiscard]] bool next_completion(uint32_t* tag, int32_t* res) noexcept;

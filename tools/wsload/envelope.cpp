@@ -40,10 +40,7 @@ public:
         if (!eat('"')) return "expected string";
         while (i_ < s_.size()) {
             // Copy the run up to the next quote, backslash or control character at once.
-            size_t run = i_;
-            while (run < s_.size() && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) {
-                ++run;
-            }
+            const size_t run = run_end();
             out.append(s_.data() + i_, run - i_);
             i_ = run;
             if (i_ == s_.size()) break;
@@ -103,20 +100,24 @@ public:
     // The rest of a string whose opening quote was read, up to its closing quote (taken
     // too), when it has no escape and no control character; else false.
     bool plain(std::string_view& out) {
-        const size_t from = i_;
-        while (i_ < s_.size()) {
-            const auto ch = static_cast<unsigned char>(s_[i_]);
-            if (ch == '"') {
-                out = s_.substr(from, i_++ - from);
-                return true;
-            }
-            if (ch == '\\' || ch < 0x20) return false;
-            ++i_;
-        }
-        return false;
+        const size_t run = run_end();
+        if (run == s_.size() || s_[run] != '"') return false;
+        out = s_.substr(i_, run - i_);
+        i_ = run + 1;
+        return true;
     }
 
 private:
+    // Where the run of plain string bytes from i_ ends: at the next quote, backslash or
+    // control character, or at the end.
+    [[nodiscard]] size_t run_end() const {
+        size_t run = i_;
+        while (run < s_.size() && s_[run] != '"' && s_[run] != '\\' && static_cast<unsigned char>(s_[run]) >= 0x20) {
+            ++run;
+        }
+        return run;
+    }
+
     bool hex4(uint32_t& v) {
         if (i_ + 4 > s_.size()) return false;
         v = 0;
